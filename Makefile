@@ -1,0 +1,29 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+BUILD_DIR ?= build
+JOBS ?= $(shell nproc)
+DATA_DIR ?= ./duckmesh-data
+
+.PHONY: setup configure build run test bench clean
+
+setup:
+	@scripts/setup
+
+$(BUILD_DIR)/build.ninja:
+	cmake -S . -B $(BUILD_DIR) -G Ninja
+
+configure: setup $(BUILD_DIR)/build.ninja
+
+build: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+run: build
+	$(BUILD_DIR)/duckmesh serve --data-dir $(DATA_DIR)
+
+test: build
+	scripts/test $(BUILD_DIR)
+
+bench: build
+	scripts/bench $(BUILD_DIR)
+
+clean:
+	rm -rf $(BUILD_DIR)
