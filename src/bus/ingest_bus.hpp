@@ -1,0 +1,96 @@
+// IngestBus: the durable hand-off between ingest acceptance and commit.
+//
+// A record is acknowledged to the client once publish() returns: from then on
+// it survives any crash of the process and is delivered to consumers until it
+// is acked or dead-lettered. Positions are assigned by the bus, strictly
+// increasing in publish order, never reused, and start at 1.
+//
+// Delivery is at-least-once: a claimed record whose lease expires (consumer
+// crashed) or that is nacked is delivered again. Consumers make it exactly
+// once by recording committed positions in the catalog in the same
+// transaction as the data (see commit::Coordinator).
+//
+// Thread safety: every method may be called concurrently. Errors throw
+// duckmesh::Error.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace duckmesh::bus {
+
+using Position = std::uint64_t;
+
+struct Record {
+  Position position = 0;        // set by the bus on publish
+  std::string product;
+  std::string table;
+  std::string idempotency_key;  // empty when the event has none
+  std::string payload;          // the validated event as a JSON object text
+  std::int64_t ingested_unix_us = 0;  // set by the bus on publish if 0
+  std::uint32_t attempts = 0;   // deliveries so far (set by the bus)
+};
+
+struct DeadLetter {
+  Record record;
+  std::string reason;
+  std::int64_t dead_unix_us = 0;
+};
+
+struct BusStats {
+  Position last_position = 0;      // highest position published
+  std::uint64_t pending = 0;       // published, not claimed
+  std::uint64_t in_flight = 0;     // claimed under a lease
+  std::uint64_t dead_letters = 0;
+};
+
+class IngestBus {
+ public:
+  virtual ~IngestBus() = default;
+  IngestBus() = default;
+  IngestBus(const IngestBus&) = delete;
+  IngestBus& operator=(const IngestBus&) = delete;
+
+  // Appends records durably, in order, and returns their positions (same
+  // order). All or nothing: on error none of them is acknowledged. Concurrent
+  // callers share fsyncs (group commit).
+  virtual std::vector<Position> publish(std::vector<Record> records) = 0;
+
+  // Claims up to `limit` deliverable records for `consumer`, lowest position
+  // first, leased until now + lease. Records of an expired lease are
+  // deliverable again. Returns an empty vector when nothing is deliverable.
+  virtual std::vector<Record> claim_batch(const std::string& consumer, std::size_t limit,
+                                          std::chrono::milliseconds lease) = 0;
+
+  // Marks records done; they are never delivered again (durable on return).
+  // Acking a position not leased by `consumer` is ignored.
+  virtual void ack(const std::string& consumer, const std::vector<Position>& positions) = 0;
+
+  // Returns leased records for redelivery. A record nacked max_attempts times
+  // moves to the dead-letter area with `reason` instead (durable on return).
+  virtual void nack(const std::string& consumer, const std::vector<Position>& positions,
+                    const std::string& reason) = 0;
+
+  // Moves records straight to the dead-letter area with `reason`.
+  virtual void dead_letter(const std::string& consumer, const std::vector<Position>& positions,
+                           const std::string& reason) = 0;
+
+  // Pushes the lease of `consumer`'s records forward to now + lease.
+  virtual void extend_lease(const std::string& consumer, const std::vector<Position>& positions,
+                            std::chrono::milliseconds lease) = 0;
+
+  // Makes records whose lease has expired deliverable again; returns how many.
+  virtual std::size_t requeue_expired() = 0;
+
+  // Dead letters, oldest first, and replay: replay republishes a dead letter's
+  // record as a new record (new position) and removes it from the area.
+  virtual std::vector<DeadLetter> dead_letters(std::size_t limit) const = 0;
+  virtual Position replay_dead_letter(Position position) = 0;
+
+  virtual BusStats stats() const = 0;
+};
+
+}  // namespace duckmesh::bus

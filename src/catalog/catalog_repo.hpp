@@ -1,0 +1,240 @@
+// CatalogRepo: the SQL catalog that says what exists and what is visible.
+//
+// It holds products, tables and their schema versions, snapshots, data files,
+// idempotency records, and the bus watermark. A snapshot is the unit of
+// visibility: readers resolve one snapshot id and see exactly the files live
+// in it, never half of a publication.
+//
+// Atomicity: publish(), create_table(), evolve_table() and drop_table() are
+// each one database transaction: either everything they describe becomes
+// visible (files, snapshots, idempotency keys, watermark) or nothing does.
+// Snapshot ids increase by one per product, starting at 1.
+//
+// Thread safety: every method may be called concurrently from many threads
+// and from many processes sharing the same catalog. Errors throw
+// duckmesh::Error (not_found, conflict, invalid_input, unavailable, internal).
+#pragma once
+
+#include "bus/ingest_bus.hpp"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace duckmesh::catalog {
+
+enum class TableKind { append, keyed };
+enum class Operation { ingest, compact, schema, drop };
+
+std::string_view to_string(TableKind kind);
+std::string_view to_string(Operation op);
+TableKind table_kind_from_string(std::string_view s);  // throws invalid_input
+Operation operation_from_string(std::string_view s);   // throws invalid_input
+
+struct ProductDef {
+  std::string name;
+  std::string description;
+  std::string owner;
+};
+
+struct Product {
+  std::int64_t id = 0;
+  std::string name;
+  std::string description;
+  std::string owner;
+  std::int64_t created_unix_us = 0;
+};
+
+// Partitioning of a table's files: by a transform of one column.
+// transform: "day" | "month" | "year" (of a timestamp/date column) | "identity".
+struct PartitionSpec {
+  std::string column;  // empty: not partitioned
+  std::string transform;
+  bool enabled() const { return !column.empty(); }
+};
+
+struct TableDef {
+  std::string name;
+  TableKind kind = TableKind::append;
+  std::vector<std::string> primary_key;  // keyed tables only
+  PartitionSpec partition;
+  std::string schema_json;   // the table's columns, as the schema module writes them
+  std::string options_json = "{}";  // table options (unknown-field policy, sort key, ...)
+};
+
+struct TableInfo {
+  std::int64_t id = 0;
+  std::string product;
+  std::string name;
+  TableKind kind = TableKind::append;
+  std::vector<std::string> primary_key;
+  PartitionSpec partition;
+  std::int32_t schema_version = 0;
+  std::string schema_json;
+  std::string options_json;
+  std::int64_t created_snapshot = 0;
+  std::optional<std::int64_t> dropped_snapshot;
+  std::int64_t created_unix_us = 0;
+};
+
+struct SchemaVersion {
+  std::int32_t version = 0;
+  std::string schema_json;
+  std::int64_t snapshot_id = 0;
+  std::int64_t created_unix_us = 0;
+};
+
+// Per-column statistics of one data file; min/max as SQL literal text of the
+// column's type (e.g. "42", "2024-05-01 10:00:00"), absent when all NULL.
+struct ColumnStats {
+  std::string column;
+  std::optional<std::string> min;
+  std::optional<std::string> max;
+  std::int64_t null_count = 0;
+};
+
+struct NewFile {
+  std::string table;
+  std::string path;                   // ObjectStore key
+  std::string partition_json = "{}";  // {"column": "value"} of its partition
+  std::int64_t row_count = 0;
+  std::int64_t bytes = 0;
+  std::vector<ColumnStats> stats;
+};
+
+struct DataFile {
+  std::int64_t id = 0;
+  std::string product;
+  std::string table;
+  std::string path;
+  std::string partition_json;
+  std::int64_t row_count = 0;
+  std::int64_t bytes = 0;
+  std::vector<ColumnStats> stats;
+  std::int64_t added_snapshot = 0;
+  std::optional<std::int64_t> removed_snapshot;
+};
+
+struct Snapshot {
+  std::int64_t id = 0;
+  std::string product;
+  std::optional<std::int64_t> parent;
+  std::int64_t committed_unix_us = 0;
+  Operation operation = Operation::ingest;
+  std::string summary_json = "{}";
+  bus::Position watermark = 0;  // bus watermark when this snapshot committed
+};
+
+struct IdempotencyEntry {
+  std::string table;
+  std::string key;
+  bus::Position position = 0;
+};
+
+struct IdempotencyHit {
+  bus::Position position = 0;
+  std::int64_t snapshot_id = 0;
+};
+
+// An inclusive range of bus positions.
+struct PositionRange {
+  bus::Position first = 0;
+  bus::Position last = 0;
+};
+
+// One product's part of a publication.
+struct Publication {
+  std::string product;
+  Operation operation = Operation::ingest;
+  std::vector<NewFile> added;
+  std::vector<std::int64_t> removed_file_ids;  // must all be live, else conflict
+  std::vector<IdempotencyEntry> idempotency;
+  std::string summary_json = "{}";
+};
+
+class CatalogRepo {
+ public:
+  virtual ~CatalogRepo() = default;
+  CatalogRepo() = default;
+  CatalogRepo(const CatalogRepo&) = delete;
+  CatalogRepo& operator=(const CatalogRepo&) = delete;
+
+  // --- products --------------------------------------------------------
+  // conflict if the name exists; invalid_input for a bad name.
+  virtual Product create_product(const ProductDef& def) = 0;
+  virtual std::optional<Product> find_product(const std::string& name) const = 0;
+  virtual std::vector<Product> list_products() const = 0;
+
+  // --- tables ----------------------------------------------------------
+  // Creates the table at schema version 1 with a `schema` snapshot.
+  // conflict if a live table of that name exists; not_found for the product.
+  virtual std::pair<TableInfo, Snapshot> create_table(const std::string& product,
+                                                      const TableDef& def) = 0;
+  // New schema version (+1) and a `schema` snapshot. Compatibility is the
+  // caller's business; the catalog records what it is given.
+  virtual std::pair<TableInfo, Snapshot> evolve_table(const std::string& product,
+                                                      const std::string& table,
+                                                      const std::string& schema_json,
+                                                      const std::string& options_json) = 0;
+  // Marks the table dropped and its live files removed, in a `drop` snapshot.
+  virtual Snapshot drop_table(const std::string& product, const std::string& table) = 0;
+  // The live (not dropped) table, or nullopt.
+  virtual std::optional<TableInfo> find_table(const std::string& product,
+                                              const std::string& table) const = 0;
+  virtual std::vector<TableInfo> list_tables(const std::string& product) const = 0;
+  // Tables live at `snapshot_id`, each with the schema in force at that snapshot.
+  virtual std::vector<TableInfo> tables_at(const std::string& product,
+                                           std::int64_t snapshot_id) const = 0;
+  virtual std::vector<SchemaVersion> schema_history(const std::string& product,
+                                                    const std::string& table) const = 0;
+
+  // --- publication -----------------------------------------------------
+  // One transaction: for each publication register its files, retire its
+  // removed files (conflict, and nothing at all happens, if any is no longer
+  // live), record its idempotency keys (expiring after the configured window),
+  // create its snapshot; mark `resolved` bus positions as resolved and advance
+  // the watermark. Returns the snapshots in the order of `publications`.
+  // A publication with no files and no removals still creates a snapshot.
+  virtual std::vector<Snapshot> publish(const std::vector<Publication>& publications,
+                                        const std::vector<PositionRange>& resolved) = 0;
+
+  // Marks bus positions resolved without publishing data (dead letters,
+  // duplicates dropped by the coordinator). Advances the watermark.
+  virtual void resolve_positions(const std::vector<PositionRange>& resolved) = 0;
+
+  // The bus watermark: every position <= it is resolved (committed in some
+  // snapshot, dropped as a duplicate, or dead-lettered).
+  virtual bus::Position watermark() const = 0;
+
+  // Which of `positions` are already resolved (crash recovery: a record
+  // committed but not acked before a crash must not be committed again).
+  virtual std::vector<bus::Position> resolved_among(
+      const std::vector<bus::Position>& positions) const = 0;
+
+  // Committed idempotency keys of a table among `keys`, with where they went.
+  virtual std::map<std::string, IdempotencyHit> find_idempotency(
+      const std::string& product, const std::string& table,
+      const std::vector<std::string>& keys) const = 0;
+  // Forgets idempotency records older than the window; returns how many.
+  virtual std::size_t purge_idempotency(std::int64_t now_unix_us) = 0;
+
+  // --- snapshots and files ---------------------------------------------
+  virtual std::optional<Snapshot> latest_snapshot(const std::string& product) const = 0;
+  virtual std::optional<Snapshot> find_snapshot(const std::string& product,
+                                                std::int64_t id) const = 0;
+  // The last snapshot committed at or before `unix_us`.
+  virtual std::optional<Snapshot> snapshot_as_of(const std::string& product,
+                                                 std::int64_t unix_us) const = 0;
+  // Newest first; `before_id` 0 means from the latest.
+  virtual std::vector<Snapshot> list_snapshots(const std::string& product, std::size_t limit,
+                                               std::int64_t before_id) const = 0;
+  // Files live at `snapshot_id` (added <= id and not removed at or before id);
+  // all tables when `table` is empty.
+  virtual std::vector<DataFile> live_files(const std::string& product,
+                                           std::int64_t snapshot_id,
+                                           const std::string& table) const = 0;
+};
+
+}  // namespace duckmesh::catalog
