@@ -15,13 +15,13 @@
 // duckmesh::Error (not_found, conflict, invalid_input, unavailable, internal).
 #pragma once
 
-#include "bus/ingest_bus.hpp"
-
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "bus/ingest_bus.hpp"
 
 namespace duckmesh::catalog {
 
@@ -60,7 +60,7 @@ struct TableDef {
   TableKind kind = TableKind::append;
   std::vector<std::string> primary_key;  // keyed tables only
   PartitionSpec partition;
-  std::string schema_json;   // the table's columns, as the schema module writes them
+  std::string schema_json;          // the table's columns, as the schema module writes them
   std::string options_json = "{}";  // table options (unknown-field policy, sort key, ...)
 };
 
@@ -232,8 +232,7 @@ class CatalogRepo {
                                                std::int64_t before_id) const = 0;
   // Files live at `snapshot_id` (added <= id and not removed at or before id);
   // all tables when `table` is empty.
-  virtual std::vector<DataFile> live_files(const std::string& product,
-                                           std::int64_t snapshot_id,
+  virtual std::vector<DataFile> live_files(const std::string& product, std::int64_t snapshot_id,
                                            const std::string& table) const = 0;
 };
 

@@ -1,0 +1,184 @@
+// Sustained publish -> commit throughput and publish-to-visible latency of the
+// embedded core, side by side with raw DuckDB converting the same events from
+// NDJSON to Parquet in the same run.
+//
+//   bench_commit [EVENTS=1000000] [BATCH=1000]
+//
+// Events are ~200 bytes of JSON. DuckMesh's figure covers the whole path: the
+// durable log (fsync per group commit), the coordinator's Parquet writes, the
+// catalog publication and the ack. Raw DuckDB's covers only the conversion of
+// a file already on disk, so the ratio is the price of durability and
+// snapshots.
+#include "app/node.hpp"
+#include "duck/database.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace duckmesh;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+const char* kSchema = R"([
+  {"name": "event_id", "type": "varchar"}, {"name": "user_id", "type": "bigint"},
+  {"name": "kind", "type": "varchar"}, {"name": "amount", "type": "decimal(12,2)"},
+  {"name": "at", "type": "timestamp"}, {"name": "country", "type": "varchar"},
+  {"name": "note", "type": "varchar"}])";
+
+std::string event(std::size_t i) {
+  static const char* kinds[] = {"view", "click", "purchase", "refund"};
+  static const char* countries[] = {"FR", "DE", "US", "JP", "BR"};
+  char buf[320];
+  std::snprintf(buf, sizeof buf,
+                R"({"event_id":"evt-%010zu","user_id":%zu,"kind":"%s","amount":%zu.%02zu,)"
+                R"("at":"2026-11-%02zuT%02zu:%02zu:%02zuZ","country":"%s","note":"lorem ipsum dolor sit amet %zu"})",
+                i, i % 100000, kinds[i % 4], i % 5000, i % 100, 1 + i % 28, i % 24, i % 60,
+                (i / 60) % 60, countries[i % 5], i);
+  return buf;
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())))];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::size_t events = argc > 1 ? std::stoul(argv[1]) : 1'000'000;
+  std::size_t batch = argc > 2 ? std::stoul(argv[2]) : 1000;
+  auto dir = std::filesystem::temp_directory_path() / ("duckmesh-bench-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::vector<std::string> payloads;
+  payloads.reserve(events);
+  std::size_t bytes = 0;
+  for (std::size_t i = 0; i < events; ++i) {
+    payloads.push_back(event(i));
+    bytes += payloads.back().size();
+  }
+  std::printf("events: %zu, avg %.0f bytes, batch %zu, cores %u\n", events,
+              static_cast<double>(bytes) / static_cast<double>(events), batch,
+              std::thread::hardware_concurrency());
+
+  // --- raw DuckDB: NDJSON file -> Parquet -------------------------------
+  double raw_eps = 0;
+  {
+    auto ndjson = dir / "raw.ndjson";
+    {
+      std::ofstream out(ndjson);
+      for (auto& p : payloads) out << p << '\n';
+    }
+    duck::Database db(":memory:", {});
+    duck::Connection conn(db);
+    auto start = Clock::now();
+    conn.execute("COPY (SELECT * FROM read_json('" + ndjson.string() +
+                 "', format='newline_delimited', columns={'event_id':'VARCHAR','user_id':'BIGINT',"
+                 "'kind':'VARCHAR','amount':'DECIMAL(12,2)','at':'TIMESTAMP','country':'VARCHAR',"
+                 "'note':'VARCHAR'})) TO '" + (dir / "raw.parquet").string() +
+                 "' (FORMAT parquet, COMPRESSION zstd)");
+    double secs = std::chrono::duration<double>(Clock::now() - start).count();
+    raw_eps = static_cast<double>(events) / secs;
+    std::printf("raw DuckDB NDJSON->Parquet: %.3f s, %.0f events/s\n", secs, raw_eps);
+  }
+
+  // --- DuckMesh: publish -> visible --------------------------------------
+  {
+    app::NodeOptions options;
+    options.data_dir = dir / "node";
+    options.coordinator.max_batch_events = 200'000;
+    app::Node node(options);
+    node.catalog().create_product({"bench", "", ""});
+    node.catalog().create_table("bench", {"events", catalog::TableKind::append, {}, {}, kSchema, "{}"});
+    node.coordinator().start();
+
+    std::size_t batches = (events + batch - 1) / batch;
+    std::vector<bus::Position> last_position(batches);
+    std::vector<Clock::time_point> acked_at(batches), visible_at(batches);
+    std::atomic<std::size_t> published{0};
+    std::atomic<bool> done{false};
+    // Watches the watermark and stamps when each batch becomes visible.
+    std::thread watcher([&] {
+      std::size_t next = 0;
+      while (next < batches) {
+        auto wm = node.coordinator().watermark();
+        auto now = Clock::now();
+        while (next < published.load() && last_position[next] <= wm) visible_at[next++] = now;
+        if (done && next >= published.load()) break;
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+      }
+    });
+    auto start = Clock::now();
+    // Two publishers, as concurrent clients would be, sharing group commits.
+    std::mutex order;
+    std::atomic<std::size_t> next_batch{0};
+    std::vector<std::thread> publishers;
+    for (int t = 0; t < 2; ++t) {
+      publishers.emplace_back([&] {
+        for (;;) {
+          std::size_t b = next_batch.fetch_add(1);
+          if (b >= batches) return;
+          std::vector<bus::Record> records;
+          for (std::size_t i = b * batch; i < std::min(events, (b + 1) * batch); ++i) {
+            bus::Record r;
+            r.product = "bench";
+            r.table = "events";
+            r.payload = payloads[i];
+            records.push_back(std::move(r));
+          }
+          auto n = records.size();
+          auto positions = node.bus().publish(std::move(records));
+          std::lock_guard lock(order);
+          last_position[b] = positions.back();
+          acked_at[b] = Clock::now();
+          node.coordinator().notify_published(n);
+          // Publication order and batch order can differ by one between the
+          // two publishers; the watcher only walks batches already recorded.
+          std::size_t p = published.load();
+          while (p < batches && acked_at[p] != Clock::time_point{}) ++p;
+          published = p;
+        }
+      });
+    }
+    for (auto& t : publishers) t.join();
+    auto publish_done = Clock::now();
+    bus::Position last = 0;
+    for (auto p : last_position) last = std::max(last, p);
+    node.coordinator().wait_for(last, std::chrono::minutes(10));
+    auto end = Clock::now();
+    done = true;
+    watcher.join();
+    node.coordinator().stop();
+
+    double secs = std::chrono::duration<double>(end - start).count();
+    double eps = static_cast<double>(events) / secs;
+    std::vector<double> ack_to_visible;
+    for (std::size_t b = 0; b < batches; ++b) {
+      ack_to_visible.push_back(std::chrono::duration<double, std::milli>(visible_at[b] - acked_at[b]).count());
+    }
+    std::printf("duckmesh publish: %.3f s (%.0f events/s acknowledged)\n",
+                std::chrono::duration<double>(publish_done - start).count(),
+                static_cast<double>(events) / std::chrono::duration<double>(publish_done - start).count());
+    std::printf("duckmesh publish->visible end to end: %.3f s, %.0f events/s, ratio to raw DuckDB %.2f\n",
+                secs, eps, eps / raw_eps);
+    std::printf("ack->visible latency per batch: p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
+                percentile(ack_to_visible, 0.50), percentile(ack_to_visible, 0.99),
+                percentile(ack_to_visible, 1.0));
+    auto files = node.catalog().live_files("bench", node.catalog().latest_snapshot("bench")->id, "events");
+    std::int64_t rows = 0;
+    for (auto& f : files) rows += f.row_count;
+    std::printf("files: %zu, rows in files: %lld, snapshots: %lld\n", files.size(),
+                static_cast<long long>(rows),
+                static_cast<long long>(node.catalog().latest_snapshot("bench")->id));
+  }
+  std::filesystem::remove_all(dir);
+  return 0;
+}

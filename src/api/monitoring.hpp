@@ -1,0 +1,22 @@
+// /monitoring/... and /metrics: what an operator or a probe asks a node.
+#pragma once
+
+#include "duck/database.hpp"
+#include "http/router.hpp"
+
+#include <chrono>
+#include <string>
+
+namespace duckmesh::api {
+
+struct MonitoringContext {
+  std::string data_dir;                 // disk figures are for this directory's filesystem
+  duck::Database* duckdb = nullptr;     // checked live by /monitoring/health
+  std::chrono::system_clock::time_point started = std::chrono::system_clock::now();
+};
+
+// GET /monitoring/health, GET /metrics, GET /monitoring/metrics,
+// GET /monitoring/metrics/system.
+void add_monitoring_routes(http::Router& router, MonitoringContext context);
+
+}  // namespace duckmesh::api

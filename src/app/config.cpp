@@ -1,0 +1,274 @@
+#include "app/config.hpp"
+
+#include "common/error.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace duckmesh::app {
+namespace {
+
+Error bad_value(const std::string& key, const std::string& value, const std::string& allowed) {
+  return Error(ErrorCode::invalid_input,
+               "setting '" + key + "' has invalid value '" + value + "': " + allowed,
+               {{"setting", key}, {"value", value}, {"allowed", allowed}});
+}
+
+template <class Int>
+Int parse_int(const std::string& key, const std::string& value, Int min, Int max) {
+  Int out{};
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), out);
+  if (ec != std::errc() || end != value.data() + value.size() || out < min || out > max) {
+    throw bad_value(key, value,
+                    "a whole number from " + std::to_string(min) + " to " + std::to_string(max));
+  }
+  return out;
+}
+
+double parse_positive_double(const std::string& key, const std::string& value) {
+  char* end = nullptr;
+  double out = std::strtod(value.c_str(), &end);
+  if (value.empty() || end != value.c_str() + value.size() || !(out > 0) || out > 3600) {
+    throw bad_value(key, value, "a number of seconds greater than 0 and at most 3600");
+  }
+  return out;
+}
+
+bool parse_bool(const std::string& key, const std::string& value) {
+  std::string v = value;
+  std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (v == "1" || v == "true" || v == "yes" || v == "on") return true;
+  if (v == "0" || v == "false" || v == "no" || v == "off") return false;
+  throw bad_value(key, value, "true or false (also 1/0, yes/no, on/off)");
+}
+
+void parse_listen(Config& c, const std::string& value) {
+  auto colon = value.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    throw bad_value("listen", value, "HOST:PORT, e.g. 127.0.0.1:8080 (port 0 picks a free one)");
+  }
+  std::string host = value.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host == "localhost") host = "127.0.0.1";
+  c.listen_port = parse_int<std::uint16_t>("listen", value.substr(colon + 1), 0, 65535);
+  c.listen_host = host;
+}
+
+std::string mask_url(const std::string& url) {
+  auto scheme = url.find("://");
+  if (scheme == std::string::npos) return url;
+  auto at = url.find('@', scheme + 3);
+  auto slash = url.find('/', scheme + 3);
+  if (at == std::string::npos || (slash != std::string::npos && at > slash)) return url;
+  return url.substr(0, scheme + 3) + "***@" + url.substr(at + 1);
+}
+
+}  // namespace
+
+const std::vector<Setting>& settings() {
+  static const std::vector<Setting> all = {
+      {"listen", {"DUCKMESH_LISTEN"}, "address to serve HTTP on, HOST:PORT (port 0: any free port)",
+       parse_listen},
+      {"data_dir", {"DUCKMESH_DATA_DIR"}, "directory holding the catalog, ingest log and data files",
+       [](Config& c, const std::string& v) {
+         if (v.empty()) throw bad_value("data_dir", v, "a directory path");
+         c.data_dir = v;
+       }},
+      {"io_threads", {"DUCKMESH_IO_THREADS"}, "threads that read and write HTTP connections",
+       [](Config& c, const std::string& v) { c.io_threads = parse_int<std::size_t>("io_threads", v, 1, 256); }},
+      {"worker_threads", {"DUCKMESH_WORKER_THREADS"},
+       "threads that run request handlers (queries, ingest) off the I/O threads",
+       [](Config& c, const std::string& v) {
+         c.worker_threads = parse_int<std::size_t>("worker_threads", v, 1, 1024);
+       }},
+      {"worker_queue_limit", {"DUCKMESH_WORKER_QUEUE_LIMIT"},
+       "requests allowed to wait for a worker before the server answers 503",
+       [](Config& c, const std::string& v) {
+         c.worker_queue_limit = parse_int<std::size_t>("worker_queue_limit", v, 1, 1'000'000);
+       }},
+      {"body_limit_bytes", {"DUCKMESH_BODY_LIMIT_BYTES"}, "largest request body accepted (413 above)",
+       [](Config& c, const std::string& v) {
+         c.body_limit_bytes = parse_int<std::size_t>("body_limit_bytes", v, 1024, std::size_t{1} << 32);
+       }},
+      {"read_timeout_ms", {"DUCKMESH_READ_TIMEOUT_MS"},
+       "time a client has to send a whole request (slow clients are dropped)",
+       [](Config& c, const std::string& v) {
+         c.read_timeout_ms = parse_int<std::int64_t>("read_timeout_ms", v, 10, 3'600'000);
+       }},
+      {"idle_timeout_ms", {"DUCKMESH_IDLE_TIMEOUT_MS"}, "time an idle keep-alive connection stays open",
+       [](Config& c, const std::string& v) {
+         c.idle_timeout_ms = parse_int<std::int64_t>("idle_timeout_ms", v, 10, 3'600'000);
+       }},
+      {"shutdown_grace_ms", {"DUCKMESH_SHUTDOWN_GRACE_MS"},
+       "on SIGTERM/SIGINT, how long in-flight requests may finish before exit",
+       [](Config& c, const std::string& v) {
+         c.shutdown_grace_ms = parse_int<std::int64_t>("shutdown_grace_ms", v, 0, 3'600'000);
+       }},
+      {"log_level", {"DUCKMESH_LOG_LEVEL"}, "trace, debug, info, warn or error",
+       [](Config& c, const std::string& v) {
+         static const char* levels[] = {"trace", "debug", "info", "warn", "error"};
+         if (std::find(std::begin(levels), std::end(levels), v) == std::end(levels)) {
+           throw bad_value("log_level", v, "one of trace, debug, info, warn, error");
+         }
+         c.log_level = v;
+       }},
+      {"duckdb_path", {"DUCKMESH_DUCKDB_PATH", "DUCKDB_PATH"},
+       "DuckDB database file for the service's own work (:memory: keeps it in memory)",
+       [](Config& c, const std::string& v) {
+         if (v.empty()) throw bad_value("duckdb_path", v, "a file path or :memory:");
+         c.duckdb_path = v;
+       }},
+      {"duckdb_memory_limit", {"DUCKMESH_DUCKDB_MEMORY_LIMIT"},
+       "memory limit for DuckDB, e.g. 4GB (empty: DuckDB's default)",
+       [](Config& c, const std::string& v) {
+         if (!v.empty()) {
+           auto digits = v.find_first_not_of("0123456789.");
+           std::string unit = digits == std::string::npos ? "" : v.substr(digits);
+           static const char* units[] = {"KB", "MB", "GB", "TB", "KiB", "MiB", "GiB", "TiB", "%"};
+           if (digits == 0 || std::find(std::begin(units), std::end(units), unit) == std::end(units)) {
+             throw bad_value("duckdb_memory_limit", v, "a size such as 512MB, 4GB or 2GiB");
+           }
+         }
+         c.duckdb_memory_limit = v;
+       }},
+      {"duckdb_threads", {"DUCKMESH_DUCKDB_THREADS"}, "threads DuckDB may use (0: all cores)",
+       [](Config& c, const std::string& v) {
+         c.duckdb_threads = parse_int<std::size_t>("duckdb_threads", v, 0, 1024);
+       }},
+      {"onto_server_url", {"ONTO_SERVER_URL", "DUCKMESH_ONTO_SERVER_URL"},
+       "base URL of the ontology server that declares the product's tables",
+       [](Config& c, const std::string& v) {
+         if (v.rfind("http://", 0) != 0 && v.rfind("https://", 0) != 0) {
+           throw bad_value("onto_server_url", v, "an http:// or https:// URL");
+         }
+         c.onto_server_url = v;
+       }},
+      {"onto_server_timeout", {"ONTO_SERVER_TIMEOUT", "DUCKMESH_ONTO_SERVER_TIMEOUT"},
+       "seconds to wait for the ontology server",
+       [](Config& c, const std::string& v) {
+         c.onto_server_timeout_s = parse_positive_double("onto_server_timeout", v);
+       }},
+      {"use_mock_onto_server", {"USE_MOCK_ONTO_SERVER", "DUCKMESH_USE_MOCK_ONTO_SERVER"},
+       "use the bundled ontology definitions only, without asking the server",
+       [](Config& c, const std::string& v) {
+         c.use_mock_onto_server = parse_bool("use_mock_onto_server", v);
+       }},
+  };
+  return all;
+}
+
+std::string flag_name(const std::string& key) {
+  std::string flag = "--" + key;
+  std::replace(flag.begin(), flag.end(), '_', '-');
+  return flag;
+}
+
+EnvLookup process_environment() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* v = std::getenv(name.c_str());
+    if (!v) return std::nullopt;
+    return std::string(v);
+  };
+}
+
+boost::json::object Config::to_json() const {
+  return {
+      {"listen", listen()},
+      {"data_dir", data_dir},
+      {"io_threads", io_threads},
+      {"worker_threads", worker_threads},
+      {"worker_queue_limit", worker_queue_limit},
+      {"body_limit_bytes", body_limit_bytes},
+      {"read_timeout_ms", read_timeout_ms},
+      {"idle_timeout_ms", idle_timeout_ms},
+      {"shutdown_grace_ms", shutdown_grace_ms},
+      {"log_level", log_level},
+      {"duckdb_path", duckdb_path},
+      {"duckdb_memory_limit", duckdb_memory_limit},
+      {"duckdb_threads", duckdb_threads},
+      {"onto_server_url", mask_url(onto_server_url)},
+      {"onto_server_timeout", onto_server_timeout_s},
+      {"use_mock_onto_server", use_mock_onto_server},
+  };
+}
+
+namespace {
+
+const Setting& find_setting(const std::string& key, const std::string& source) {
+  for (const auto& s : settings()) {
+    if (s.key == key) return s;
+  }
+  std::string known;
+  for (const auto& s : settings()) known += (known.empty() ? "" : ", ") + s.key;
+  throw Error(ErrorCode::invalid_input, "unknown setting '" + key + "' in " + source + "; known: " + known,
+              {{"setting", key}, {"source", source}});
+}
+
+void apply(Config& config, const Setting& setting, const std::string& value, const std::string& source) {
+  try {
+    setting.apply(config, value);
+  } catch (const Error& e) {
+    boost::json::object details = e.details();
+    details["source"] = source;
+    throw Error(e.code(), std::string(e.message()) + " (from " + source + ")", std::move(details));
+  }
+}
+
+std::string file_value(const boost::json::value& v) {
+  if (v.is_string()) return std::string(v.as_string());
+  if (v.is_bool()) return v.as_bool() ? "true" : "false";
+  if (v.is_int64() || v.is_uint64() || v.is_double()) return boost::json::serialize(v);
+  return "<" + std::string(v.is_null() ? "null" : "structured value") + ">";
+}
+
+}  // namespace
+
+Config load_config(const std::map<std::string, std::string>& flags, const EnvLookup& env,
+                   std::string config_file) {
+  Config config;
+  if (config_file.empty()) config_file = env("DUCKMESH_CONFIG").value_or("");
+  if (!config_file.empty()) {
+    std::ifstream in(config_file);
+    if (!in) {
+      throw Error(ErrorCode::invalid_input, "cannot read config file '" + config_file + "'",
+                  {{"file", config_file}});
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    boost::system::error_code ec;
+    auto doc = boost::json::parse(text.str(), ec);
+    if (ec || !doc.is_object()) {
+      throw Error(ErrorCode::invalid_input,
+                  "config file '" + config_file + "' must be a JSON object of setting: value" +
+                      (ec ? " (" + ec.message() + ")" : ""),
+                  {{"file", config_file}});
+    }
+    std::string source = "config file " + config_file;
+    for (const auto& [key, value] : doc.as_object()) {
+      const Setting& setting = find_setting(std::string(key), source);
+      apply(config, setting, file_value(value), source);
+    }
+  }
+  for (const auto& setting : settings()) {
+    // The first variable listed wins when several are set.
+    for (const auto& name : setting.env) {
+      if (auto value = env(name)) {
+        apply(config, setting, *value, "environment variable " + name);
+        break;
+      }
+    }
+  }
+  for (const auto& [key, value] : flags) {
+    const Setting& setting = find_setting(key, "command line");
+    apply(config, setting, value, "flag " + flag_name(key));
+  }
+  return config;
+}
+
+}  // namespace duckmesh::app

@@ -1,0 +1,69 @@
+// Config: every setting of the service in one struct.
+//
+// Filled, lowest to highest precedence, from defaults, an optional JSON config
+// file, the environment (DUCKMESH_*, plus the seed-compatible ONTO_SERVER_URL,
+// ONTO_SERVER_TIMEOUT, USE_MOCK_ONTO_SERVER and DUCKDB_PATH), and command-line
+// flags. Every value is validated; a bad one is refused with an
+// invalid_input Error naming the setting, where it came from, and what is
+// allowed.
+#pragma once
+
+#include <boost/json/object.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace duckmesh::app {
+
+struct Config {
+  std::string listen_host = "127.0.0.1";
+  std::uint16_t listen_port = 8080;
+  std::string data_dir = "./duckmesh-data";
+  std::size_t io_threads = 2;
+  std::size_t worker_threads = 8;
+  std::size_t worker_queue_limit = 1024;
+  std::size_t body_limit_bytes = 16 * 1024 * 1024;
+  std::int64_t read_timeout_ms = 30'000;
+  std::int64_t idle_timeout_ms = 60'000;
+  std::int64_t shutdown_grace_ms = 10'000;
+  std::string log_level = "info";
+  std::string duckdb_path = ":memory:";  // working database of the service
+  std::string duckdb_memory_limit;       // e.g. "4GB"; empty: DuckDB's default
+  std::size_t duckdb_threads = 0;        // 0: DuckDB's default (all cores)
+  std::string onto_server_url = "http://localhost:8001";
+  double onto_server_timeout_s = 5.0;
+  bool use_mock_onto_server = false;
+
+  std::string listen() const { return listen_host + ":" + std::to_string(listen_port); }
+  // Every setting with its value, secrets masked (credentials in URLs).
+  boost::json::object to_json() const;
+};
+
+// One setting: its key (also the config-file key and, as --key-with-dashes,
+// the flag), its environment variable(s), help text, and how to apply a value.
+struct Setting {
+  std::string key;
+  std::vector<std::string> env;
+  std::string help;
+  std::function<void(Config&, const std::string&)> apply;  // throws invalid_input
+};
+
+const std::vector<Setting>& settings();
+
+// The flag spelling of a key: "data_dir" -> "--data-dir".
+std::string flag_name(const std::string& key);
+
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+EnvLookup process_environment();
+
+// Builds the config. `flags` maps setting keys to values given on the command
+// line; `config_file` is a JSON object of key -> value (empty: none; the
+// DUCKMESH_CONFIG variable names one when no flag does).
+Config load_config(const std::map<std::string, std::string>& flags, const EnvLookup& env,
+                   std::string config_file);
+
+}  // namespace duckmesh::app

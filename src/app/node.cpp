@@ -1,0 +1,25 @@
+#include "app/node.hpp"
+
+#include "bus/local/local_log_bus.hpp"
+#include "catalog/sqlite/sqlite_catalog.hpp"
+#include "storage/local/local_object_store.hpp"
+
+namespace duckmesh::app {
+
+Node::Node(NodeOptions options) : options_(std::move(options)) {
+  std::filesystem::create_directories(options_.data_dir);
+  catalog::SqliteCatalogOptions catalog_options;
+  catalog_options.path = (options_.data_dir / "catalog.sqlite").string();
+  catalog_ = std::make_unique<catalog::SqliteCatalog>(catalog_options);
+  bus::LocalLogBusOptions bus_options;
+  bus_options.dir = options_.data_dir / "log";
+  bus_ = std::make_unique<bus::LocalLogBus>(bus_options);
+  store_ = std::make_unique<storage::LocalObjectStore>(options_.data_dir / "store");
+  coordinator_ = std::make_unique<commit::Coordinator>(*catalog_, *bus_, *store_, options_.coordinator);
+}
+
+Node::~Node() {
+  if (coordinator_) coordinator_->stop();
+}
+
+}  // namespace duckmesh::app

@@ -1,0 +1,45 @@
+// Node: the parts of one DuckMesh node on its embedded defaults, built from a
+// data directory:
+//   <data_dir>/catalog.sqlite   SQLite catalog (WAL)
+//   <data_dir>/log/             durable local ingest log
+//   <data_dir>/store/           data files
+// and the commit coordinator over them. The composition root: the only place
+// that names concrete backends.
+#pragma once
+
+#include "bus/ingest_bus.hpp"
+#include "catalog/catalog_repo.hpp"
+#include "commit/coordinator.hpp"
+#include "storage/object_store.hpp"
+
+#include <filesystem>
+#include <memory>
+
+namespace duckmesh::app {
+
+struct NodeOptions {
+  std::filesystem::path data_dir = "./duckmesh-data";
+  commit::CoordinatorOptions coordinator;
+};
+
+class Node {
+ public:
+  explicit Node(NodeOptions options);
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  catalog::CatalogRepo& catalog() { return *catalog_; }
+  bus::IngestBus& bus() { return *bus_; }
+  storage::ObjectStore& store() { return *store_; }
+  commit::Coordinator& coordinator() { return *coordinator_; }
+
+ private:
+  NodeOptions options_;
+  std::unique_ptr<catalog::CatalogRepo> catalog_;
+  std::unique_ptr<bus::IngestBus> bus_;
+  std::unique_ptr<storage::ObjectStore> store_;
+  std::unique_ptr<commit::Coordinator> coordinator_;
+};
+
+}  // namespace duckmesh::app

@@ -1,0 +1,58 @@
+#include "app/serve.hpp"
+
+#include "api/admin.hpp"
+#include "api/monitoring.hpp"
+#include "duck/database.hpp"
+#include "http/middleware.hpp"
+#include "http/server.hpp"
+#include "obs/log.hpp"
+#include "obs/metrics.hpp"
+
+#include <filesystem>
+#include <iostream>
+
+namespace duckmesh::app {
+
+int serve(const Config& config) {
+  log::init(*log::parse_level(config.log_level));
+  log::info("starting", {{"version", DUCKMESH_VERSION},
+                         {"duckdb_version", duck::library_version()},
+                         {"config", config.to_json()}});
+
+  std::filesystem::create_directories(config.data_dir);
+  obs::register_process_metrics(obs::Registry::global());
+
+  duck::DatabaseOptions duck_options;
+  if (config.duckdb_threads > 0) duck_options.threads = static_cast<int>(config.duckdb_threads);
+  duck_options.memory_limit = config.duckdb_memory_limit;
+  duck::Database duckdb(config.duckdb_path, duck_options);
+
+  http::Router router;
+  api::add_monitoring_routes(router, {.data_dir = config.data_dir, .duckdb = &duckdb});
+  api::add_admin_routes(router);
+
+  http::Handler handler = http::chain(
+      {http::request_id(), http::access_log(), http::metrics(), http::errors()},
+      [&router](http::Request& request) { return router.dispatch(request); });
+
+  http::ServerOptions options;
+  options.host = config.listen_host;
+  options.port = config.listen_port;
+  options.io_threads = config.io_threads;
+  options.worker_threads = config.worker_threads;
+  options.worker_queue_limit = config.worker_queue_limit;
+  options.body_limit = config.body_limit_bytes;
+  options.read_timeout = std::chrono::milliseconds(config.read_timeout_ms);
+  options.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
+
+  http::Server server(options, handler);
+  server.start();
+  std::string address = config.listen_host + ":" + std::to_string(server.port());
+  log::info("listening", {{"address", address}});
+  std::cout << "duckmesh listening on http://" << address << std::endl;
+
+  server.run_until_signal(std::chrono::milliseconds(config.shutdown_grace_ms));
+  return 0;
+}
+
+}  // namespace duckmesh::app

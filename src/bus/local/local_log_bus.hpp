@@ -1,0 +1,214 @@
+// LocalLogBus: the IngestBus as an embedded, durable log on local disk (the
+// default of a single-machine deployment).
+//
+// Files under LocalLogBusOptions::dir (format in bus/local/log_format.hpp):
+//   segments/<first position, 20 digits>.log  the records, append-only; a new
+//       segment starts once the current one reaches segment_bytes
+//   state.log       append-only journal of settlements: acks, dead letters
+//                   (with the whole record), replays of dead letters
+//   state.snapshot  the journal folded into one file, written when state.log
+//                   grows large (write temp, fsync, rename, then truncate the
+//                   journal)
+//   LOCK            flock()ed while open: one process per directory
+//
+// Durability:
+// - publish() returns after its records are written and fdatasync'ed. It
+//   uses group commit: publishers queue their records; whoever finds no flush
+//   running becomes the leader and writes everything queued with one write()
+//   and one fdatasync(), then wakes the others. A failed write or sync fails
+//   every publish of that group and the bus refuses publishes until it is
+//   reopened, because after a failed fsync Linux may have dropped the dirty
+//   pages and nothing about the file's tail can be trusted.
+//   A publish that failed may still be delivered after a reopen (its bytes may
+//   have reached the disk); one that succeeded is never lost.
+// - ack(), dead_letter() and a nack() that dead-letters return after their
+//   journal entry is fdatasync'ed. A failure there makes those calls refuse
+//   until reopen, for the same reason.
+// - replay_dead_letter() is atomic: the new record carries the dead letter's
+//   position, so a crash right after its publish still removes the dead
+//   letter on recovery.
+//
+// Recovery (constructor): segments are read in order. Damage at the tail of
+// the LAST segment that lies inside the last, incomplete group commit is a
+// torn write that was never acknowledged; it is truncated away. Any other
+// damage — in an older segment, or followed by an intact record of a later
+// group — means synced data changed, and opening fails with Error internal
+// naming the file and offset instead of skipping records. Then the journal is
+// applied; every record not acked or dead-lettered is pending again: leases
+// and delivery counts (attempts) live in memory and do not survive a restart.
+// (Damage inside the very last group that was synced cannot be told apart
+// from a torn write and is truncated like one.)
+//
+// Memory: every pending and in-flight record is held in memory, indexed by
+// position; dead letters too. Acked records are dropped from memory, and a
+// segment whose records are all acked or dead-lettered is deleted (never the
+// segment being appended to).
+//
+// Thread safety: every method may be called concurrently.
+#pragma once
+
+#include "bus/ingest_bus.hpp"
+#include "bus/local/file_io.hpp"
+#include "bus/local/position_set.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace duckmesh::bus::local {
+
+struct LocalLogBusOptions {
+  std::filesystem::path dir;
+  // A segment is closed and a new one started once it holds this many bytes
+  // (a group commit is never split, so a segment may end a little larger).
+  std::uint64_t segment_bytes = 64ull << 20;
+  // The nack() that finds a record delivered this many times dead-letters it.
+  std::uint32_t max_attempts = 5;
+  // Extra time a leader waits before writing, to let more publishers join the
+  // group. 0: write at once, batching whoever queued while the previous
+  // group was being synced (already one sync per group under load).
+  std::chrono::microseconds group_commit_window{0};
+  // state.log is folded into state.snapshot once it is larger than this and
+  // than twice the last snapshot.
+  std::uint64_t state_compact_bytes = 4ull << 20;
+};
+
+class LocalLogBus final : public IngestBus {
+ public:
+  // Opens (creating if needed) and recovers the log in options.dir. Throws
+  // Error internal on corruption, conflict if another process has it open,
+  // invalid_input for bad options, unavailable/internal on I/O failure.
+  explicit LocalLogBus(LocalLogBusOptions options);
+  ~LocalLogBus() override;
+
+  std::vector<Position> publish(std::vector<Record> records) override;
+  std::vector<Record> claim_batch(const std::string& consumer, std::size_t limit,
+                                  std::chrono::milliseconds lease) override;
+  void ack(const std::string& consumer, const std::vector<Position>& positions) override;
+  void nack(const std::string& consumer, const std::vector<Position>& positions,
+            const std::string& reason) override;
+  void dead_letter(const std::string& consumer, const std::vector<Position>& positions,
+                   const std::string& reason) override;
+  void extend_lease(const std::string& consumer, const std::vector<Position>& positions,
+                    std::chrono::milliseconds lease) override;
+  std::size_t requeue_expired() override;
+  std::vector<DeadLetter> dead_letters(std::size_t limit) const override;
+  Position replay_dead_letter(Position position) override;
+  BusStats stats() const override;
+
+  // Segment fdatasyncs since open: one per group commit. With concurrent
+  // publishers this stays far below the number of publish() calls.
+  std::uint64_t sync_count() const noexcept { return sync_count_.load(); }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+
+  // A pending or in-flight record.
+  struct Slot {
+    Record record;          // attempts = deliveries so far
+    bool leased = false;
+    bool settling = false;  // its ack/dead letter is being journaled
+    std::string consumer;
+    Clock::time_point deadline{};
+  };
+
+  // A segment file holding durable records [first, last]; last == first - 1
+  // while empty.
+  struct Segment {
+    Position first = 0;
+    Position last = 0;
+    std::uint64_t unsettled = 0;  // records neither acked nor dead-lettered
+  };
+
+  // One publish() waiting in the group-commit queue.
+  struct PublishRequest {
+    std::vector<Record>* records = nullptr;
+    Position replayed_from = 0;
+    Position first_position = 0;
+    bool done = false;
+    std::exception_ptr error;
+  };
+
+  enum class Settlement { ack, dead };
+
+  void recover();
+  void load_snapshot();
+  void load_journal();
+  void apply_entry(const struct StateEntryRef& entry);
+  void scan_segments();
+
+  std::vector<Position> publish_records(std::vector<Record> records, Position replayed_from);
+  // Leader only: writes and syncs one group; rolls the segment first if full.
+  void write_group(const std::vector<PublishRequest*>& batch, bool& rolled);
+  void roll_segment(Position first);
+
+  // Settles the positions `consumer` holds: journals them, then drops them
+  // from memory. REQUIRES: state_mu_ held.
+  void settle(const std::string& consumer, const std::vector<Position>& positions,
+              Settlement how, const std::string& reason, bool only_exhausted);
+  // Appends already framed bytes to state.log and syncs. REQUIRES: state_mu_.
+  void append_journal(const std::string& frames);
+  void throw_if_journal_failed() const;
+  // Deletes segments with nothing unsettled, then folds the journal if it is
+  // large. REQUIRES: state_mu_ held.
+  void after_settlement();
+  void delete_settled_segments();
+  void maybe_compact();
+
+  // REQUIRES: mu_ held.
+  std::size_t requeue_expired_locked(Clock::time_point now);
+  void forget_slot_locked(Position position);
+
+  std::filesystem::path segment_path(Position first) const;
+
+  const LocalLogBusOptions options_;
+  const std::filesystem::path segments_dir_;
+  const std::filesystem::path journal_path_;
+  const std::filesystem::path snapshot_path_;
+  UniqueFd lock_fd_;
+
+  // Everything in memory. Lock order: state_mu_ before mu_.
+  mutable std::mutex mu_;
+  std::condition_variable flushed_;
+  std::deque<PublishRequest*> queue_;
+  bool flushing_ = false;
+  std::string publish_failure_;  // non-empty once a segment write/sync failed
+  Position next_position_ = 1;   // next to hand out
+  Position last_durable_ = 0;    // highest synced position
+  std::map<Position, Slot> live_;
+  std::set<Position> pending_;
+  std::set<std::pair<Clock::time_point, Position>> leases_;
+  PositionSet settled_;                // acked or dead-lettered, not yet forgotten
+  std::map<Position, DeadLetter> dead_;
+  std::map<Position, Segment> segments_;  // by first position; the last is active
+  std::atomic<std::uint64_t> sync_count_{0};
+
+  // The segment being appended to. Touched only by the current leader (the
+  // thread that set flushing_) and by the constructor.
+  UniqueFd active_fd_;
+  std::filesystem::path active_path_;
+  Position active_first_ = 0;
+  std::uint64_t active_size_ = 0;
+
+  // The journal. Guarded by state_mu_.
+  mutable std::mutex state_mu_;
+  UniqueFd journal_fd_;
+  std::uint64_t journal_size_ = 0;
+  std::uint64_t snapshot_size_ = 0;
+  std::string journal_failure_;  // non-empty once a journal write/sync failed
+  // Dead letters whose replay recovery found in the segments but whose
+  // undead entry never reached the journal; journaled at the end of recover().
+  std::vector<std::pair<Position, Position>> recovered_replays_;
+};
+
+}  // namespace duckmesh::bus::local

@@ -1,0 +1,569 @@
+#include "commit/coordinator.hpp"
+
+#include "common/fault.hpp"
+#include "obs/log.hpp"
+#include "obs/metrics.hpp"
+#include "schema/table_schema.hpp"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+
+namespace duckmesh::commit {
+
+namespace {
+
+struct Metrics {
+  obs::Counter& committed;
+  obs::Counter& duplicates;
+  obs::Counter& dead_lettered;
+  obs::Counter& files;
+  obs::Counter& failures;
+  obs::Histogram& cycle_seconds;
+  obs::Gauge& watermark;
+
+  static Metrics& get() {
+    auto& r = obs::Registry::global();
+    static Metrics m{
+        r.counter("duckmesh_commit_events_total", "Events written to data files by the coordinator").get(),
+        r.counter("duckmesh_commit_duplicates_total", "Events dropped for an idempotency key already committed").get(),
+        r.counter("duckmesh_commit_dead_letters_total", "Events moved to the dead-letter area").get(),
+        r.counter("duckmesh_commit_files_total", "Data files written by the coordinator").get(),
+        r.counter("duckmesh_commit_failures_total", "Commit cycles that failed and were retried").get(),
+        r.histogram("duckmesh_commit_cycle_seconds", "Duration of one claim-write-publish-ack cycle").get(),
+        r.gauge("duckmesh_bus_watermark", "Every bus position up to this one is resolved").get(),
+    };
+    return m;
+  }
+};
+
+std::string sql_string(std::string_view s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += '\'';
+    out += c;
+  }
+  out += '\'';
+  return out;
+}
+
+// Positions as inclusive ranges, for the catalog.
+std::vector<catalog::PositionRange> to_ranges(std::vector<bus::Position> positions) {
+  std::sort(positions.begin(), positions.end());
+  positions.erase(std::unique(positions.begin(), positions.end()), positions.end());
+  std::vector<catalog::PositionRange> ranges;
+  for (auto p : positions) {
+    if (!ranges.empty() && ranges.back().last + 1 == p) {
+      ranges.back().last = p;
+    } else {
+      ranges.push_back({p, p});
+    }
+  }
+  return ranges;
+}
+
+// The value as text for stats (NULL -> nullopt).
+std::optional<std::string> text_of(const duck::Value& v) {
+  if (std::holds_alternative<std::monostate>(v)) return std::nullopt;
+  if (auto* s = std::get_if<std::string>(&v)) return *s;
+  if (auto* i = std::get_if<std::int64_t>(&v)) return std::to_string(*i);
+  if (auto* u = std::get_if<std::uint64_t>(&v)) return std::to_string(*u);
+  return std::nullopt;
+}
+
+std::int64_t int_of(const duck::Value& v) {
+  if (auto* i = std::get_if<std::int64_t>(&v)) return *i;
+  if (auto* u = std::get_if<std::uint64_t>(&v)) return static_cast<std::int64_t>(*u);
+  throw Error(ErrorCode::internal, "expected an integer from DuckDB");
+}
+
+// Key-safe form of a partition value: [A-Za-z0-9._-] kept, the rest %XX.
+std::string key_segment(std::string_view value) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : value) {
+    if (std::isalnum(c) || c == '.' || c == '_' || c == '-') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out.empty() ? "%00" : out;
+}
+
+std::string partition_expression(const catalog::PartitionSpec& spec) {
+  std::string col = schema::quote_identifier(spec.column);
+  if (spec.transform == "day") return "strftime(" + col + ", '%Y-%m-%d')";
+  if (spec.transform == "month") return "strftime(" + col + ", '%Y-%m')";
+  if (spec.transform == "year") return "strftime(" + col + ", '%Y')";
+  return "CAST(" + col + " AS VARCHAR)";
+}
+
+// Thrown when DuckDB refuses the values of a group: isolate the bad records.
+struct DataError {
+  std::string message;
+};
+
+}  // namespace
+
+struct Coordinator::Group {
+  catalog::TableInfo table;
+  std::vector<const bus::Record*> records;
+};
+
+Coordinator::Coordinator(catalog::CatalogRepo& catalog, bus::IngestBus& bus,
+                         storage::ObjectStore& store, CoordinatorOptions options)
+    : catalog_(catalog), bus_(bus), store_(store), options_(std::move(options)) {
+  duck::DatabaseOptions db_options;
+  if (options_.duckdb_threads > 0) db_options.threads = options_.duckdb_threads;
+  duckdb_ = std::make_unique<duck::Database>(":memory:", db_options);
+  conn_ = std::make_unique<duck::Connection>(*duckdb_);
+  // Timestamps without an offset are UTC; with an offset they are converted.
+  conn_->execute("SET TimeZone='UTC'");
+  watermark_ = catalog_.watermark();
+  Metrics::get().watermark.set(static_cast<double>(watermark_.load()));
+  reconcile_dead_letters();
+}
+
+Coordinator::~Coordinator() { stop(); }
+
+void Coordinator::reconcile_dead_letters() {
+  // A crash between dead-lettering and publishing leaves a dead letter the
+  // catalog has not resolved; resolve it so the watermark can pass it.
+  std::vector<bus::Position> unresolved;
+  for (const auto& dead : bus_.dead_letters(1'000'000)) {
+    if (dead.record.position > catalog_.watermark()) unresolved.push_back(dead.record.position);
+  }
+  if (unresolved.empty()) return;
+  auto already = catalog_.resolved_among(unresolved);
+  std::set<bus::Position> done(already.begin(), already.end());
+  std::vector<bus::Position> todo;
+  for (auto p : unresolved) {
+    if (!done.count(p)) todo.push_back(p);
+  }
+  if (!todo.empty()) catalog_.resolve_positions(to_ranges(todo));
+  watermark_ = catalog_.watermark();
+}
+
+std::vector<catalog::NewFile> Coordinator::write_records(
+    const catalog::TableInfo& table, const std::vector<const bus::Record*>& records) {
+  auto table_schema = schema::TableSchema::from_json_text(table.schema_json);
+  bool keyed = table.kind == catalog::TableKind::keyed;
+
+  // Stage the events as NDJSON with the system columns spliced in front of
+  // each payload object, then let DuckDB read them with the declared types.
+  auto scratch = store_.scratch_dir();
+  std::filesystem::create_directories(scratch);
+  auto staging = scratch / ("staging-" + std::to_string(::getpid()) + "-" +
+                            std::to_string(++staging_counter_) + ".ndjson");
+  struct Cleanup {
+    std::filesystem::path path;
+    ~Cleanup() {
+      std::error_code ec;
+      std::filesystem::remove(path, ec);
+    }
+  } cleanup{staging};
+  {
+    std::ofstream out(staging, std::ios::binary);
+    for (const auto* r : records) {
+      std::string_view payload = r->payload;
+      out << "{\"" << schema::kPositionColumn << "\":" << r->position << ",\""
+          << schema::kIngestedAtColumn << "\":" << r->ingested_unix_us;
+      auto body = payload.substr(1);  // after '{'
+      auto first = body.find_first_not_of(" \t\r\n");
+      if (first != std::string_view::npos && body[first] != '}') out << ',';
+      out << body << '\n';
+    }
+    if (!out) throw Error(ErrorCode::unavailable, "cannot write staging file " + staging.string());
+  }
+
+  std::string columns = "{";
+  std::string select;
+  for (const auto& c : table_schema.columns) {
+    // Timestamps are read as text and cast, so RFC 3339 offsets are honoured.
+    bool temporal = c.type.kind == schema::TypeKind::timestamp;
+    columns += sql_string(c.name) + ": " + sql_string(temporal ? "VARCHAR" : c.type.sql()) + ", ";
+    if (temporal) {
+      select += "CAST(CAST(" + schema::quote_identifier(c.name) + " AS TIMESTAMPTZ) AS TIMESTAMP) AS " +
+                schema::quote_identifier(c.name) + ", ";
+    } else {
+      select += schema::quote_identifier(c.name) + ", ";
+    }
+  }
+  columns += sql_string(schema::kPositionColumn) + ": 'UBIGINT', " +
+             sql_string(schema::kIngestedAtColumn) + ": 'BIGINT'";
+  select += schema::quote_identifier(schema::kPositionColumn) + ", make_timestamptz(" +
+            schema::quote_identifier(schema::kIngestedAtColumn) + ") AS " +
+            schema::quote_identifier(schema::kIngestedAtColumn);
+  if (keyed) {
+    columns += ", " + sql_string(schema::kOperationColumn) + ": 'VARCHAR'";
+    select += ", COALESCE(" + schema::quote_identifier(schema::kOperationColumn) + ", 'upsert') AS " +
+              schema::quote_identifier(schema::kOperationColumn);
+  }
+  columns += "}";
+  std::string partition = table.partition.enabled() ? partition_expression(table.partition) : "NULL";
+  try {
+    conn_->execute("CREATE OR REPLACE TEMP TABLE staged AS SELECT *, " + partition +
+                   " AS _dm_partition FROM (SELECT " + select + " FROM read_json(" +
+                   sql_string(staging.string()) +
+                   ", format='newline_delimited', columns=" + columns + "))");
+  } catch (const Error& e) {
+    throw DataError{std::string(e.message())};
+  }
+
+  std::vector<std::optional<std::string>> partitions;
+  if (table.partition.enabled()) {
+    for (auto& row : conn_->query("SELECT DISTINCT _dm_partition FROM staged ORDER BY 1").fetch_all()) {
+      partitions.push_back(text_of(row[0]));
+    }
+  } else {
+    partitions.push_back(std::nullopt);
+  }
+
+  // Statistics for pruning: min/max/null count of every scalar column.
+  std::vector<std::string> stat_columns;
+  for (const auto& c : table_schema.columns) {
+    if (c.type.kind != schema::TypeKind::list && c.type.kind != schema::TypeKind::json) {
+      stat_columns.push_back(c.name);
+    }
+  }
+  stat_columns.push_back(schema::kPositionColumn);
+
+  std::vector<catalog::NewFile> files;
+  for (const auto& part : partitions) {
+    std::string where = table.partition.enabled()
+                            ? (part ? "_dm_partition = " + sql_string(*part) : "_dm_partition IS NULL")
+                            : "true";
+    std::string stats_sql = "SELECT count(*)";
+    for (const auto& c : stat_columns) {
+      auto q = schema::quote_identifier(c);
+      stats_sql += ", min(" + q + ")::VARCHAR, max(" + q + ")::VARCHAR, count(*) - count(" + q + ")";
+    }
+    stats_sql += " FROM staged WHERE " + where;
+    auto stats_row = conn_->query(stats_sql).fetch_all().at(0);
+
+    catalog::NewFile file;
+    file.table = table.name;
+    file.row_count = int_of(stats_row[0]);
+    for (std::size_t i = 0; i < stat_columns.size(); ++i) {
+      catalog::ColumnStats s;
+      s.column = stat_columns[i];
+      s.min = text_of(stats_row[1 + i * 3]);
+      s.max = text_of(stats_row[2 + i * 3]);
+      s.null_count = int_of(stats_row[3 + i * 3]);
+      file.stats.push_back(std::move(s));
+    }
+    // Columns kept out of statistics still show that the file has them.
+    for (const auto& c : table_schema.columns) {
+      if (std::find(stat_columns.begin(), stat_columns.end(), c.name) == stat_columns.end()) {
+        file.stats.push_back({c.name, std::nullopt, std::nullopt, 0});
+      }
+    }
+    std::string prefix = "products/" + table.product + "/tables/" + table.name + "/data";
+    if (table.partition.enabled()) {
+      boost::json::object pj;
+      pj[table.partition.column] = part ? boost::json::value(*part) : boost::json::value(nullptr);
+      file.partition_json = boost::json::serialize(pj);
+      prefix += "/" + table.partition.column + "=" + (part ? key_segment(*part) : "__null__");
+    }
+    file.path = storage::unique_key(prefix, ".parquet");
+    auto local = scratch / ("write-" + std::to_string(::getpid()) + "-" +
+                            std::to_string(++staging_counter_) + ".parquet");
+    conn_->execute("COPY (SELECT * EXCLUDE (_dm_partition) FROM staged WHERE " + where +
+                   " ORDER BY " + schema::quote_identifier(schema::kPositionColumn) + ") TO " +
+                   sql_string(local.string()) +
+                   " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE " +
+                   std::to_string(options_.row_group_size) + ")");
+    file.bytes = static_cast<std::int64_t>(std::filesystem::file_size(local));
+    store_.put_file(file.path, local);
+    fault::maybe_crash("after_parquet_write");
+    files.push_back(std::move(file));
+  }
+  conn_->execute("DROP TABLE IF EXISTS staged");
+  return files;
+}
+
+void Coordinator::write_group(Group& group, std::vector<catalog::NewFile>& files,
+                              std::vector<const bus::Record*>& bad,
+                              std::vector<std::string>& bad_reasons) {
+  // Bisect on data errors so one bad record costs log2(n) retries, and the
+  // good records still commit.
+  std::vector<std::vector<const bus::Record*>> work{group.records};
+  while (!work.empty()) {
+    auto slice = std::move(work.back());
+    work.pop_back();
+    try {
+      auto written = write_records(group.table, slice);
+      files.insert(files.end(), written.begin(), written.end());
+    } catch (const DataError& e) {
+      if (slice.size() == 1) {
+        bad.push_back(slice[0]);
+        bad_reasons.push_back(e.message);
+      } else {
+        auto mid = slice.begin() + static_cast<std::ptrdiff_t>(slice.size() / 2);
+        work.emplace_back(slice.begin(), mid);
+        work.emplace_back(mid, slice.end());
+      }
+    }
+  }
+}
+
+CommitResult Coordinator::commit_once() {
+  auto started = std::chrono::steady_clock::now();
+  CommitResult result;
+  auto records = bus_.claim_batch(options_.consumer, options_.max_batch_events, options_.lease);
+  result.claimed = records.size();
+  if (records.empty()) return result;
+
+  std::vector<bus::Position> all_positions;
+  all_positions.reserve(records.size());
+  for (const auto& r : records) all_positions.push_back(r.position);
+
+  try {
+    // Step 2: what a crash left committed but unacked.
+    std::set<bus::Position> resolved_before;
+    {
+      std::vector<bus::Position> above;
+      auto wm = catalog_.watermark();
+      for (auto p : all_positions) {
+        if (p <= wm) {
+          resolved_before.insert(p);
+        } else {
+          above.push_back(p);
+        }
+      }
+      for (auto p : catalog_.resolved_among(above)) resolved_before.insert(p);
+    }
+    result.already_resolved = resolved_before.size();
+
+    // Step 3: group, dedupe.
+    std::map<std::pair<std::string, std::string>, Group> groups;
+    std::vector<const bus::Record*> missing_table;
+    std::vector<bus::Position> resolved;  // positions this cycle resolves
+    for (const auto& r : records) {
+      if (resolved_before.count(r.position)) continue;
+      auto key = std::make_pair(r.product, r.table);
+      auto it = groups.find(key);
+      if (it == groups.end()) {
+        auto table = catalog_.find_table(r.product, r.table);
+        if (!table) {
+          missing_table.push_back(&r);
+          continue;
+        }
+        it = groups.emplace(key, Group{*table, {}}).first;
+      }
+      it->second.records.push_back(&r);
+    }
+    std::map<std::string, catalog::Publication> publications;
+    for (auto& [key, group] : groups) {
+      std::vector<std::string> keys;
+      for (const auto* r : group.records) {
+        if (!r->idempotency_key.empty()) keys.push_back(r->idempotency_key);
+      }
+      auto known = keys.empty() ? std::map<std::string, catalog::IdempotencyHit>{}
+                                : catalog_.find_idempotency(key.first, key.second, keys);
+      std::set<std::string> seen;
+      std::vector<const bus::Record*> kept;
+      for (const auto* r : group.records) {
+        if (!r->idempotency_key.empty() &&
+            (known.count(r->idempotency_key) || !seen.insert(r->idempotency_key).second)) {
+          resolved.push_back(r->position);
+          ++result.duplicates;
+          continue;
+        }
+        kept.push_back(r);
+      }
+      group.records = std::move(kept);
+    }
+
+    // Step 4: write files.
+    std::vector<const bus::Record*> bad;
+    std::vector<std::string> bad_reasons;
+    for (const auto* r : missing_table) {
+      bad.push_back(r);
+      bad_reasons.push_back("table '" + r->table + "' of product '" + r->product +
+                            "' does not exist (dropped after the event was accepted?)");
+    }
+    for (auto& [key, group] : groups) {
+      if (group.records.empty()) continue;
+      std::vector<catalog::NewFile> files;
+      std::size_t bad_before = bad.size();
+      write_group(group, files, bad, bad_reasons);
+      std::set<const bus::Record*> failed(bad.begin() + static_cast<std::ptrdiff_t>(bad_before), bad.end());
+      auto& pub = publications[key.first];
+      pub.product = key.first;
+      pub.operation = catalog::Operation::ingest;
+      std::size_t rows = 0;
+      for (const auto* r : group.records) {
+        if (failed.count(r)) continue;
+        resolved.push_back(r->position);
+        ++rows;
+        if (!r->idempotency_key.empty()) {
+          pub.idempotency.push_back({r->table, r->idempotency_key, r->position});
+        }
+      }
+      result.committed += rows;
+      result.files += files.size();
+      for (auto& f : files) pub.added.push_back(std::move(f));
+    }
+
+    // Dead letters first: a crash after this leaves them in the area, and
+    // reconcile_dead_letters() resolves them on the next start.
+    if (!bad.empty()) {
+      std::map<std::string, std::vector<bus::Position>> by_reason;
+      for (std::size_t i = 0; i < bad.size(); ++i) by_reason[bad_reasons[i]].push_back(bad[i]->position);
+      for (auto& [reason, positions] : by_reason) {
+        bus_.dead_letter(options_.consumer, positions, reason);
+        log::warn("events dead-lettered", {{"count", positions.size()}, {"reason", reason}});
+        resolved.insert(resolved.end(), positions.begin(), positions.end());
+      }
+      result.dead_lettered = bad.size();
+    }
+
+    // Step 5: one transaction for every product touched.
+    std::vector<catalog::Publication> pubs;
+    for (auto& [product, pub] : publications) {
+      boost::json::object summary{{"events", 0}, {"files", pub.added.size()}};
+      std::int64_t events = 0;
+      boost::json::object tables;
+      for (const auto& f : pub.added) {
+        events += f.row_count;
+        auto& t = tables[f.table];
+        if (t.is_null()) t = boost::json::object{{"events", 0}, {"files", 0}};
+        t.as_object()["events"] = t.as_object()["events"].as_int64() + f.row_count;
+        t.as_object()["files"] = t.as_object()["files"].as_int64() + 1;
+      }
+      summary["events"] = events;
+      summary["tables"] = std::move(tables);
+      pub.summary_json = boost::json::serialize(summary);
+      pubs.push_back(std::move(pub));
+    }
+    fault::maybe_crash("before_catalog_commit");
+    if (!pubs.empty()) {
+      result.snapshots = catalog_.publish(pubs, to_ranges(resolved));
+    } else if (!resolved.empty()) {
+      catalog_.resolve_positions(to_ranges(resolved));
+    }
+    fault::maybe_crash("after_catalog_commit");
+
+    // Step 6.
+    std::vector<bus::Position> to_ack(resolved_before.begin(), resolved_before.end());
+    std::set<bus::Position> dead;
+    for (const auto* r : bad) dead.insert(r->position);
+    for (auto p : resolved) {
+      if (!dead.count(p)) to_ack.push_back(p);
+    }
+    if (!to_ack.empty()) bus_.ack(options_.consumer, to_ack);
+  } catch (const std::exception& e) {
+    Metrics::get().failures.inc();
+    log::error("commit cycle failed; batch returned for retry",
+               {{"error", e.what()}, {"events", records.size()}});
+    try {
+      bus_.nack(options_.consumer, all_positions, e.what());
+    } catch (const std::exception& nack_error) {
+      log::error("nack failed; lease expiry will redeliver", {{"error", nack_error.what()}});
+    }
+    throw;
+  }
+
+  auto& m = Metrics::get();
+  m.committed.inc(static_cast<double>(result.committed));
+  m.duplicates.inc(static_cast<double>(result.duplicates));
+  m.dead_lettered.inc(static_cast<double>(result.dead_lettered));
+  m.files.inc(static_cast<double>(result.files));
+  m.cycle_seconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  {
+    std::lock_guard lock(mutex_);
+    watermark_ = catalog_.watermark();
+  }
+  m.watermark.set(static_cast<double>(watermark_.load()));
+  resolved_.notify_all();
+  return result;
+}
+
+void Coordinator::drain() {
+  while (commit_once().claimed > 0) {
+  }
+}
+
+void Coordinator::start() {
+  std::lock_guard lock(mutex_);
+  if (running_) return;
+  running_ = true;
+  // Records left from before a restart count as old: commit them at once.
+  if (bus_.stats().pending > 0) oldest_unflushed_ = std::chrono::steady_clock::time_point{};
+  thread_ = std::thread([this] { loop(); });
+}
+
+void Coordinator::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (!running_) return;
+    running_ = false;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Coordinator::notify_published(std::size_t count) {
+  bool full;
+  {
+    std::lock_guard lock(mutex_);
+    unflushed_ += count;
+    if (!oldest_unflushed_) oldest_unflushed_ = std::chrono::steady_clock::now();
+    full = unflushed_ >= options_.max_batch_events;
+  }
+  if (full) wake_.notify_all();
+}
+
+bool Coordinator::wait_for(bus::Position position, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::unique_lock lock(mutex_);
+  if (watermark_.load() >= position) return true;
+  flush_requested_ = true;
+  wake_.notify_all();
+  return resolved_.wait_until(lock, deadline, [&] { return watermark_.load() >= position; });
+}
+
+void Coordinator::loop() {
+  std::unique_lock lock(mutex_);
+  while (running_) {
+    auto now = std::chrono::steady_clock::now();
+    bool due = flush_requested_ || unflushed_ >= options_.max_batch_events ||
+               (oldest_unflushed_ && now - *oldest_unflushed_ >= options_.max_batch_age);
+    if (!due) {
+      // Also wake every max_batch_age: expired leases and records published
+      // by other processes become deliverable without a notification.
+      auto until = oldest_unflushed_ ? *oldest_unflushed_ + options_.max_batch_age
+                                     : now + options_.max_batch_age;
+      wake_.wait_until(lock, until);
+      if (!oldest_unflushed_ && !flush_requested_ && running_) {
+        bus_.requeue_expired();
+        auto stats = bus_.stats();
+        if (stats.pending > 0) oldest_unflushed_ = std::chrono::steady_clock::time_point{};
+      }
+      continue;
+    }
+    flush_requested_ = false;
+    unflushed_ = 0;
+    oldest_unflushed_.reset();
+    lock.unlock();
+    try {
+      // Commit until nothing is deliverable, so a backlog drains at full speed.
+      while (commit_once().claimed >= options_.max_batch_events) {
+      }
+    } catch (const std::exception& e) {
+      // commit_once logged and nacked; back off one age period.
+      std::this_thread::sleep_for(options_.max_batch_age);
+    }
+    lock.lock();
+  }
+}
+
+}  // namespace duckmesh::commit

@@ -1,0 +1,124 @@
+// Coordinator: turns ingested records into published snapshots.
+//
+// One cycle (commit_once):
+//   1. claim a batch from the bus under a lease;
+//   2. ack at once what the catalog already resolved (a crash after the
+//      catalog commit but before the ack left it claimed again);
+//   3. group by product and table; drop duplicate idempotency keys (within
+//      the batch and against the catalog); keyed tables keep every version;
+//   4. write each group as Parquet through DuckDB (one file per partition),
+//      with the hidden system columns, and put the files in the store;
+//   5. publish one snapshot per product, all in one catalog transaction that
+//      also resolves the positions and records idempotency keys;
+//   6. ack the bus.
+// A crash anywhere leaves either nothing visible (files not in the catalog
+// are orphans that gc removes) or everything visible (redelivered records are
+// recognised in step 2). So every acknowledged record becomes visible exactly
+// once.
+//
+// Records whose values DuckDB cannot convert are isolated by bisection and
+// dead-lettered with DuckDB's message; they never hold back the others.
+// Storage or catalog failures nack the whole batch for a later retry.
+//
+// A batch is committed when it is full (max_batch_events), when its oldest
+// record reaches max_batch_age, or at once when a client waits for it
+// (wait_for).
+//
+// Thread safety: commit_once must not run concurrently with itself (the
+// background loop owns it once start() is called); wait_for,
+// notify_published and watermark may be called from any thread.
+#pragma once
+
+#include "bus/ingest_bus.hpp"
+#include "catalog/catalog_repo.hpp"
+#include "duck/database.hpp"
+#include "storage/object_store.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace duckmesh::commit {
+
+struct CoordinatorOptions {
+  std::string consumer = "coordinator";
+  std::size_t max_batch_events = 100'000;
+  std::chrono::milliseconds max_batch_age{200};
+  std::chrono::milliseconds lease{120'000};
+  std::int64_t row_group_size = 122'880;
+  int duckdb_threads = 0;  // 0: DuckDB's default
+};
+
+struct CommitResult {
+  std::size_t claimed = 0;
+  std::size_t committed = 0;         // rows written to files
+  std::size_t duplicates = 0;        // dropped for an idempotency key already seen
+  std::size_t already_resolved = 0;  // committed before a crash, acked now
+  std::size_t dead_lettered = 0;
+  std::size_t files = 0;
+  std::vector<catalog::Snapshot> snapshots;
+};
+
+class Coordinator {
+ public:
+  Coordinator(catalog::CatalogRepo& catalog, bus::IngestBus& bus, storage::ObjectStore& store,
+              CoordinatorOptions options = {});
+  ~Coordinator();
+  Coordinator(const Coordinator&) = delete;
+  Coordinator& operator=(const Coordinator&) = delete;
+
+  // One cycle over at most max_batch_events records. Throws on storage or
+  // catalog failure after nacking the batch.
+  CommitResult commit_once();
+
+  // Commits until the bus has nothing deliverable left.
+  void drain();
+
+  // Background loop; stop() finishes the cycle in progress and joins.
+  void start();
+  void stop();
+
+  // Ingest tells the coordinator that records were published (size/age triggers).
+  void notify_published(std::size_t count);
+
+  // Blocks until every position <= `position` is resolved or `timeout`
+  // passes; asks the loop to commit at once. True when resolved.
+  bool wait_for(bus::Position position, std::chrono::milliseconds timeout);
+
+  bus::Position watermark() const { return watermark_.load(); }
+
+ private:
+  struct Group;
+  void reconcile_dead_letters();
+  void loop();
+  void write_group(Group& group, std::vector<catalog::NewFile>& files,
+                   std::vector<const bus::Record*>& bad, std::vector<std::string>& bad_reasons);
+  std::vector<catalog::NewFile> write_records(const catalog::TableInfo& table,
+                                              const std::vector<const bus::Record*>& records);
+
+  catalog::CatalogRepo& catalog_;
+  bus::IngestBus& bus_;
+  storage::ObjectStore& store_;
+  CoordinatorOptions options_;
+  std::unique_ptr<duck::Database> duckdb_;
+  std::unique_ptr<duck::Connection> conn_;
+  std::uint64_t staging_counter_ = 0;
+
+  std::atomic<bus::Position> watermark_{0};
+  std::mutex mutex_;
+  std::condition_variable wake_;       // the loop waits here
+  std::condition_variable resolved_;   // wait_for waits here
+  bool running_ = false;
+  bool flush_requested_ = false;
+  std::size_t unflushed_ = 0;
+  std::optional<std::chrono::steady_clock::time_point> oldest_unflushed_;
+  std::thread thread_;
+};
+
+}  // namespace duckmesh::commit

@@ -1,0 +1,74 @@
+#include "http/message.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+namespace duckmesh::http {
+
+std::string_view Request::header(std::string_view name) const {
+  auto it = raw.find(boost::beast::string_view(name.data(), name.size()));
+  if (it == raw.end()) return {};
+  auto v = it->value();
+  return {v.data(), v.size()};
+}
+
+std::optional<std::string> Request::query_param(const std::string& name) const {
+  auto it = query.find(name);
+  if (it == query.end()) return std::nullopt;
+  return it->second;
+}
+
+const std::string& Request::path_param(const std::string& name) const {
+  auto it = path_params.find(name);
+  if (it == path_params.end()) {
+    throw Error(ErrorCode::internal, "route '" + route + "' has no path parameter '" + name + "'");
+  }
+  return it->second;
+}
+
+boost::json::value Request::json_body() const {
+  if (raw.body().empty()) {
+    throw Error(ErrorCode::invalid_input, "request body is empty; a JSON document is required");
+  }
+  boost::system::error_code ec;
+  boost::json::parse_options opts;
+  opts.max_depth = 64;
+  auto value = boost::json::parse(raw.body(), ec, {}, opts);
+  if (ec) {
+    throw Error(ErrorCode::invalid_input, "request body is not valid JSON: " + ec.message(),
+                {{"reason", ec.message()}});
+  }
+  return value;
+}
+
+Response Response::json(unsigned status, const boost::json::value& body) {
+  Response r;
+  r.status = status;
+  r.content_type = "application/json";
+  r.body = boost::json::serialize(body);
+  return r;
+}
+
+Response Response::text(unsigned status, std::string body, std::string content_type) {
+  Response r;
+  r.status = status;
+  r.content_type = std::move(content_type);
+  r.body = std::move(body);
+  return r;
+}
+
+Response Response::from_error(const Error& error, std::string_view request_id) {
+  Response r = json(http_status(error.code()), error_body(error, request_id));
+  if (error.code() == ErrorCode::method_not_allowed) {
+    if (auto it = error.details().find("allow"); it != error.details().end() && it->value().is_string()) {
+      r.header("Allow", std::string(it->value().as_string()));
+    }
+  }
+  if (auto it = error.details().find("retry_after_seconds");
+      it != error.details().end() && it->value().is_int64()) {
+    r.header("Retry-After", std::to_string(it->value().as_int64()));
+  }
+  return r;
+}
+
+}  // namespace duckmesh::http

@@ -1,0 +1,65 @@
+// Request and Response as handlers see them: the parsed HTTP message plus
+// what the server learned about it (path parameters, query, request id).
+#pragma once
+
+#include "common/error.hpp"
+
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/verb.hpp>
+#include <boost/json/value.hpp>
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace duckmesh::http {
+
+using Verb = boost::beast::http::verb;
+using RawRequest = boost::beast::http::request<boost::beast::http::string_body>;
+
+struct Request {
+  RawRequest raw;
+  std::string path;                                // decoded path, no query string
+  std::multimap<std::string, std::string> query;   // decoded query parameters
+  std::map<std::string, std::string> path_params;  // filled by the router
+  std::string route;                               // matched route pattern ("" if none)
+  std::string request_id;
+  std::string remote_address;
+  std::chrono::steady_clock::time_point received_at = std::chrono::steady_clock::now();
+
+  Verb method() const { return raw.method(); }
+  const std::string& body() const { return raw.body(); }
+  // Header value, or "" when absent.
+  std::string_view header(std::string_view name) const;
+  // First query parameter `name`, or nullopt.
+  std::optional<std::string> query_param(const std::string& name) const;
+  // Path parameter bound by the router; throws internal if the route has none.
+  const std::string& path_param(const std::string& name) const;
+  // The body parsed as JSON; invalid_input naming the position on bad JSON or
+  // an empty body.
+  boost::json::value json_body() const;
+};
+
+struct Response {
+  unsigned status = 200;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+
+  Response& header(std::string name, std::string value) {
+    headers.emplace_back(std::move(name), std::move(value));
+    return *this;
+  }
+
+  static Response json(unsigned status, const boost::json::value& body);
+  static Response text(unsigned status, std::string body, std::string content_type);
+  // The one place an Error becomes an HTTP response.
+  static Response from_error(const Error& error, std::string_view request_id);
+};
+
+}  // namespace duckmesh::http

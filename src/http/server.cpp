@@ -1,0 +1,287 @@
+#include "http/server.hpp"
+
+#include "http/middleware.hpp"
+#include "obs/log.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/url/parse.hpp>
+
+#include <future>
+
+namespace duckmesh::http {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = net::ip::tcp;
+
+// Owns everything a connection touches. Members are ordered so destruction
+// joins the workers first, then destroys the io_context (and with it every
+// session still queued), before the handler goes away.
+struct Server::Core {
+  ServerOptions options;
+  Handler handler;
+  std::atomic<std::size_t> in_flight{0};
+  std::atomic<bool> draining{false};
+  net::io_context ioc;
+  tcp::acceptor acceptor{ioc};
+  WorkerPool workers;
+
+  Core(ServerOptions o, Handler h)
+      : options(std::move(o)),
+        handler(std::move(h)),
+        ioc(static_cast<int>(options.io_threads)),
+        workers(options.worker_threads, options.worker_queue_limit) {}
+
+  void accept();
+};
+
+namespace {
+
+// Fills path and query from the request target; invalid_input when malformed.
+void parse_target(Request& request) {
+  auto target = request.raw.target();
+  auto parsed = boost::urls::parse_origin_form(std::string_view(target.data(), target.size()));
+  if (!parsed) {
+    throw Error(ErrorCode::invalid_input, "malformed request target: " + parsed.error().message());
+  }
+  request.path = parsed->path();
+  for (auto param : parsed->params()) {
+    request.query.emplace(param.key, param.has_value ? param.value : std::string());
+  }
+}
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, Server::Core* core)
+      : stream_(std::move(socket)), core_(core) {
+    boost::system::error_code ec;
+    auto endpoint = stream_.socket().remote_endpoint(ec);
+    if (!ec) remote_ = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+  }
+
+  void start() { read(true); }
+
+ private:
+  void read(bool first) {
+    parser_.emplace();
+    parser_->body_limit(core_->options.body_limit);
+    parser_->header_limit(static_cast<std::uint32_t>(core_->options.header_limit));
+    // The first request of a connection gets read_timeout; between keep-alive
+    // requests the connection may idle up to idle_timeout, but once bytes of
+    // the next request arrive, the whole request must still come in promptly.
+    stream_.expires_after(first ? core_->options.read_timeout : core_->options.idle_timeout);
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             beast::bind_front_handler(&Session::on_header, shared_from_this()));
+  }
+
+  void on_header(beast::error_code ec, std::size_t) {
+    if (ec) return on_read_error(ec);
+    // From its first complete header a request is in flight: a graceful
+    // shutdown waits for its body to arrive and its answer to go out.
+    core_->in_flight.fetch_add(1);
+    counted_ = true;
+    stream_.expires_after(core_->options.read_timeout);
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      beast::bind_front_handler(&Session::on_read, shared_from_this()));
+  }
+
+  void on_read_error(beast::error_code ec) {
+    if (ec == bhttp::error::body_limit) {
+      return reject(Error(ErrorCode::payload_too_large,
+                          "request body exceeds the limit of " +
+                              std::to_string(core_->options.body_limit) + " bytes",
+                          {{"limit_bytes", core_->options.body_limit}}));
+    }
+    if (ec == bhttp::error::header_limit) {
+      return reject(Error(ErrorCode::payload_too_large,
+                          "request headers exceed the limit of " +
+                              std::to_string(core_->options.header_limit) + " bytes",
+                          {{"limit_bytes", core_->options.header_limit}}));
+    }
+    if (ec.category() == bhttp::error::end_of_stream.category() &&
+        ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
+      return reject(Error(ErrorCode::invalid_input, "malformed HTTP request: " + ec.message()));
+    }
+    close();  // peer closed, timed out, or the socket failed: nothing to answer
+  }
+
+  void finish_request() {
+    if (counted_) core_->in_flight.fetch_sub(1);
+    counted_ = false;
+  }
+
+  // Answers an unreadable request and closes: the stream position is lost.
+  void reject(const Error& error) {
+    Response response = Response::from_error(error, new_request_id());
+    write(std::move(response), false, 11, false);
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec) return on_read_error(ec);
+    stream_.expires_never();
+    auto request = std::make_shared<Request>();
+    request->raw = parser_->release();
+    request->remote_address = remote_;
+    request->received_at = std::chrono::steady_clock::now();
+    bool keep_alive = request->raw.keep_alive();
+    unsigned version = request->raw.version();
+    bool head = request->raw.method() == bhttp::verb::head;
+    auto self = shared_from_this();
+    bool queued = core_->workers.try_submit([self, request, keep_alive, version, head] {
+      Response response;
+      try {
+        parse_target(*request);
+        response = self->core_->handler(*request);
+      } catch (const Error& e) {
+        response = Response::from_error(e, request->request_id);
+      } catch (const std::exception& e) {
+        log::error("unhandled exception in handler", {{"error", e.what()}});
+        response = Response::from_error(Error(ErrorCode::internal, "internal error"),
+                                        request->request_id);
+      }
+      net::post(self->stream_.get_executor(),
+                [self, response = std::move(response), keep_alive, version, head]() mutable {
+                  self->write(std::move(response), keep_alive, version, head);
+                });
+    });
+    if (!queued) {
+      auto response = Response::from_error(
+          Error(ErrorCode::unavailable, "server is at capacity; retry shortly",
+                {{"retry_after_seconds", 1}}),
+          std::string(request->raw["X-Request-Id"]));
+      write(std::move(response), keep_alive, version, head);
+    }
+  }
+
+  void write(Response response, bool keep_alive, unsigned version, bool head) {
+    auto message = std::make_shared<bhttp::response<bhttp::string_body>>();
+    message->version(version);
+    message->result(response.status);
+    message->set(bhttp::field::server, "duckmesh");
+    message->set(bhttp::field::content_type, response.content_type);
+    for (auto& [name, value] : response.headers) message->insert(name, value);
+    bool keep = keep_alive && !core_->draining.load();
+    message->keep_alive(keep);
+    message->body() = std::move(response.body);
+    message->prepare_payload();
+    if (head) message->body().clear();  // Content-Length stays that of the GET body
+    stream_.expires_after(core_->options.read_timeout);
+    bhttp::async_write(stream_, *message,
+                       [self = shared_from_this(), message, keep](beast::error_code ec,
+                                                                  std::size_t) {
+                         self->finish_request();
+                         if (ec || !keep) return self->close();
+                         self->read(false);
+                       });
+  }
+
+  void close() {
+    finish_request();
+    boost::system::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  Server::Core* core_;  // outlives every session (see Core)
+  std::string remote_;
+  bool counted_ = false;  // this connection's current request counts in in_flight
+};
+
+}  // namespace
+
+void Server::Core::accept() {
+  acceptor.async_accept(net::make_strand(ioc), [this](boost::system::error_code ec,
+                                                      tcp::socket socket) {
+    if (ec) {
+      if (!acceptor.is_open()) return;  // closed by stop()
+      log::warn("accept failed", {{"error", ec.message()}});
+    } else {
+      std::make_shared<Session>(std::move(socket), this)->start();
+    }
+    accept();
+  });
+}
+
+
+Server::Server(ServerOptions options, Handler handler)
+    : core_(std::make_unique<Core>(std::move(options), std::move(handler))) {}
+
+Server::~Server() { stop(std::chrono::milliseconds(0)); }
+
+void Server::start() {
+  boost::system::error_code ec;
+  auto address = net::ip::make_address(core_->options.host, ec);
+  if (ec) {
+    throw Error(ErrorCode::invalid_input, "listen host '" + core_->options.host +
+                                              "' is not an IP address: " + ec.message());
+  }
+  tcp::endpoint endpoint(address, core_->options.port);
+  auto& acceptor = core_->acceptor;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    throw Error(ErrorCode::unavailable, "cannot listen on " + core_->options.host + ":" +
+                                            std::to_string(core_->options.port) + ": " + ec.message());
+  }
+  core_->accept();
+  for (std::size_t i = 0; i < core_->options.io_threads; ++i) {
+    io_threads_.emplace_back([core = core_.get()] { core->ioc.run(); });
+  }
+}
+
+std::uint16_t Server::port() const {
+  boost::system::error_code ec;
+  auto endpoint = core_->acceptor.local_endpoint(ec);
+  return ec ? 0 : endpoint.port();
+}
+
+std::size_t Server::in_flight() const { return core_->in_flight.load(); }
+
+bool Server::stop(std::chrono::milliseconds grace) {
+  if (stopped_) return true;
+  stopped_ = true;
+  core_->draining = true;
+  std::promise<void> closed;
+  net::post(core_->ioc, [core = core_.get(), &closed] {
+    boost::system::error_code ec;
+    core->acceptor.close(ec);
+    closed.set_value();
+  });
+  if (!io_threads_.empty()) closed.get_future().wait();
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  while (core_->in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  bool drained = core_->in_flight.load() == 0;
+  core_->ioc.stop();
+  for (auto& t : io_threads_) t.join();
+  io_threads_.clear();
+  return drained;
+}
+
+bool Server::run_until_signal(std::chrono::milliseconds grace) {
+  net::io_context signals_ioc;
+  net::signal_set signals(signals_ioc, SIGINT, SIGTERM);
+  int received = 0;
+  signals.async_wait([&](const boost::system::error_code&, int signal) { received = signal; });
+  signals_ioc.run();
+  log::info("shutting down", {{"signal", received},
+                              {"in_flight", core_->in_flight.load()},
+                              {"grace_ms", grace.count()}});
+  bool drained = stop(grace);
+  log::info("stopped", {{"drained", drained}});
+  return drained;
+}
+
+}  // namespace duckmesh::http

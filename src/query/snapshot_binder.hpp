@@ -1,0 +1,40 @@
+// SnapshotBinder: makes a product's tables, as of one snapshot, queryable by
+// name in a DuckDB connection.
+//
+// Each table live at the snapshot becomes a temporary view over exactly the
+// data files live at that snapshot, typed by the schema in force then:
+// columns no file has yet read as typed NULLs; a table without files is an
+// empty, typed relation; a keyed table reads as the latest version of each
+// key with deletes applied. System columns (_dm_*) are hidden unless asked.
+#pragma once
+
+#include "catalog/catalog_repo.hpp"
+#include "duck/database.hpp"
+#include "storage/object_store.hpp"
+
+#include <string>
+#include <vector>
+
+namespace duckmesh::query {
+
+struct BindOptions {
+  bool include_system_columns = false;
+};
+
+struct BoundTable {
+  std::string name;
+  std::size_t files = 0;
+  std::int64_t rows_in_files = 0;
+};
+
+// The SQL of the view for one table (exposed for tests and EXPLAIN).
+std::string table_view_sql(const catalog::TableInfo& table,
+                           const std::vector<catalog::DataFile>& files,
+                           const storage::ObjectStore& store, const BindOptions& options);
+
+std::vector<BoundTable> bind_snapshot(duck::Connection& conn, const catalog::CatalogRepo& catalog,
+                                      const storage::ObjectStore& store,
+                                      const std::string& product, std::int64_t snapshot_id,
+                                      const BindOptions& options = {});
+
+}  // namespace duckmesh::query

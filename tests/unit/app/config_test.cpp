@@ -1,0 +1,125 @@
+#include "app/config.hpp"
+#include "common/error.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace duckmesh::app {
+namespace {
+
+EnvLookup env_of(std::map<std::string, std::string> vars) {
+  return [vars](const std::string& name) -> std::optional<std::string> {
+    auto it = vars.find(name);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+std::string write_file(const std::string& text) {
+  auto path = std::filesystem::temp_directory_path() /
+              ("duckmesh-config-" + std::to_string(::getpid()) + "-" +
+               std::to_string(std::hash<std::string>{}(text)) + ".json");
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+TEST(Config, DefaultsWhenNothingIsGiven) {
+  auto c = load_config({}, env_of({}), "");
+  EXPECT_EQ(c.listen(), "127.0.0.1:8080");
+  EXPECT_EQ(c.data_dir, "./duckmesh-data");
+  EXPECT_EQ(c.onto_server_url, "http://localhost:8001");
+  EXPECT_DOUBLE_EQ(c.onto_server_timeout_s, 5.0);
+  EXPECT_FALSE(c.use_mock_onto_server);
+  EXPECT_EQ(c.duckdb_path, ":memory:");
+}
+
+TEST(Config, FlagsBeatEnvironmentBeatsFileBeatsDefaults) {
+  auto file = write_file(R"({"listen": "127.0.0.1:7000", "data_dir": "/from/file", "io_threads": 3,
+                             "log_level": "debug"})");
+  auto env = env_of({{"DUCKMESH_LISTEN", "127.0.0.1:7001"}, {"DUCKMESH_DATA_DIR", "/from/env"}});
+  auto c = load_config({{"listen", "127.0.0.1:7002"}}, env, file);
+  EXPECT_EQ(c.listen_port, 7002);           // flag
+  EXPECT_EQ(c.data_dir, "/from/env");       // environment over file
+  EXPECT_EQ(c.io_threads, 3u);              // file over default
+  EXPECT_EQ(c.log_level, "debug");
+  EXPECT_EQ(c.worker_threads, 8u);          // default
+}
+
+TEST(Config, ConfigFileCanBeNamedByEnvironment) {
+  auto file = write_file(R"({"data_dir": "/named/by/env"})");
+  auto c = load_config({}, env_of({{"DUCKMESH_CONFIG", file}}), "");
+  EXPECT_EQ(c.data_dir, "/named/by/env");
+}
+
+TEST(Config, SeedCompatibleVariables) {
+  auto c = load_config({}, env_of({{"ONTO_SERVER_URL", "http://onto:9000"},
+                                   {"ONTO_SERVER_TIMEOUT", "2.5"},
+                                   {"USE_MOCK_ONTO_SERVER", "true"},
+                                   {"DUCKDB_PATH", "/tmp/x.duckdb"}}),
+                       "");
+  EXPECT_EQ(c.onto_server_url, "http://onto:9000");
+  EXPECT_DOUBLE_EQ(c.onto_server_timeout_s, 2.5);
+  EXPECT_TRUE(c.use_mock_onto_server);
+  EXPECT_EQ(c.duckdb_path, "/tmp/x.duckdb");
+}
+
+void expect_refused(const std::map<std::string, std::string>& flags, const std::string& setting,
+                    const std::string& fragment) {
+  try {
+    load_config(flags, env_of({}), "");
+    FAIL() << "expected " << setting << " to be refused";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::invalid_input);
+    EXPECT_EQ(e.details().at("setting").as_string(), setting);
+    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+  }
+}
+
+TEST(Config, BadValuesAreRefusedNamingTheSettingAndWhatIsAllowed) {
+  expect_refused({{"listen", "nonsense"}}, "listen", "HOST:PORT");
+  expect_refused({{"listen", "127.0.0.1:70000"}}, "listen", "0 to 65535");
+  expect_refused({{"io_threads", "0"}}, "io_threads", "from 1 to 256");
+  expect_refused({{"io_threads", "two"}}, "io_threads", "whole number");
+  expect_refused({{"log_level", "loud"}}, "log_level", "trace, debug, info, warn, error");
+  expect_refused({{"onto_server_url", "ftp://x"}}, "onto_server_url", "http://");
+  expect_refused({{"onto_server_timeout", "-1"}}, "onto_server_timeout", "greater than 0");
+  expect_refused({{"use_mock_onto_server", "maybe"}}, "use_mock_onto_server", "true or false");
+  expect_refused({{"duckdb_memory_limit", "lots"}}, "duckdb_memory_limit", "4GB");
+}
+
+TEST(Config, ErrorsSayWhereTheValueCameFrom) {
+  try {
+    load_config({}, env_of({{"DUCKMESH_IO_THREADS", "-3"}}), "");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("DUCKMESH_IO_THREADS"), std::string::npos) << e.what();
+  }
+  auto file = write_file(R"({"no_such_setting": 1})");
+  try {
+    load_config({}, env_of({}), file);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown setting 'no_such_setting'"), std::string::npos);
+  }
+  auto broken = write_file("{not json");
+  EXPECT_THROW(load_config({}, env_of({}), broken), Error);
+  EXPECT_THROW(load_config({}, env_of({}), "/no/such/file.json"), Error);
+}
+
+TEST(Config, PrintedFormMasksCredentials) {
+  auto c = load_config({{"onto_server_url", "https://user:secret@onto.example:8001/base"}},
+                       env_of({}), "");
+  auto printed = c.to_json();
+  EXPECT_EQ(printed.at("onto_server_url").as_string(), "https://***@onto.example:8001/base");
+  EXPECT_EQ(printed.at("listen").as_string(), "127.0.0.1:8080");
+}
+
+TEST(Config, FlagNames) {
+  EXPECT_EQ(flag_name("data_dir"), "--data-dir");
+  EXPECT_EQ(flag_name("listen"), "--listen");
+}
+
+}  // namespace
+}  // namespace duckmesh::app
