@@ -10,6 +10,7 @@
 // a file already on disk, so the ratio is the price of durability and
 // snapshots.
 #include "app/node.hpp"
+#include "duck/connection.hpp"
 #include "duck/database.hpp"
 
 #include <algorithm>
@@ -27,11 +28,11 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-const char* kSchema = R"([
+const char* kSchema = R"J([
   {"name": "event_id", "type": "varchar"}, {"name": "user_id", "type": "bigint"},
   {"name": "kind", "type": "varchar"}, {"name": "amount", "type": "decimal(12,2)"},
   {"name": "at", "type": "timestamp"}, {"name": "country", "type": "varchar"},
-  {"name": "note", "type": "varchar"}])";
+  {"name": "note", "type": "varchar"}])J";
 
 std::string event(std::size_t i) {
   static const char* kinds[] = {"view", "click", "purchase", "refund"};

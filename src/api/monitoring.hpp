@@ -1,6 +1,7 @@
 // /monitoring/... and /metrics: what an operator or a probe asks a node.
 #pragma once
 
+#include "duck/connection.hpp"
 #include "duck/database.hpp"
 #include "http/router.hpp"
 

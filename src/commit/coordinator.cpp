@@ -1,5 +1,6 @@
 #include "commit/coordinator.hpp"
 
+#include "common/error.hpp"
 #include "common/fault.hpp"
 #include "obs/log.hpp"
 #include "obs/metrics.hpp"

@@ -31,6 +31,7 @@
 
 #include "bus/ingest_bus.hpp"
 #include "catalog/catalog_repo.hpp"
+#include "duck/connection.hpp"
 #include "duck/database.hpp"
 #include "storage/object_store.hpp"
 

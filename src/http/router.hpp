@@ -41,8 +41,9 @@ class Router {
 
   const std::vector<RouteInfo>& routes() const { return routes_; }
 
+  struct Node;  // a path segment of the route tree (router.cpp)
+
  private:
-  struct Node;
   std::unique_ptr<Node> root_;
   std::vector<RouteInfo> routes_;
 };

@@ -3,6 +3,7 @@
 #include "http/middleware.hpp"
 #include "obs/log.hpp"
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -29,6 +30,10 @@ struct Server::Core {
   std::atomic<std::size_t> in_flight{0};
   std::atomic<bool> draining{false};
   net::io_context ioc;
+  // Keeps the I/O threads running while a handler works on a worker thread
+  // and nothing is pending on the io_context (e.g. after the acceptor closes
+  // during a drain). Released by stop().
+  net::executor_work_guard<net::io_context::executor_type> keep_running{ioc.get_executor()};
   tcp::acceptor acceptor{ioc};
   WorkerPool workers;
 
@@ -104,7 +109,7 @@ class Session : public std::enable_shared_from_this<Session> {
                               std::to_string(core_->options.header_limit) + " bytes",
                           {{"limit_bytes", core_->options.header_limit}}));
     }
-    if (ec.category() == bhttp::error::end_of_stream.category() &&
+    if (ec.category() == beast::error_code(bhttp::error::end_of_stream).category() &&
         ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
       return reject(Error(ErrorCode::invalid_input, "malformed HTTP request: " + ec.message()));
     }
@@ -202,7 +207,7 @@ void Server::Core::accept() {
   acceptor.async_accept(net::make_strand(ioc), [this](boost::system::error_code ec,
                                                       tcp::socket socket) {
     if (ec) {
-      if (!acceptor.is_open()) return;  // closed by stop()
+      if (ec == net::error::operation_aborted || !acceptor.is_open()) return;  // closed by stop()
       log::warn("accept failed", {{"error", ec.message()}});
     } else {
       std::make_shared<Session>(std::move(socket), this)->start();
@@ -264,6 +269,7 @@ bool Server::stop(std::chrono::milliseconds grace) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   bool drained = core_->in_flight.load() == 0;
+  core_->keep_running.reset();
   core_->ioc.stop();
   for (auto& t : io_threads_) t.join();
   io_threads_.clear();

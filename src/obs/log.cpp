@@ -1,6 +1,5 @@
 #include "obs/log.hpp"
 
-#include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 #include <spdlog/logger.h>
 #include <spdlog/sinks/ostream_sink.h>
@@ -8,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <boost/json/serialize.hpp>
 #include <cctype>
 #include <chrono>
 #include <ctime>
@@ -77,8 +77,8 @@ std::string utc_timestamp(std::chrono::system_clock::time_point now) {
   std::time_t t = static_cast<std::time_t>(seconds.count());
   std::tm tm{};
   ::gmtime_r(&t, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, fraction);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, fraction);
 }
 
 bool reserved_key(std::string_view key) {
@@ -118,9 +118,13 @@ void init_with_stream(Level level, std::ostream& out) {
   install(level, make_logger(std::make_shared<spdlog::sinks::ostream_sink_mt>(out, true)));
 }
 
-void set_level(Level level) { state().threshold.store(level, std::memory_order_relaxed); }
+void set_level(Level level) {
+  state().threshold.store(level, std::memory_order_relaxed);
+}
 
-Level level() { return state().threshold.load(std::memory_order_relaxed); }
+Level level() {
+  return state().threshold.load(std::memory_order_relaxed);
+}
 
 void write(Level lvl, std::string_view message, boost::json::object fields) {
   if (lvl < level()) return;
@@ -149,8 +153,12 @@ RequestScope::RequestScope(std::string request_id) : previous_(std::move(t_reque
   t_request_id = std::move(request_id);
 }
 
-RequestScope::~RequestScope() { t_request_id = std::move(previous_); }
+RequestScope::~RequestScope() {
+  t_request_id = std::move(previous_);
+}
 
-std::string_view current_request_id() { return t_request_id; }
+std::string_view current_request_id() {
+  return t_request_id;
+}
 
 }  // namespace duckmesh::log

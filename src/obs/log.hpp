@@ -18,7 +18,6 @@
 #pragma once
 
 #include <boost/json/object.hpp>
-
 #include <optional>
 #include <ostream>
 #include <string>
@@ -49,7 +48,9 @@ Level level();
 
 // True when a line at `l` would be written; lets callers skip building
 // expensive fields for lines that would be dropped.
-inline bool enabled(Level l) { return l >= level(); }
+inline bool enabled(Level l) {
+  return l >= level();
+}
 
 // Writes one line when `level` is at or above the threshold. Below it,
 // nothing is formatted: the call costs one atomic load.

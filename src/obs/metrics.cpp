@@ -1,8 +1,5 @@
 #include "obs/metrics.hpp"
 
-#include "common/error.hpp"
-#include "obs/log.hpp"
-
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -10,6 +7,9 @@
 #include <limits>
 #include <string_view>
 #include <type_traits>
+
+#include "common/error.hpp"
+#include "obs/log.hpp"
 
 namespace duckmesh::obs {
 
@@ -70,7 +70,7 @@ void append_number(std::string& out, double v) {
   int exponent = std::atoi(std::string(sci.substr(e_pos + 1)).c_str());
 
   if (negative) out += '-';
-  if (exponent < -4 || exponent >= 21) {
+  if (exponent < -4 || exponent >= 6) {
     out += digits[0];
     if (digits.size() > 1) {
       out += '.';
@@ -347,8 +347,8 @@ Family<M>& Registry::register_family(const std::string& name, const std::string&
   for (std::size_t i = 0; i < label_names.size(); ++i) {
     for (std::size_t j = i + 1; j < label_names.size(); ++j) {
       if (label_names[i] == label_names[j]) {
-        throw Error(ErrorCode::internal, "duplicate label name " + label_names[i] +
-                                             " for metric " + name,
+        throw Error(ErrorCode::internal,
+                    "duplicate label name " + label_names[i] + " for metric " + name,
                     {{"metric", name}, {"label", label_names[i]}});
       }
     }
@@ -360,8 +360,7 @@ Family<M>& Registry::register_family(const std::string& name, const std::string&
   if (it != families_.end()) {
     auto* existing = std::get_if<std::unique_ptr<Family<M>>>(&it->second);
     if (existing == nullptr) {
-      throw Error(ErrorCode::internal,
-                  "metric " + name + " is already registered as another kind",
+      throw Error(ErrorCode::internal, "metric " + name + " is already registered as another kind",
                   {{"metric", name}, {"kind", type_name<M>()}});
     }
     Family<M>& family = **existing;

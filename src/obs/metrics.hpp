@@ -219,8 +219,8 @@ void register_process_metrics(Registry& r);
 
 // A one-off look at the machine, for the monitoring API.
 struct SystemMetrics {
-  double cpu_percent;  // all CPUs busy share in [0, 100]
-  unsigned cpu_count;  // online logical CPUs
+  double cpu_percent;                                // all CPUs busy share in [0, 100]
+  unsigned cpu_count;                                // online logical CPUs
   std::uint64_t mem_total, mem_available, mem_used;  // bytes; used = total - available
   double mem_percent;                                // used / total * 100
   std::uint64_t disk_total, disk_used, disk_free;    // bytes of the file system holding the path;

@@ -1,10 +1,10 @@
-#include "obs/metrics.hpp"
-#include "obs/procfs.hpp"
-
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <limits>
+
+#include "obs/metrics.hpp"
+#include "obs/procfs.hpp"
 
 namespace duckmesh::obs {
 
@@ -16,10 +16,9 @@ void register_process_metrics(Registry& r) {
           .get();
   auto& open_fds = r.gauge("process_open_fds", "Number of open file descriptors.").get();
   auto& max_fds = r.gauge("process_max_fds", "Maximum number of open file descriptors.").get();
-  auto& start_time =
-      r.gauge("process_start_time_seconds",
-              "Start time of the process since unix epoch in seconds.")
-          .get();
+  auto& start_time = r.gauge("process_start_time_seconds",
+                             "Start time of the process since unix epoch in seconds.")
+                         .get();
 
   // The start time never changes, so it is computed once.
   auto times = procfs::read_process_times();

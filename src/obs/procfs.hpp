@@ -17,7 +17,7 @@ std::optional<std::string> read_text(const std::string& path);
 
 // From /proc/self/stat, converted to seconds.
 struct ProcessTimes {
-  double cpu_seconds;           // utime + stime
+  double cpu_seconds;               // utime + stime
   double start_since_boot_seconds;  // starttime
 };
 std::optional<ProcessTimes> read_process_times();

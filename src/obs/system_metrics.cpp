@@ -1,7 +1,3 @@
-#include "common/error.hpp"
-#include "obs/metrics.hpp"
-#include "obs/procfs.hpp"
-
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -12,6 +8,10 @@
 #include <optional>
 #include <system_error>
 #include <thread>
+
+#include "common/error.hpp"
+#include "obs/metrics.hpp"
+#include "obs/procfs.hpp"
 
 namespace duckmesh::obs {
 
@@ -73,20 +73,8 @@ double cpu_percent() {
 SystemMetrics read_system_metrics(const std::string& disk_path) {
   SystemMetrics m{};
 
-  m.cpu_percent = cpu_percent();
-  long online = ::sysconf(_SC_NPROCESSORS_ONLN);
-  m.cpu_count = online > 0 ? static_cast<unsigned>(online)
-                           : std::max(1u, std::thread::hardware_concurrency());
-
-  auto memory = procfs::read_memory_info();
-  if (!memory) throw unreadable("/proc/meminfo", "missing MemTotal or MemAvailable");
-  m.mem_total = memory->total;
-  m.mem_available = std::min(memory->available, memory->total);
-  m.mem_used = m.mem_total - m.mem_available;
-  m.mem_percent =
-      m.mem_total == 0 ? 0 : static_cast<double>(m.mem_used) / static_cast<double>(m.mem_total) * 100;
-
-  struct statvfs fs{};
+  // The disk first: a bad path fails before the CPU window is waited out.
+  struct statvfs fs {};
   if (::statvfs(disk_path.c_str(), &fs) != 0) {
     throw unreadable(disk_path, std::error_code(errno, std::generic_category()).message());
   }
@@ -98,6 +86,20 @@ SystemMetrics read_system_metrics(const std::string& disk_path) {
   std::uint64_t usable = m.disk_used + m.disk_free;
   m.disk_percent =
       usable == 0 ? 0 : static_cast<double>(m.disk_used) / static_cast<double>(usable) * 100;
+
+  m.cpu_percent = cpu_percent();
+  long online = ::sysconf(_SC_NPROCESSORS_ONLN);
+  m.cpu_count = online > 0 ? static_cast<unsigned>(online)
+                           : std::max(1u, std::thread::hardware_concurrency());
+
+  auto memory = procfs::read_memory_info();
+  if (!memory) throw unreadable("/proc/meminfo", "missing MemTotal or MemAvailable");
+  m.mem_total = memory->total;
+  m.mem_available = std::min(memory->available, memory->total);
+  m.mem_used = m.mem_total - m.mem_available;
+  m.mem_percent = m.mem_total == 0
+                      ? 0
+                      : static_cast<double>(m.mem_used) / static_cast<double>(m.mem_total) * 100;
 
   auto process = procfs::read_process_memory();
   if (!process) throw unreadable("/proc/self/statm", "missing or malformed");

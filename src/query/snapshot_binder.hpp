@@ -9,6 +9,7 @@
 #pragma once
 
 #include "catalog/catalog_repo.hpp"
+#include "duck/connection.hpp"
 #include "duck/database.hpp"
 #include "storage/object_store.hpp"
 

@@ -1,12 +1,12 @@
 #include "storage/object_store.hpp"
 
-#include "common/error.hpp"
-
 #include <openssl/rand.h>
 
 #include <array>
 #include <chrono>
 #include <string>
+
+#include "common/error.hpp"
 
 namespace duckmesh::storage {
 namespace {

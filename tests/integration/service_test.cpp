@@ -184,7 +184,7 @@ TEST(ServiceLifecycle, SigtermDrainsARequestInFlightAndExitsZero) {
   TempDir dir;
   ServiceProcess service(dir.path() / "data");
   RawConnection raw("127.0.0.1", service.port());
-  std::string body = R"({"level": "warn"})";
+  std::string body = R"({"level": "debug"})";
   // Headers and half the body: the request is in flight when SIGTERM arrives.
   raw.send("POST /admin/logging/level HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
            "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body.substr(0, 5));

@@ -8,6 +8,7 @@
 //   core_driver count DIR TABLE                              prints "rows distinct_keys snapshot"
 //   core_driver orphans DIR                                  prints store files no snapshot knows
 #include "app/node.hpp"
+#include "duck/connection.hpp"
 #include "duck/database.hpp"
 #include "query/snapshot_binder.hpp"
 
@@ -22,11 +23,11 @@ using namespace duckmesh;
 
 namespace {
 
-const char* kOrdersSchema = R"([
+const char* kOrdersSchema = R"J([
   {"name": "id", "type": "varchar", "nullable": false},
   {"name": "amount", "type": "decimal(12,2)"},
   {"name": "at", "type": "timestamp"}
-])";
+])J";
 
 std::vector<bus::Record> make_records(const std::string& table, std::size_t first,
                                       std::size_t count, const std::string& prefix) {

@@ -1,13 +1,13 @@
 #include "bus/local/file_io.hpp"
 
-#include "common/error.hpp"
-
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
+#include <system_error>
+
+#include "common/error.hpp"
 
 namespace duckmesh::bus::local {
 
@@ -31,16 +31,14 @@ void throw_errno(std::string_view op, const std::filesystem::path& path, int err
     case EAGAIN:
     case EBUSY:
     case EIO:
-    case ETIMEDOUT:
-      code = ErrorCode::unavailable;
-      break;
-    default:
-      break;
+    case ETIMEDOUT: code = ErrorCode::unavailable; break;
+    default: break;
   }
   boost::json::object details;
   details["path"] = path.string();
   details["errno"] = err;
-  throw Error(code, std::string(op) + " " + path.string() + ": " + std::strerror(err),
+  throw Error(code,
+              std::string(op) + " " + path.string() + ": " + std::generic_category().message(err),
               std::move(details));
 }
 

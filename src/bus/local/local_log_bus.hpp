@@ -20,13 +20,21 @@
 //   reopened, because after a failed fsync Linux may have dropped the dirty
 //   pages and nothing about the file's tail can be trusted.
 //   A publish that failed may still be delivered after a reopen (its bytes may
-//   have reached the disk); one that succeeded is never lost.
+//   have reached the disk); one that succeeded is never lost. A group
+//   survives a crash whole or not at all, so a publish() of several records
+//   never half-survives. Records become claimable only once synced.
 // - ack(), dead_letter() and a nack() that dead-letters return after their
 //   journal entry is fdatasync'ed. A failure there makes those calls refuse
 //   until reopen, for the same reason.
+// - A nack() that returns a record for redelivery changes memory only; after
+//   a crash the record is pending anyway.
 // - replay_dead_letter() is atomic: the new record carries the dead letter's
 //   position, so a crash right after its publish still removes the dead
-//   letter on recovery.
+//   letter on recovery. The replayed record keeps its ingested_unix_us.
+//
+// Leases: a consumer whose lease ran out may still ack, nack or extend as
+// long as the record has not been requeued (by requeue_expired() or by a
+// claim_batch(), which requeues expired leases first).
 //
 // Recovery (constructor): segments are read in order. Damage at the tail of
 // the LAST segment that lies inside the last, incomplete group commit is a
@@ -39,6 +47,9 @@
 // (Damage inside the very last group that was synced cannot be told apart
 // from a torn write and is truncated like one.)
 //
+// Positions: a torn group's positions were never returned to anyone; they are
+// handed out again after recovery, so positions stay gapless.
+//
 // Memory: every pending and in-flight record is held in memory, indexed by
 // position; dead letters too. Acked records are dropped from memory, and a
 // segment whose records are all acked or dead-lettered is deleted (never the
@@ -46,10 +57,6 @@
 //
 // Thread safety: every method may be called concurrently.
 #pragma once
-
-#include "bus/ingest_bus.hpp"
-#include "bus/local/file_io.hpp"
-#include "bus/local/position_set.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -65,7 +72,11 @@
 #include <utility>
 #include <vector>
 
-namespace duckmesh::bus::local {
+#include "bus/ingest_bus.hpp"
+#include "bus/local/file_io.hpp"
+#include "bus/local/position_set.hpp"
+
+namespace duckmesh::bus {
 
 struct LocalLogBusOptions {
   std::filesystem::path dir;
@@ -115,7 +126,7 @@ class LocalLogBus final : public IngestBus {
 
   // A pending or in-flight record.
   struct Slot {
-    Record record;          // attempts = deliveries so far
+    Record record;  // attempts = deliveries so far
     bool leased = false;
     bool settling = false;  // its ack/dead letter is being journaled
     std::string consumer;
@@ -141,21 +152,25 @@ class LocalLogBus final : public IngestBus {
 
   enum class Settlement { ack, dead };
 
+  // The constructor's work; runs before any other thread can see the bus.
   void recover();
   void load_snapshot();
   void load_journal();
-  void apply_entry(const struct StateEntryRef& entry);
   void scan_segments();
 
   std::vector<Position> publish_records(std::vector<Record> records, Position replayed_from);
   // Leader only: writes and syncs one group; rolls the segment first if full.
-  void write_group(const std::vector<PublishRequest*>& batch, bool& rolled);
+  void write_group(const std::deque<PublishRequest*>& batch, bool& rolled);
   void roll_segment(Position first);
 
-  // Settles the positions `consumer` holds: journals them, then drops them
-  // from memory. REQUIRES: state_mu_ held.
-  void settle(const std::string& consumer, const std::vector<Position>& positions,
-              Settlement how, const std::string& reason, bool only_exhausted);
+  // Marks the positions `consumer` holds (and that are not being settled
+  // already) as settling and returns them. REQUIRES: mu_ held.
+  std::vector<Position> reserve_locked(const std::string& consumer,
+                                       const std::vector<Position>& positions);
+  // Journals the reserved positions as acked or dead, then drops them from
+  // memory; on failure they go back to being plainly leased.
+  // REQUIRES: state_mu_ held, mu_ not held.
+  void settle(const std::vector<Position>& reserved, Settlement how, const std::string& reason);
   // Appends already framed bytes to state.log and syncs. REQUIRES: state_mu_.
   void append_journal(const std::string& frames);
   void throw_if_journal_failed() const;
@@ -175,7 +190,7 @@ class LocalLogBus final : public IngestBus {
   const std::filesystem::path segments_dir_;
   const std::filesystem::path journal_path_;
   const std::filesystem::path snapshot_path_;
-  UniqueFd lock_fd_;
+  local::UniqueFd lock_fd_;
 
   // Everything in memory. Lock order: state_mu_ before mu_.
   mutable std::mutex mu_;
@@ -188,21 +203,21 @@ class LocalLogBus final : public IngestBus {
   std::map<Position, Slot> live_;
   std::set<Position> pending_;
   std::set<std::pair<Clock::time_point, Position>> leases_;
-  PositionSet settled_;                // acked or dead-lettered, not yet forgotten
+  local::PositionSet settled_;  // acked or dead-lettered, not yet forgotten
   std::map<Position, DeadLetter> dead_;
   std::map<Position, Segment> segments_;  // by first position; the last is active
   std::atomic<std::uint64_t> sync_count_{0};
 
   // The segment being appended to. Touched only by the current leader (the
   // thread that set flushing_) and by the constructor.
-  UniqueFd active_fd_;
+  local::UniqueFd active_fd_;
   std::filesystem::path active_path_;
   Position active_first_ = 0;
   std::uint64_t active_size_ = 0;
 
   // The journal. Guarded by state_mu_.
   mutable std::mutex state_mu_;
-  UniqueFd journal_fd_;
+  local::UniqueFd journal_fd_;
   std::uint64_t journal_size_ = 0;
   std::uint64_t snapshot_size_ = 0;
   std::string journal_failure_;  // non-empty once a journal write/sync failed
@@ -211,4 +226,4 @@ class LocalLogBus final : public IngestBus {
   std::vector<std::pair<Position, Position>> recovered_replays_;
 };
 
-}  // namespace duckmesh::bus::local
+}  // namespace duckmesh::bus

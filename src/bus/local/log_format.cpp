@@ -1,13 +1,15 @@
 #include "bus/local/log_format.hpp"
 
-#include "bus/local/crc32c.hpp"
-
 #include <cstring>
+
+#include "bus/local/crc32c.hpp"
 
 namespace duckmesh::bus::local::format {
 namespace {
 
-void put_u8(std::string& out, std::uint8_t v) { out.push_back(static_cast<char>(v)); }
+void put_u8(std::string& out, std::uint8_t v) {
+  out.push_back(static_cast<char>(v));
+}
 
 void put_u32(std::string& out, std::uint32_t v) {
   char b[4];
@@ -21,7 +23,9 @@ void put_u64(std::string& out, std::uint64_t v) {
   out.append(b, 8);
 }
 
-void put_i64(std::string& out, std::int64_t v) { put_u64(out, static_cast<std::uint64_t>(v)); }
+void put_i64(std::string& out, std::int64_t v) {
+  put_u64(out, static_cast<std::uint64_t>(v));
+}
 
 void put_str(std::string& out, std::string_view s) {
   put_u32(out, static_cast<std::uint32_t>(s.size()));
@@ -168,8 +172,8 @@ std::optional<LogRecord> decode_record(std::string_view body) {
   LogRecord out;
   if (r.u64(out.record.position) && r.i64(out.record.ingested_unix_us) &&
       r.u64(out.replayed_from) && r.u64(out.group_start) && r.u64(out.group_end) &&
-      r.str(out.record.product) && r.str(out.record.table) &&
-      r.str(out.record.idempotency_key) && r.str(out.record.payload) && r.done()) {
+      r.str(out.record.product) && r.str(out.record.table) && r.str(out.record.idempotency_key) &&
+      r.str(out.record.payload) && r.done()) {
     return out;
   }
   return std::nullopt;
@@ -243,16 +247,10 @@ std::optional<StateEntry> decode_state_entry(std::string_view body) {
       }
       break;
     }
-    case EntryType::dead:
-      ok = read_dead_body(r, e.dead);
-      break;
-    case EntryType::undead:
-      ok = r.u64(e.position) && r.u64(e.replayed_as);
-      break;
+    case EntryType::dead: ok = read_dead_body(r, e.dead); break;
+    case EntryType::undead: ok = r.u64(e.position) && r.u64(e.replayed_as); break;
     case EntryType::snapshot_header:
-    case EntryType::snapshot_footer:
-      ok = r.u32(e.number);
-      break;
+    case EntryType::snapshot_footer: ok = r.u32(e.number); break;
     case EntryType::settled_ranges: {
       std::uint32_t n = 0;
       ok = r.u32(n) && n <= body.size() / 16;

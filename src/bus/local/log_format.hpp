@@ -29,8 +29,6 @@
 // A snapshot is: header, settled ranges, the dead entries, footer.
 #pragma once
 
-#include "bus/ingest_bus.hpp"
-
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -38,6 +36,8 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "bus/ingest_bus.hpp"
 
 namespace duckmesh::bus::local::format {
 
@@ -58,8 +58,8 @@ void append_frame(std::string& out, std::uint32_t magic, std::string_view body);
 
 struct ParsedFrame {
   bool ok = false;
-  std::string_view body;  // valid when ok
-  std::size_t next = 0;   // offset after the frame, valid when ok
+  std::string_view body;    // valid when ok
+  std::size_t next = 0;     // offset after the frame, valid when ok
   const char* defect = "";  // why not ok: short header, bad magic, ...
 };
 
@@ -98,12 +98,12 @@ enum class EntryType : std::uint8_t {
 
 struct StateEntry {
   EntryType type = EntryType::settle;
-  std::vector<Position> positions;                        // settle
-  std::vector<std::pair<Position, Position>> ranges;      // settled_ranges
-  DeadLetter dead;                                        // dead
-  Position position = 0;                                  // undead
-  Position replayed_as = 0;                               // undead
-  std::uint32_t number = 0;                               // header version, footer count
+  std::vector<Position> positions;                    // settle
+  std::vector<std::pair<Position, Position>> ranges;  // settled_ranges
+  DeadLetter dead;                                    // dead
+  Position position = 0;                              // undead
+  Position replayed_as = 0;                           // undead
+  std::uint32_t number = 0;                           // header version, footer count
 };
 
 std::string encode_settle(const std::vector<Position>& positions);

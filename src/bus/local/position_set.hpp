@@ -5,10 +5,10 @@
 // after millions of acks; this is what the state snapshot persists.
 #pragma once
 
-#include "bus/ingest_bus.hpp"
-
 #include <cstddef>
 #include <map>
+
+#include "bus/ingest_bus.hpp"
 
 namespace duckmesh::bus::local {
 

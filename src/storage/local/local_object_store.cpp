@@ -1,8 +1,5 @@
 #include "storage/local/local_object_store.hpp"
 
-#include "common/error.hpp"
-#include "storage/local/unique_fd.hpp"
-
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -12,8 +9,17 @@
 #include <cerrno>
 #include <system_error>
 
-namespace duckmesh::storage::local {
+#include "common/error.hpp"
+#include "storage/local/unique_fd.hpp"
+
+namespace duckmesh::storage {
 namespace fs = std::filesystem;
+using local::fsync_dir;
+using local::fsync_or_throw;
+using local::open_or_throw;
+using local::throw_errno;
+using local::UniqueFd;
+using local::write_all;
 
 namespace {
 
@@ -96,14 +102,10 @@ void walk(const fs::path& dir, const std::string& dir_key, const std::string& pr
   if (ec) throw_errno("readdir", dir, ec.value());
 }
 
-}  // namespace
-
-namespace {
-
 // Absolute, normalized, without a trailing '/', so that keys map to exactly
 // one path and relative paths computed from it are clean.
-fs::path normalized_root(fs::path root) {
-  fs::path out = fs::absolute(std::move(root)).lexically_normal();
+fs::path normalized_root(const fs::path& root) {
+  fs::path out = fs::absolute(root).lexically_normal();
   if (!out.has_filename() && out.has_parent_path() && out != out.root_path()) {
     out = out.parent_path();
   }
@@ -112,8 +114,8 @@ fs::path normalized_root(fs::path root) {
 
 }  // namespace
 
-LocalObjectStore::LocalObjectStore(fs::path root)
-    : root_(normalized_root(std::move(root))), tmp_(root_ / ".tmp") {
+LocalObjectStore::LocalObjectStore(const fs::path& root)
+    : root_(normalized_root(root)), tmp_(root_ / ".tmp") {
   for (const fs::path& dir : {root_, tmp_}) {
     if (occupied(dir)) continue;
     std::error_code ec;
@@ -125,7 +127,9 @@ LocalObjectStore::LocalObjectStore(fs::path root)
   durable_dirs_.insert(root_);
 }
 
-fs::path LocalObjectStore::temp_path() const { return tmp_ / unique_key("", ".part"); }
+fs::path LocalObjectStore::temp_path() const {
+  return tmp_ / unique_key("", ".part");
+}
 
 void LocalObjectStore::ensure_parents(const fs::path& dest) {
   const fs::path relative = dest.parent_path().lexically_relative(root_);
@@ -327,6 +331,8 @@ void LocalObjectStore::remove(const std::string& key) {
   fsync_dir(path.parent_path());
 }
 
-fs::path LocalObjectStore::scratch_dir() const { return tmp_; }
+fs::path LocalObjectStore::scratch_dir() const {
+  return tmp_;
+}
 
-}  // namespace duckmesh::storage::local
+}  // namespace duckmesh::storage

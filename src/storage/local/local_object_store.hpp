@@ -27,19 +27,19 @@
 // processes sharing the root.
 #pragma once
 
-#include "storage/object_store.hpp"
-
 #include <filesystem>
 #include <mutex>
 #include <set>
 #include <string>
 
-namespace duckmesh::storage::local {
+#include "storage/object_store.hpp"
+
+namespace duckmesh::storage {
 
 class LocalObjectStore final : public ObjectStore {
  public:
   // Creates `root` and `root/.tmp` if missing. Throws on I/O failure.
-  explicit LocalObjectStore(std::filesystem::path root);
+  explicit LocalObjectStore(const std::filesystem::path& root);
 
   void put_file(const std::string& key, const std::filesystem::path& source) override;
   void put(const std::string& key, std::string_view bytes) override;
@@ -70,4 +70,4 @@ class LocalObjectStore final : public ObjectStore {
   std::set<std::filesystem::path> durable_dirs_;
 };
 
-}  // namespace duckmesh::storage::local
+}  // namespace duckmesh::storage

@@ -1,13 +1,13 @@
 #include "storage/local/unique_fd.hpp"
 
-#include "common/error.hpp"
-
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <string>
+#include <system_error>
+
+#include "common/error.hpp"
 
 namespace duckmesh::storage::local {
 
@@ -31,17 +31,14 @@ void throw_errno(std::string_view op, const std::filesystem::path& path, int err
     case EAGAIN:
     case EBUSY:
     case EIO:
-    case ETIMEDOUT:
-      code = ErrorCode::unavailable;
-      break;
-    default:
-      break;
+    case ETIMEDOUT: code = ErrorCode::unavailable; break;
+    default: break;
   }
   boost::json::object details;
   details["path"] = path.string();
   details["errno"] = err;
   throw Error(code,
-              std::string(op) + " " + path.string() + ": " + std::strerror(err),
+              std::string(op) + " " + path.string() + ": " + std::generic_category().message(err),
               std::move(details));
 }
 

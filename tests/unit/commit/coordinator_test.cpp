@@ -1,4 +1,6 @@
 #include "app/node.hpp"
+#include "common/error.hpp"
+#include "duck/connection.hpp"
 #include "duck/database.hpp"
 #include "query/snapshot_binder.hpp"
 #include "support/service_process.hpp"
@@ -26,8 +28,8 @@ class CoordinatorTest : public ::testing::Test {
 
   void create_append(const std::string& name, catalog::PartitionSpec partition = {}) {
     catalog::TableDef def{name, catalog::TableKind::append, {}, partition,
-                          R"([{"name":"id","type":"bigint"},{"name":"amount","type":"decimal(12,2)"},
-                              {"name":"at","type":"timestamp"},{"name":"tags","type":"varchar[]"}])",
+                          R"J([{"name":"id","type":"bigint"},{"name":"amount","type":"decimal(12,2)"},
+                              {"name":"at","type":"timestamp"},{"name":"tags","type":"varchar[]"}])J",
                           "{}"};
     node_->catalog().create_table("shop", def);
   }
@@ -83,7 +85,7 @@ TEST_F(CoordinatorTest, EventsBecomeTypedParquetRowsInOneSnapshot) {
   auto result = node_->coordinator().commit_once();
   EXPECT_EQ(result.committed, 2u);
   ASSERT_EQ(result.snapshots.size(), 1u);
-  auto rows = query("SELECT id, amount, at, tags FROM orders ORDER BY id");
+  auto rows = query("SELECT id, amount, \"at\", tags FROM orders ORDER BY id");
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0], (std::vector<std::string>{"1", "10.50", "2026-11-25 10:00:00", "[a, b]"}));
   EXPECT_EQ(rows[1], (std::vector<std::string>{"2", "3.00", "2026-11-25 10:30:00", "NULL"}));

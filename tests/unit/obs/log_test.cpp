@@ -1,10 +1,10 @@
 #include "obs/log.hpp"
 
+#include <gtest/gtest.h>
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
-#include <gtest/gtest.h>
-
 #include <chrono>
 #include <ctime>
 #include <regex>
@@ -18,7 +18,8 @@ namespace {
 
 // The string a JSON value holds, or a marker that makes a comparison fail.
 std::string text(const boost::json::value& v) {
-  return v.is_string() ? std::string(v.as_string()) : "<not a string: " + boost::json::serialize(v) + ">";
+  return v.is_string() ? std::string(v.as_string())
+                       : "<not a string: " + boost::json::serialize(v) + ">";
 }
 
 class LogTest : public ::testing::Test {
@@ -78,8 +79,8 @@ TEST_F(LogTest, LineHasTimeLevelMessageThenFieldsInOrder) {
   const auto& line = parsed[0];
   std::vector<std::string> keys;
   for (const auto& kv : line) keys.emplace_back(kv.key());
-  EXPECT_EQ(keys, (std::vector<std::string>{"time", "level", "message", "address", "threads",
-                                            "tls"}));
+  EXPECT_EQ(keys,
+            (std::vector<std::string>{"time", "level", "message", "address", "threads", "tls"}));
   EXPECT_EQ(line.at("level"), "info");
   EXPECT_EQ(line.at("message"), "listening");
   EXPECT_EQ(line.at("address"), "0.0.0.0:8080");
@@ -92,8 +93,7 @@ TEST_F(LogTest, TimeIsUtcWithMicrosecondsAndCurrent) {
   auto parsed = lines();
   ASSERT_EQ(parsed.size(), 1u);
   std::string time(parsed[0].at("time").as_string());
-  ASSERT_TRUE(std::regex_match(
-      time, std::regex(R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z)")))
+  ASSERT_TRUE(std::regex_match(time, std::regex(R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z)")))
       << time;
   std::tm tm{};
   ASSERT_NE(::strptime(time.c_str(), "%Y-%m-%dT%H:%M:%S", &tm), nullptr);

@@ -1,4 +1,3 @@
-#include "common/error.hpp"
 #include "obs/metrics.hpp"
 
 #include <gtest/gtest.h>
@@ -8,6 +7,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "common/error.hpp"
 
 namespace duckmesh::obs {
 namespace {
@@ -179,14 +180,14 @@ TEST(Registry, RejectsInvalidNamesAndBuckets) {
 
 TEST(Registry, DefaultLatencyBuckets) {
   EXPECT_EQ(Registry::default_latency_buckets(),
-            (std::vector<double>{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-                                 1, 2.5, 5, 10}));
+            (std::vector<double>{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+                                 2.5, 5, 10}));
 }
 
 TEST(Registry, ExpositionTextOfSmallRegistry) {
   Registry r;
-  auto& requests = r.counter("dm_requests_total", "Requests served.\nBy path \\ and code.",
-                             {"path", "code"});
+  auto& requests =
+      r.counter("dm_requests_total", "Requests served.\nBy path \\ and code.", {"path", "code"});
   requests.with({"/a\"b\\c\nd", "200"}).inc(3);
   requests.with({"/", "500"}).inc();
   r.gauge("dm_queue_depth", "Items waiting.").get().set(-2.5);
@@ -234,8 +235,7 @@ TEST(Registry, DefaultBucketBoundsAreWrittenInPlainDecimal) {
   auto text = r.expose();
   for (const char* le : {"0.0005", "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1",
                          "0.25", "0.5", "1", "2.5", "5", "10", "+Inf"}) {
-    EXPECT_NE(text.find(std::string("d_seconds_bucket{le=\"") + le + "\"} 0\n"),
-              std::string::npos)
+    EXPECT_NE(text.find(std::string("d_seconds_bucket{le=\"") + le + "\"} 0\n"), std::string::npos)
         << le << "\n"
         << text;
   }

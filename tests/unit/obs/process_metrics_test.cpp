@@ -1,9 +1,5 @@
-#include "common/error.hpp"
-#include "obs/metrics.hpp"
-
-#include <gtest/gtest.h>
-
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -13,6 +9,9 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "common/error.hpp"
+#include "obs/metrics.hpp"
 
 namespace duckmesh::obs {
 namespace {
@@ -61,9 +60,8 @@ TEST(ProcessMetrics, ValuesArePlausible) {
   EXPECT_GT(rss, 1024 * 1024);  // a gtest binary with libstdc++ is bigger than 1 MiB
   EXPECT_GE(vsize, rss);
 
-  double now = std::chrono::duration<double>(
-                   std::chrono::system_clock::now().time_since_epoch())
-                   .count();
+  double now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   double start = sample(text, "process_start_time_seconds");
   EXPECT_LE(start, now + 1);
   EXPECT_GT(start, now - 600) << "this test process did not start in the last 10 minutes";
@@ -73,6 +71,27 @@ TEST(ProcessMetrics, ValuesArePlausible) {
   EXPECT_GE(open, 3);  // stdin, stdout, stderr
   EXPECT_GE(max, open);
   EXPECT_GE(sample(text, "process_cpu_seconds_total"), 0);
+}
+
+// Open descriptors counted by probing each number below the soft limit, an
+// independent source that opens nothing itself.
+double probed_open_fds() {
+  rlimit limit{};
+  ::getrlimit(RLIMIT_NOFILE, &limit);
+  int probed = 0;
+  for (rlim_t fd = 0; fd < limit.rlim_cur && fd < 1u << 20; ++fd) {
+    if (::fcntl(static_cast<int>(fd), F_GETFD) != -1) ++probed;
+  }
+  return probed;
+}
+
+TEST(ProcessMetrics, OpenFdsCountsExactlyTheOpenDescriptors) {
+  Registry r;
+  register_process_metrics(r);
+  EXPECT_EQ(sample(r.expose(), "process_open_fds"), probed_open_fds());
+  rlimit limit{};
+  ::getrlimit(RLIMIT_NOFILE, &limit);
+  EXPECT_EQ(sample(r.expose(), "process_max_fds"), static_cast<double>(limit.rlim_cur));
 }
 
 TEST(ProcessMetrics, RefreshedOnEachExposition) {

@@ -1,10 +1,9 @@
 #include "storage/local/local_object_store.hpp"
 
-#include "common/error.hpp"
-
 #include <gtest/gtest.h>
-
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,7 +13,9 @@
 #include <set>
 #include <thread>
 
-namespace duckmesh::storage::local {
+#include "common/error.hpp"
+
+namespace duckmesh::storage {
 namespace {
 namespace fs = std::filesystem;
 
@@ -88,10 +89,10 @@ TEST(LocalObjectStore, PutGetStatRoundTrip) {
   EXPECT_LE(std::abs(now_ms - info->modified_unix_ms), 60'000);
   EXPECT_EQ(store.local_path("prod/table/data/one.parquet"),
             dir.path() / "prod/table/data/one.parquet");
-  EXPECT_EQ(store.get(store.local_path("prod/table/data/one.parquet")
-                          .lexically_relative(dir.path())
-                          .string()),
-            bytes);
+  EXPECT_EQ(
+      store.get(
+          store.local_path("prod/table/data/one.parquet").lexically_relative(dir.path()).string()),
+      bytes);
   EXPECT_TRUE(scratch_entries(store).empty());
 }
 
@@ -182,7 +183,8 @@ TEST(LocalObjectStore, PutFileAcrossFilesystemsCopies) {
   if (!fs::is_directory("/dev/shm") || ::access("/dev/shm", W_OK) != 0) {
     GTEST_SKIP() << "no writable /dev/shm";
   }
-  struct stat shm {}, tmp {};
+  struct stat shm {
+  }, tmp{};
   ASSERT_EQ(::stat("/dev/shm", &shm), 0);
   TempDir dir;
   ASSERT_EQ(::stat(dir.path().c_str(), &tmp), 0);
@@ -205,6 +207,27 @@ TEST(LocalObjectStore, PutFileOfAMissingSourceIsNotFound) {
   LocalObjectStore store(dir.path());
   EXPECT_EQ(code_of([&] { store.put_file("k", dir.path() / "absent"); }), ErrorCode::not_found);
   EXPECT_FALSE(store.stat("k").has_value());
+}
+
+TEST(LocalObjectStore, FailedWriteLeavesNoObjectAndNoScratchFile) {
+  TempDir dir;
+  LocalObjectStore store(dir.path());
+  // RLIMIT_FSIZE makes writes past 4 KiB fail with EFBIG, as a full disk would.
+  const sighandler_t old_handler = ::signal(SIGXFSZ, SIG_IGN);
+  rlimit old{};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old), 0);
+  rlimit lower = old;
+  lower.rlim_cur = 4096;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &lower), 0);
+  const ErrorCode code = code_of([&] { store.put("big/object", std::string(64 * 1024, 'x')); });
+  ::setrlimit(RLIMIT_FSIZE, &old);
+  ::signal(SIGXFSZ, old_handler);
+
+  EXPECT_EQ(code, ErrorCode::internal);
+  EXPECT_FALSE(store.stat("big/object").has_value());
+  EXPECT_TRUE(scratch_entries(store).empty());
+  store.put("big/object", "fits now");
+  EXPECT_EQ(store.get("big/object"), "fits now");
 }
 
 TEST(LocalObjectStore, ListIsSortedFilteredByPrefixAndSkipsScratch) {
@@ -261,7 +284,8 @@ TEST(LocalObjectStore, EveryMethodValidatesKeys) {
   LocalObjectStore store(dir.path());
   const fs::path source = dir.path() / "src";
   write_file(source, "x");
-  for (const std::string& bad : std::vector<std::string>{"", "/abs", "a/../b", "..", "a\\b", "a//b", "a/", ".tmp/x"}) {
+  for (const std::string& bad :
+       std::vector<std::string>{"", "/abs", "a/../b", "..", "a\\b", "a//b", "a/", ".tmp/x"}) {
     SCOPED_TRACE(bad);
     EXPECT_EQ(code_of([&] { store.put(bad, "x"); }), ErrorCode::invalid_input);
     EXPECT_EQ(code_of([&] { store.put_file(bad, source); }), ErrorCode::invalid_input);
@@ -275,4 +299,4 @@ TEST(LocalObjectStore, EveryMethodValidatesKeys) {
 }
 
 }  // namespace
-}  // namespace duckmesh::storage::local
+}  // namespace duckmesh::storage

@@ -1,11 +1,10 @@
-#include "storage/object_store.hpp"
-
-#include "common/error.hpp"
-
 #include <gtest/gtest.h>
 
 #include <regex>
 #include <unordered_set>
+
+#include "common/error.hpp"
+#include "storage/object_store.hpp"
 
 namespace duckmesh::storage {
 namespace {
@@ -33,8 +32,8 @@ TEST(CheckKey, RefusesUnsafeKeys) {
        {std::string(""), std::string("/etc/passwd"), std::string(".."), std::string("../x"),
         std::string("a/../../x"), std::string("a/.."), std::string("a..b"), std::string("a\\b"),
         std::string("\\abs"), std::string("a//b"), std::string("a/"), std::string("./a"),
-        std::string("a/./b"), std::string(".tmp"), std::string(".tmp/x"), nul,
-        std::string("a\nb"), std::string(1025, 'k'), "a/" + std::string(256, 's')}) {
+        std::string("a/./b"), std::string(".tmp"), std::string(".tmp/x"), nul, std::string("a\nb"),
+        std::string(1025, 'k'), "a/" + std::string(256, 's')}) {
     EXPECT_TRUE(refused(key)) << key;
   }
 }

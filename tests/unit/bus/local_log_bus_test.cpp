@@ -1,0 +1,676 @@
+#include "bus/local/local_log_bus.hpp"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/resource.h>
+
+#include <atomic>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "common/error.hpp"
+#include "unit/bus/test_support.hpp"
+
+namespace duckmesh::bus {
+namespace {
+
+using namespace test_support;
+using std::chrono::milliseconds;
+
+ErrorCode code_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.code();
+  }
+  ADD_FAILURE() << "expected a duckmesh::Error";
+  return ErrorCode::internal;
+}
+
+TEST(LocalLogBus, PublishClaimAckRoundTrip) {
+  TempDir dir;
+  LocalLogBus bus(options_for(dir.path()));
+  std::vector<Record> in;
+  in.push_back(make_record(R"({"a":1})", "orders", "key-1"));
+  in.push_back(make_record(R"({"a":2})", "orders"));
+  in.push_back(make_record(std::string("bin\0ary", 7), "refunds", "key-3"));
+  in[1].ingested_unix_us = 42;
+  EXPECT_EQ(bus.publish(in), (std::vector<Position>{1, 2, 3}));
+  EXPECT_TRUE(bus.publish({}).empty());
+
+  BusStats s = bus.stats();
+  EXPECT_EQ(s.last_position, 3u);
+  EXPECT_EQ(s.pending, 3u);
+  EXPECT_EQ(s.in_flight, 0u);
+
+  const std::vector<Record> got = bus.claim_batch("c1", 10, milliseconds(60'000));
+  ASSERT_EQ(got.size(), 3u);
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].position, i + 1);
+    EXPECT_EQ(got[i].product, "sales");
+    EXPECT_EQ(got[i].table, in[i].table);
+    EXPECT_EQ(got[i].idempotency_key, in[i].idempotency_key);
+    EXPECT_EQ(got[i].payload, in[i].payload);
+    EXPECT_EQ(got[i].attempts, 1u);
+  }
+  EXPECT_GT(got[0].ingested_unix_us, 1'600'000'000'000'000);  // set by the bus
+  EXPECT_EQ(got[1].ingested_unix_us, 42);                     // kept when given
+  s = bus.stats();
+  EXPECT_EQ(s.pending, 0u);
+  EXPECT_EQ(s.in_flight, 3u);
+  EXPECT_TRUE(bus.claim_batch("c2", 10, milliseconds(60'000)).empty());
+
+  bus.ack("c1", {1, 2, 3});
+  s = bus.stats();
+  EXPECT_EQ(s.pending, 0u);
+  EXPECT_EQ(s.in_flight, 0u);
+  EXPECT_EQ(s.last_position, 3u);
+  EXPECT_TRUE(bus.claim_batch("c1", 10, milliseconds(60'000)).empty());
+}
+
+TEST(LocalLogBus, ClaimsLowestPositionsFirstUpToTheLimit) {
+  TempDir dir;
+  LocalLogBus bus(options_for(dir.path()));
+  for (int i = 0; i < 5; ++i) bus.publish(one("p" + std::to_string(i)));
+  EXPECT_EQ(positions_of(bus.claim_batch("a", 2, milliseconds(60'000))),
+            (std::vector<Position>{1, 2}));
+  EXPECT_EQ(positions_of(bus.claim_batch("b", 2, milliseconds(60'000))),
+            (std::vector<Position>{3, 4}));
+  bus.nack("a", {2}, "retry");
+  EXPECT_EQ(positions_of(bus.claim_batch("b", 5, milliseconds(60'000))),
+            (std::vector<Position>{2, 5}));
+  EXPECT_TRUE(bus.claim_batch("a", 0, milliseconds(60'000)).empty());
+}
+
+TEST(LocalLogBus, PositionsIncreaseFromOneAndAcrossReopen) {
+  TempDir dir;
+  {
+    LocalLogBus bus(options_for(dir.path()));
+    for (Position want = 1; want <= 5; ++want) {
+      EXPECT_EQ(bus.publish(one("x")), std::vector<Position>{want});
+    }
+  }
+  {
+    LocalLogBus bus(options_for(dir.path()));
+    EXPECT_EQ(bus.stats().last_position, 5u);
+    EXPECT_EQ(bus.publish(one("y")), std::vector<Position>{6});
+    EXPECT_EQ(bus.publish({make_record("a"), make_record("b")}), (std::vector<Position>{7, 8}));
+  }
+  LocalLogBus bus(options_for(dir.path()));
+  EXPECT_EQ(bus.stats().last_position, 8u);
+  EXPECT_EQ(positions_of(claim_all(bus)), (std::vector<Position>{1, 2, 3, 4, 5, 6, 7, 8}));
+}
+
+TEST(LocalLogBus, ConcurrentPublishersShareSyncsAndAllSurviveReopen) {
+  TempDir dir;
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 500;
+  std::vector<std::vector<Position>> positions(kThreads);
+  std::uint64_t syncs = 0;
+  {
+    LocalLogBus bus(options_for(dir.path()));
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < kPerThread; ++i) {
+          const std::vector<Position> p =
+              bus.publish(one(std::to_string(t) + ":" + std::to_string(i)));
+          positions[t].push_back(p.at(0));
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    syncs = bus.sync_count();
+    EXPECT_EQ(bus.stats().last_position, static_cast<Position>(kThreads * kPerThread));
+  }
+  std::map<Position, std::string> expected;
+  for (int t = 0; t < kThreads; ++t) {
+    ASSERT_EQ(positions[t].size(), static_cast<std::size_t>(kPerThread));
+    for (int i = 0; i < kPerThread; ++i) {
+      if (i > 0) {
+        EXPECT_LT(positions[t][i - 1], positions[t][i]);  // publish order kept
+      }
+      EXPECT_TRUE(
+          expected.emplace(positions[t][i], std::to_string(t) + ":" + std::to_string(i)).second)
+          << "position " << positions[t][i] << " handed out twice";
+    }
+  }
+  // Group commit: one sync serves many publishers.
+  const std::uint64_t publishes = kThreads * kPerThread;
+  RecordProperty("syncs", static_cast<int>(syncs));
+  EXPECT_GT(syncs, 0u);
+  EXPECT_LE(syncs * 2, publishes) << syncs << " syncs for " << publishes << " publishes";
+
+  LocalLogBus bus(options_for(dir.path()));
+  const std::vector<Record> all = claim_all(bus);
+  ASSERT_EQ(all.size(), expected.size());
+  for (const Record& r : all) EXPECT_EQ(r.payload, expected.at(r.position));
+  EXPECT_EQ(all.front().position, 1u);
+  EXPECT_EQ(all.back().position, publishes);
+}
+
+TEST(LocalLogBus, GroupCommitWindowGathersMorePublishersPerSync) {
+  TempDir dir;
+  LocalLogBusOptions o = options_for(dir.path());
+  o.group_commit_window = std::chrono::milliseconds(2);
+  LocalLogBus bus(o);
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 50;
+  std::vector<std::thread> threads;
+  std::atomic<int> published{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kPerThread; ++i) {
+        bus.publish(one("w"));
+        ++published;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(published.load(), kThreads * kPerThread);
+  EXPECT_EQ(bus.stats().pending, static_cast<std::uint64_t>(kThreads * kPerThread));
+  // With every publisher waiting inside the window, most groups hold all of
+  // them; allow slack for scheduling.
+  EXPECT_LE(bus.sync_count(), static_cast<std::uint64_t>(kThreads * kPerThread / 2));
+}
+
+TEST(LocalLogBus, AckIsDurableAcrossReopen) {
+  TempDir dir;
+  {
+    LocalLogBus bus(options_for(dir.path()));
+    for (int i = 0; i < 10; ++i) bus.publish(one(std::to_string(i)));
+    ASSERT_EQ(claim_all(bus).size(), 10u);
+    bus.ack("c", {1, 2, 3, 5, 8});
+  }
+  LocalLogBus bus(options_for(dir.path()));
+  const std::vector<Record> again = claim_all(bus);
+  EXPECT_EQ(positions_of(again), (std::vector<Position>{4, 6, 7, 9, 10}));
+  // Delivery counts do not survive a restart.
+  for (const Record& r : again) EXPECT_EQ(r.attempts, 1u);
+  EXPECT_EQ(bus.stats().last_position, 10u);
+}
+
+TEST(LocalLogBus, UnackedAndInFlightRecordsAreRedeliveredAfterReopen) {
+  TempDir dir;
+  {
+    LocalLogBus bus(options_for(dir.path()));
+    for (int i = 0; i < 4; ++i) bus.publish(one(std::to_string(i)));
+    ASSERT_EQ(bus.claim_batch("c", 2, milliseconds(3'600'000)).size(), 2u);
+    EXPECT_EQ(bus.stats().in_flight, 2u);
+  }
+  LocalLogBus bus(options_for(dir.path()));
+  const BusStats s = bus.stats();
+  EXPECT_EQ(s.pending, 4u);
+  EXPECT_EQ(s.in_flight, 0u);
+  EXPECT_EQ(positions_of(claim_all(bus, "other")), (std::vector<Position>{1, 2, 3, 4}));
+}
+
+TEST(LocalLogBus, AckOrNackOfAnotherConsumersLeaseIsIgnored) {
+  TempDir dir;
+  LocalLogBus bus(options_for(dir.path()));
+  bus.publish(one("x"));
+  ASSERT_EQ(bus.claim_batch("owner", 1, milliseconds(60'000)).size(), 1u);
+  bus.ack("intruder", {1});
+  bus.nack("intruder", {1}, "no");
+  bus.dead_letter("intruder", {1}, "no");
+  bus.ack("owner", {99});  // unknown positions too
+  EXPECT_EQ(bus.stats().in_flight, 1u);
+  EXPECT_EQ(bus.stats().dead_letters, 0u);
+  bus.ack("owner", {1});
+  EXPECT_EQ(bus.stats().in_flight, 0u);
+  bus.ack("owner", {1});  // a second ack is ignored
+}
+
+TEST(LocalLogBus, ExpiredLeasesAreRequeued) {
+  TempDir dir;
+  LocalLogBus bus(options_for(dir.path()));
+  bus.publish({make_record("a"), make_record("b")});
+  ASSERT_EQ(bus.claim_batch("c", 1, milliseconds(40)).size(), 1u);
+  EXPECT_EQ(bus.requeue_expired(), 0u);
+  EXPECT_EQ(bus.stats().in_flight, 1u);
+  std::this_thread::sleep_for(milliseconds(80));
+  EXPECT_EQ(bus.requeue_expired(), 1u);
+  EXPECT_EQ(bus.requeue_expired(), 0u);
+  EXPECT_EQ(bus.stats().pending, 2u);
+  const std::vector<Record> again = bus.claim_batch("d", 1, milliseconds(60'000));
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].position, 1u);
+  EXPECT_EQ(again[0].attempts, 2u);
+  // The first consumer lost the lease: its ack no longer counts.
+  bus.ack("c", {1});
+  EXPECT_EQ(bus.stats().in_flight, 1u);
+}
+
+TEST(LocalLogBus, ClaimRequeuesExpiredLeasesItself) {
+  TempDir dir;
+  LocalLogBus bus(options_for(dir.path()));
+  bus.publish(one("a"));
+  ASSERT_EQ(bus.claim_batch("c", 1, milliseconds(30)).size(), 1u);
+  EXPECT_TRUE(bus.claim_batch("d", 1, milliseconds(30)).empty());
+  std::this_thread::sleep_for(milliseconds(60));
+  const std::vector<Record> again = bus.claim_batch("d", 1, milliseconds(60'000));
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].attempts, 2u);
+}
+
+TEST(LocalLogBus, ExtendedLeaseDoesNotExpire) {
+  TempDir dir;
+  LocalLogBus bus(options_for(dir.path()));
+  bus.publish(one("a"));
+  ASSERT_EQ(bus.claim_batch("c", 1, milliseconds(40)).size(), 1u);
+  bus.extend_lease("c", {1}, milliseconds(60'000));
+  bus.extend_lease("someone-else", {1}, milliseconds(0));  // not theirs: ignored
+  std::this_thread::sleep_for(milliseconds(80));
+  EXPECT_EQ(bus.requeue_expired(), 0u);
+  EXPECT_TRUE(bus.claim_batch("d", 1, milliseconds(1000)).empty());
+  bus.ack("c", {1});
+  EXPECT_EQ(bus.stats().in_flight, 0u);
+}
+
+TEST(LocalLogBus, NackRedeliversUntilMaxAttemptsThenDeadLetters) {
+  TempDir dir;
+  LocalLogBusOptions o = options_for(dir.path());
+  o.max_attempts = 3;
+  LocalLogBus bus(o);
+  bus.publish({make_record(R"({"bad":true})", "orders", "k1"), make_record("fine")});
+  for (std::uint32_t attempt = 1; attempt <= 3; ++attempt) {
+    const std::vector<Record> got = bus.claim_batch("c", 1, milliseconds(60'000));
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].position, 1u);
+    EXPECT_EQ(got[0].attempts, attempt);
+    bus.nack("c", {1}, "schema mismatch on attempt " + std::to_string(attempt));
+    EXPECT_EQ(bus.stats().dead_letters, attempt == 3 ? 1u : 0u);
+  }
+  const BusStats s = bus.stats();
+  EXPECT_EQ(s.pending, 1u);  // only position 2
+  EXPECT_EQ(s.in_flight, 0u);
+  const std::vector<DeadLetter> dead = bus.dead_letters(10);
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].record.position, 1u);
+  EXPECT_EQ(dead[0].record.payload, R"({"bad":true})");
+  EXPECT_EQ(dead[0].record.table, "orders");
+  EXPECT_EQ(dead[0].record.idempotency_key, "k1");
+  EXPECT_EQ(dead[0].record.attempts, 3u);
+  EXPECT_EQ(dead[0].reason, "schema mismatch on attempt 3");
+  EXPECT_GT(dead[0].dead_unix_us, 0);
+  EXPECT_EQ(positions_of(claim_all(bus)), std::vector<Position>{2});
+}
+
+TEST(LocalLogBus, DeadLettersSurviveReopenAndReplayGivesANewPosition) {
+  TempDir dir;
+  {
+    LocalLogBus bus(options_for(dir.path()));
+    bus.publish({make_record("poison", "orders", "idem"), make_record("ok")});
+    ASSERT_EQ(claim_all(bus).size(), 2u);
+    bus.dead_letter("c", {1}, "cannot parse");
+    bus.ack("c", {2});
+    EXPECT_EQ(bus.stats().dead_letters, 1u);
+  }
+  Position replayed = 0;
+  {
+    LocalLogBus bus(options_for(dir.path()));
+    EXPECT_TRUE(claim_all(bus).empty());  // dead letters are not delivered
+    const std::vector<DeadLetter> dead = bus.dead_letters(10);
+    ASSERT_EQ(dead.size(), 1u);
+    EXPECT_EQ(dead[0].record.position, 1u);
+    EXPECT_EQ(dead[0].record.payload, "poison");
+    EXPECT_EQ(dead[0].record.idempotency_key, "idem");
+    EXPECT_EQ(dead[0].reason, "cannot parse");
+    EXPECT_EQ(dead[0].record.attempts, 1u);
+
+    replayed = bus.replay_dead_letter(1);
+    EXPECT_EQ(replayed, 3u);
+    EXPECT_TRUE(bus.dead_letters(10).empty());
+    EXPECT_EQ(bus.stats().dead_letters, 0u);
+    EXPECT_EQ(code_of([&] { bus.replay_dead_letter(1); }), ErrorCode::not_found);
+    EXPECT_EQ(code_of([&] { bus.replay_dead_letter(2); }), ErrorCode::not_found);
+  }
+  LocalLogBus bus(options_for(dir.path()));
+  EXPECT_TRUE(bus.dead_letters(10).empty());
+  const std::vector<Record> got = claim_all(bus);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].position, replayed);
+  EXPECT_EQ(got[0].payload, "poison");
+  EXPECT_EQ(got[0].table, "orders");
+  EXPECT_EQ(got[0].idempotency_key, "idem");
+  EXPECT_EQ(got[0].attempts, 1u);
+}
+
+TEST(LocalLogBus, DeadLettersAreListedOldestFirstUpToTheLimit) {
+  TempDir dir;
+  LocalLogBus bus(options_for(dir.path()));
+  for (int i = 0; i < 3; ++i) bus.publish(one(std::to_string(i)));
+  ASSERT_EQ(claim_all(bus).size(), 3u);
+  bus.dead_letter("c", {3}, "first");
+  std::this_thread::sleep_for(milliseconds(2));
+  bus.dead_letter("c", {1}, "second");
+  std::this_thread::sleep_for(milliseconds(2));
+  bus.dead_letter("c", {2}, "third");
+  const std::vector<DeadLetter> all = bus.dead_letters(10);
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].reason, "first");
+  EXPECT_EQ(all[1].reason, "second");
+  EXPECT_EQ(all[2].reason, "third");
+  EXPECT_EQ(bus.dead_letters(2).size(), 2u);
+}
+
+// ------------------------------------------------------------ damaged files
+
+// Publishes `n` single-record groups of identical size; returns the frame size.
+std::uint64_t publish_uniform(const fs::path& dir, int n) {
+  LocalLogBus bus(options_for(dir));
+  for (int i = 0; i < n; ++i) bus.publish(one("payload-" + std::to_string(100 + i)));
+  const std::vector<fs::path> segs = segment_files(dir);
+  EXPECT_EQ(segs.size(), 1u);
+  return fs::file_size(segs.back()) / static_cast<std::uint64_t>(n);
+}
+
+TEST(LocalLogBus, GarbageAfterTheLastRecordIsCutOff) {
+  TempDir dir;
+  const std::uint64_t frame = publish_uniform(dir.path(), 10);
+  const fs::path seg = segment_files(dir.path()).back();
+  std::string bytes = read_file(seg);
+  bytes += std::string("\x44\x4d\x4c\x31garbage that is not a record", 32);
+  write_file(seg, bytes);
+
+  LocalLogBus bus(options_for(dir.path()));
+  EXPECT_EQ(fs::file_size(seg), 10 * frame);
+  EXPECT_EQ(bus.stats().last_position, 10u);
+  EXPECT_EQ(bus.publish(one("after")), std::vector<Position>{11});
+  const std::vector<Record> all = claim_all(bus);
+  ASSERT_EQ(all.size(), 11u);
+  EXPECT_EQ(all[9].payload, "payload-109");
+  EXPECT_EQ(all[10].payload, "after");
+}
+
+TEST(LocalLogBus, RecordCutMidwayIsDroppedAndPublishingContinues) {
+  TempDir dir;
+  const std::uint64_t frame = publish_uniform(dir.path(), 10);
+  const fs::path seg = segment_files(dir.path()).back();
+  fs::resize_file(seg, 9 * frame + frame / 2);
+  {
+    LocalLogBus bus(options_for(dir.path()));
+    EXPECT_EQ(bus.stats().last_position, 9u);
+    // Position 10 was never acknowledged by a real crash (publish returns
+    // after the sync), so it is free again.
+    EXPECT_EQ(bus.publish(one("new ten")), std::vector<Position>{10});
+  }
+  // A cut inside the header, too.
+  fs::resize_file(seg, fs::file_size(seg) - frame + 5);
+  LocalLogBus bus(options_for(dir.path()));
+  const std::vector<Record> all = claim_all(bus);
+  ASSERT_EQ(all.size(), 9u);
+  for (int i = 0; i < 9; ++i) EXPECT_EQ(all[i].payload, "payload-" + std::to_string(100 + i));
+}
+
+TEST(LocalLogBus, TornGroupCommitIsDroppedAsAWhole) {
+  TempDir dir;
+  const std::uint64_t frame = publish_uniform(dir.path(), 5);
+  {
+    LocalLogBus bus(options_for(dir.path()));
+    std::vector<Record> group;
+    for (int i = 0; i < 3; ++i) group.push_back(make_record("payload-" + std::to_string(105 + i)));
+    EXPECT_EQ(bus.publish(std::move(group)), (std::vector<Position>{6, 7, 8}));
+  }
+  // Damage the first record of the last group while the two after it stay
+  // intact: pages of one write reach the disk in any order, so this is a
+  // torn write, and the whole group goes (publish is all or nothing).
+  const fs::path seg = segment_files(dir.path()).back();
+  std::string bytes = read_file(seg);
+  ASSERT_EQ(bytes.size(), 8 * frame);
+  bytes[5 * frame + frame - 3] ^= 0x5a;
+  write_file(seg, bytes);
+
+  LocalLogBus bus(options_for(dir.path()));
+  EXPECT_EQ(fs::file_size(seg), 5 * frame);
+  EXPECT_EQ(bus.stats().last_position, 5u);
+  EXPECT_EQ(positions_of(claim_all(bus)), (std::vector<Position>{1, 2, 3, 4, 5}));
+  EXPECT_EQ(bus.publish(one("x")), std::vector<Position>{6});
+}
+
+TEST(LocalLogBus, GroupCutAtARecordBoundaryIsDroppedAsAWhole) {
+  TempDir dir;
+  const std::uint64_t frame = publish_uniform(dir.path(), 2);
+  {
+    LocalLogBus bus(options_for(dir.path()));
+    bus.publish({make_record("payload-102"), make_record("payload-103")});
+  }
+  const fs::path seg = segment_files(dir.path()).back();
+  fs::resize_file(seg, 3 * frame);  // the group's second record never arrived
+  LocalLogBus bus(options_for(dir.path()));
+  EXPECT_EQ(positions_of(claim_all(bus)), (std::vector<Position>{1, 2}));
+}
+
+TEST(LocalLogBus, DamageInsideSyncedRecordsIsAnError) {
+  TempDir dir;
+  const std::uint64_t frame = publish_uniform(dir.path(), 10);
+  const fs::path seg = segment_files(dir.path()).back();
+  std::string bytes = read_file(seg);
+  const std::uint64_t at = 3 * frame + frame - 2;  // payload of position 4
+  bytes[at] ^= 0x01;
+  write_file(seg, bytes);
+  try {
+    LocalLogBus bus(options_for(dir.path()));
+    FAIL() << "opened a log with a corrupt synced record";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::internal);
+    const std::string what = e.what();
+    EXPECT_NE(what.find(seg.filename().string()), std::string::npos) << what;
+    EXPECT_NE(what.find("offset " + std::to_string(3 * frame)), std::string::npos) << what;
+    EXPECT_EQ(e.details().at("offset").as_uint64(), 3 * frame);
+  }
+  // Nothing was truncated on the way.
+  EXPECT_EQ(fs::file_size(seg), 10 * frame);
+}
+
+TEST(LocalLogBus, DamageInAnOlderSegmentIsAnErrorEvenAtItsEnd) {
+  TempDir dir;
+  LocalLogBusOptions o = options_for(dir.path());
+  o.segment_bytes = 1;  // every group starts a new segment
+  {
+    LocalLogBus bus(o);
+    for (int i = 0; i < 3; ++i) bus.publish(one("r" + std::to_string(i)));
+  }
+  const std::vector<fs::path> segs = segment_files(dir.path());
+  ASSERT_EQ(segs.size(), 3u);
+  fs::resize_file(segs[1], fs::file_size(segs[1]) - 1);
+  EXPECT_EQ(code_of([&] { LocalLogBus bus(o); }), ErrorCode::internal);
+}
+
+TEST(LocalLogBus, DamageInTheMiddleOfTheJournalIsAnError) {
+  TempDir dir;
+  {
+    LocalLogBus bus(options_for(dir.path()));
+    for (int i = 0; i < 4; ++i) bus.publish(one(std::to_string(i)));
+    claim_all(bus);
+    for (Position p = 1; p <= 4; ++p) bus.ack("c", {p});
+  }
+  const fs::path journal = dir.path() / "state.log";
+  std::string bytes = read_file(journal);
+  ASSERT_FALSE(bytes.empty());
+  const std::string intact = bytes;
+  bytes[bytes.size() / 4 + 13] ^= 0x10;  // inside the second of four entries
+  write_file(journal, bytes);
+  EXPECT_EQ(code_of([&] { LocalLogBus bus(options_for(dir.path())); }), ErrorCode::internal);
+
+  // A torn last entry, by contrast, was never acknowledged and is dropped.
+  write_file(journal, intact.substr(0, intact.size() - 3));
+  LocalLogBus bus(options_for(dir.path()));
+  EXPECT_EQ(positions_of(claim_all(bus)), std::vector<Position>{4});
+  EXPECT_EQ(fs::file_size(journal), intact.size() * 3 / 4);
+}
+
+TEST(LocalLogBus, MissingSegmentsWithAJournalAreAnError) {
+  TempDir dir;
+  {
+    LocalLogBus bus(options_for(dir.path()));
+    bus.publish(one("a"));
+    claim_all(bus);
+    bus.ack("c", {1});
+  }
+  for (const fs::path& seg : segment_files(dir.path())) fs::remove(seg);
+  EXPECT_EQ(code_of([&] { LocalLogBus bus(options_for(dir.path())); }), ErrorCode::internal);
+}
+
+// ------------------------------------------------------ failing writes
+
+// Caps the size any file of this process may grow to (RLIMIT_FSIZE), so that
+// writes past it fail with EFBIG, like a full disk would fail them.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    old_handler_ = ::signal(SIGXFSZ, SIG_IGN);
+    if (::getrlimit(RLIMIT_FSIZE, &old_) != 0) throw std::runtime_error("getrlimit");
+    rlimit lower = old_;
+    lower.rlim_cur = bytes;
+    if (::setrlimit(RLIMIT_FSIZE, &lower) != 0) throw std::runtime_error("setrlimit");
+  }
+  ~FileSizeLimit() {
+    ::setrlimit(RLIMIT_FSIZE, &old_);
+    ::signal(SIGXFSZ, old_handler_);
+  }
+  FileSizeLimit(const FileSizeLimit&) = delete;
+  FileSizeLimit& operator=(const FileSizeLimit&) = delete;
+
+ private:
+  rlimit old_{};
+  sighandler_t old_handler_{};
+};
+
+TEST(LocalLogBus, FailedSegmentWriteFailsThePublishAndRefusesMoreUntilReopen) {
+  TempDir dir;
+  {
+    LocalLogBus bus(options_for(dir.path()));
+    bus.publish(one("before"));
+    const std::uintmax_t size = fs::file_size(segment_files(dir.path()).back());
+    {
+      FileSizeLimit limit(size + 100);
+      EXPECT_THROW(bus.publish(one(std::string(1000, 'x'))), Error);
+      // Even a record that would fit is refused: the file's tail is unknown.
+      EXPECT_EQ(code_of([&] { bus.publish(one("small")); }), ErrorCode::unavailable);
+    }
+    EXPECT_EQ(code_of([&] { bus.publish(one("small")); }), ErrorCode::unavailable);
+    EXPECT_EQ(bus.stats().last_position, 1u);
+    // Consuming what is durable still works.
+    const std::vector<Record> got = claim_all(bus);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].payload, "before");
+  }
+  LocalLogBus bus(options_for(dir.path()));
+  EXPECT_EQ(positions_of(claim_all(bus)), std::vector<Position>{1});
+  EXPECT_EQ(bus.publish(one("after")), std::vector<Position>{2});
+}
+
+TEST(LocalLogBus, FailedJournalWriteFailsTheAckAndRefusesMoreUntilReopen) {
+  TempDir dir;
+  {
+    LocalLogBus bus(options_for(dir.path()));
+    bus.publish({make_record("a"), make_record("b")});
+    ASSERT_EQ(claim_all(bus).size(), 2u);
+    {
+      FileSizeLimit limit(10);  // smaller than one journal entry
+      EXPECT_THROW(bus.ack("c", {1}), Error);
+    }
+    EXPECT_EQ(code_of([&] { bus.ack("c", {2}); }), ErrorCode::unavailable);
+    EXPECT_EQ(code_of([&] { bus.dead_letter("c", {2}, "x"); }), ErrorCode::unavailable);
+    // The failed ack left the record leased, not lost.
+    EXPECT_EQ(bus.stats().in_flight, 2u);
+  }
+  // The half-written entry is cut off: neither ack happened.
+  LocalLogBus bus(options_for(dir.path()));
+  EXPECT_EQ(positions_of(claim_all(bus)), (std::vector<Position>{1, 2}));
+  bus.ack("c", {1, 2});
+  EXPECT_EQ(bus.stats().pending + bus.stats().in_flight, 0u);
+}
+
+// ------------------------------------------------- segments and compaction
+
+TEST(LocalLogBus, RollsSegmentsAndDeletesThoseFullySettled) {
+  TempDir dir;
+  LocalLogBusOptions o = options_for(dir.path());
+  o.segment_bytes = 512;
+  {
+    LocalLogBus bus(o);
+    for (int i = 1; i <= 40; ++i) bus.publish(one(std::string(60, 'a' + i % 26)));
+    const std::vector<fs::path> segs = segment_files(dir.path());
+    ASSERT_GE(segs.size(), 5u);
+    EXPECT_EQ(segs.front().filename(), "00000000000000000001.log");
+    for (std::size_t i = 0; i + 1 < segs.size(); ++i) EXPECT_GE(fs::file_size(segs[i]), 512u);
+
+    const std::vector<Record> all = claim_all(bus);
+    ASSERT_EQ(all.size(), 40u);
+    std::vector<Position> first_half;
+    for (Position p = 1; p <= 20; ++p) first_half.push_back(p);
+    bus.ack("c", first_half);
+    const std::vector<fs::path> after = segment_files(dir.path());
+    EXPECT_LT(after.size(), segs.size());
+    // Every remaining segment still holds an unsettled record (>= 21) or is
+    // the active one.
+    EXPECT_GT(std::stoull(after.front().filename().string()), 1u);
+    EXPECT_LE(std::stoull(after.front().filename().string()), 21u);
+
+    // A dead letter settles its record too, and keeps its body when the
+    // segment goes.
+    bus.dead_letter("c", {21}, "bad");
+    std::vector<Position> rest;
+    for (Position p = 22; p <= 40; ++p) rest.push_back(p);
+    bus.ack("c", rest);
+    EXPECT_EQ(segment_files(dir.path()).size(), 1u);  // only the active segment
+  }
+  LocalLogBus bus(o);
+  EXPECT_EQ(bus.stats().last_position, 40u);
+  EXPECT_EQ(bus.stats().pending, 0u);
+  const std::vector<DeadLetter> dead = bus.dead_letters(10);
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].record.payload, std::string(60, 'a' + 21 % 26));
+  EXPECT_EQ(bus.publish(one("next")), std::vector<Position>{41});
+  EXPECT_EQ(positions_of(claim_all(bus)), std::vector<Position>{41});
+  EXPECT_EQ(bus.replay_dead_letter(21), 42u);
+}
+
+TEST(LocalLogBus, JournalIsCompactedIntoASnapshot) {
+  TempDir dir;
+  LocalLogBusOptions o = options_for(dir.path());
+  o.state_compact_bytes = 256;
+  o.segment_bytes = 4096;
+  {
+    LocalLogBus bus(o);
+    for (int i = 0; i < 200; ++i) bus.publish(one("r" + std::to_string(i)));
+    claim_all(bus);
+    bus.dead_letter("c", {7}, "kept through compaction");
+    for (Position p = 1; p <= 150; ++p) {
+      if (p != 7) bus.ack("c", {p});
+    }
+    EXPECT_TRUE(fs::exists(dir.path() / "state.snapshot"));
+    EXPECT_LT(fs::file_size(dir.path() / "state.log"), 1024u);
+  }
+  LocalLogBus bus(o);
+  const std::vector<Record> left = claim_all(bus);
+  ASSERT_EQ(left.size(), 50u);
+  EXPECT_EQ(left.front().position, 151u);
+  ASSERT_EQ(bus.dead_letters(10).size(), 1u);
+  EXPECT_EQ(bus.dead_letters(10)[0].reason, "kept through compaction");
+  EXPECT_EQ(bus.dead_letters(10)[0].record.payload, "r6");
+}
+
+// ----------------------------------------------------------------- options
+
+TEST(LocalLogBus, RefusesBadOptionsAndASecondOpen) {
+  TempDir dir;
+  LocalLogBusOptions o = options_for(dir.path());
+  o.max_attempts = 0;
+  EXPECT_EQ(code_of([&] { LocalLogBus bus(o); }), ErrorCode::invalid_input);
+  o = options_for(dir.path());
+  o.segment_bytes = 0;
+  EXPECT_EQ(code_of([&] { LocalLogBus bus(o); }), ErrorCode::invalid_input);
+  EXPECT_EQ(code_of([&] { LocalLogBus bus(LocalLogBusOptions{}); }), ErrorCode::invalid_input);
+
+  LocalLogBus bus(options_for(dir.path()));
+  EXPECT_EQ(code_of([&] { LocalLogBus second(options_for(dir.path())); }), ErrorCode::conflict);
+  EXPECT_EQ(code_of([&] { bus.claim_batch("", 1, milliseconds(1)); }), ErrorCode::invalid_input);
+  EXPECT_EQ(code_of([&] { bus.claim_batch("c", 1, milliseconds(-1)); }), ErrorCode::invalid_input);
+}
+
+}  // namespace
+}  // namespace duckmesh::bus
