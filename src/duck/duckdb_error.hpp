@@ -14,15 +14,15 @@
 //   Catalog, Conversion, Out of Range, Invalid Input...) -> invalid_input
 //
 // details carry {"duckdb_error_type": "<kind as DuckDB names it>"} when the
-// kind is known.
+// kind is known. All functions are thread-safe.
 #pragma once
-
-#include "common/error.hpp"
 
 #include <duckdb.h>
 
 #include <string>
 #include <string_view>
+
+#include "common/error.hpp"
 
 namespace duckmesh::duck::detail {
 

@@ -10,6 +10,7 @@ namespace {
 // SELECT keyword_name FROM duckdb_keywords() ORDER BY keyword_name, for the
 // pinned DuckDB. A unit test compares this list with the running library so
 // that a version bump which adds keywords is noticed.
+// clang-format off
 constexpr std::array<std::string_view, 489> kKeywords{
     "abort", "absolute", "access", "action", "add", "admin", "after", "aggregate", "all", "also",
     "alter", "always", "analyse", "analyze", "and", "anti", "any", "array", "as", "asc", "asof",
@@ -68,10 +69,13 @@ constexpr std::array<std::string_view, 489> kKeywords{
     "xmlattributes", "xmlconcat", "xmlelement", "xmlexists", "xmlforest", "xmlnamespaces",
     "xmlparse", "xmlpi", "xmlroot", "xmlserialize", "xmltable", "year", "years", "yes", "zone",
 };
+// clang-format on
 
 }  // namespace
 
-std::span<const std::string_view> duckdb_keywords() { return kKeywords; }
+std::span<const std::string_view> duckdb_keywords() {
+  return kKeywords;
+}
 
 bool is_duckdb_keyword(std::string_view word) {
   std::string lower(word);

@@ -1,10 +1,10 @@
 #include "duck/logical_type.hpp"
 
-#include "common/error.hpp"
-#include "duck/keywords.hpp"
-
 #include <cctype>
 #include <utility>
+
+#include "common/error.hpp"
+#include "duck/keywords.hpp"
 
 namespace duckmesh::duck {
 namespace {
@@ -161,7 +161,9 @@ std::string_view statement_type_name(duckdb_statement_type type) {
   return "UNKNOWN";
 }
 
-std::string logical_type_name(duckdb_logical_type type) { return detail::describe_type(type).name; }
+std::string logical_type_name(duckdb_logical_type type) {
+  return detail::describe_type(type).name;
+}
 
 namespace detail {
 
@@ -207,8 +209,8 @@ TypeInfo describe_type(duckdb_logical_type type) {
     case DUCKDB_TYPE_STRUCT:
     case DUCKDB_TYPE_UNION: {
       const bool is_union = info.id == DUCKDB_TYPE_UNION;
-      const idx_t count = is_union ? duckdb_union_type_member_count(type)
-                                   : duckdb_struct_type_child_count(type);
+      const idx_t count =
+          is_union ? duckdb_union_type_member_count(type) : duckdb_struct_type_child_count(type);
       info.name = is_union ? "UNION(" : "STRUCT(";
       for (idx_t i = 0; i < count; ++i) {
         DuckString name(is_union ? duckdb_union_type_member_name(type, i)
@@ -238,9 +240,7 @@ TypeInfo describe_type(duckdb_logical_type type) {
       info.children.push_back(std::move(entry));
       break;
     }
-    default:
-      info.name = type_id_name(info.id);
-      break;
+    default: info.name = type_id_name(info.id); break;
   }
   if (DuckString alias(duckdb_logical_type_get_alias(type)); !alias.empty()) {
     info.name = alias.str();

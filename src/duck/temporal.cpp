@@ -2,7 +2,6 @@
 
 #include "common/error.hpp"
 
-
 namespace duckmesh::duck {
 namespace {
 
@@ -40,7 +39,9 @@ void append_trimmed_fraction(std::string& out, std::uint64_t fraction, int digit
   out += text;
 }
 
-bool is_leap(std::int64_t year) { return year % 4 == 0 && (year % 100 != 0 || year % 400 == 0); }
+bool is_leap(std::int64_t year) {
+  return year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+}
 
 unsigned days_in_month(std::int64_t year, unsigned month) {
   static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -51,8 +52,8 @@ unsigned days_in_month(std::int64_t year, unsigned month) {
 void append_duckdb_date(std::string& out, std::int64_t days) {
   CivilDate c = civil_from_days(days);
   bool bc = c.year <= 0;
-  std::uint64_t shown_year = bc ? static_cast<std::uint64_t>(1 - c.year)
-                                : static_cast<std::uint64_t>(c.year);
+  std::uint64_t shown_year =
+      bc ? static_cast<std::uint64_t>(1 - c.year) : static_cast<std::uint64_t>(c.year);
   append_padded(out, shown_year, 4);
   out.push_back('-');
   append_padded(out, c.month, 2);
@@ -61,7 +62,8 @@ void append_duckdb_date(std::string& out, std::int64_t days) {
   if (bc) out += " (BC)";
 }
 
-void append_hms(std::string& out, std::uint64_t hours, std::uint64_t minutes, std::uint64_t seconds) {
+void append_hms(std::string& out, std::uint64_t hours, std::uint64_t minutes,
+                std::uint64_t seconds) {
   append_padded(out, hours, 2);
   out.push_back(':');
   append_padded(out, minutes, 2);
@@ -160,8 +162,8 @@ Timestamp make_timestamp(std::int64_t year, unsigned month, unsigned day, unsign
                 {{"hour", hour}, {"minute", minute}, {"second", second}, {"micros", micros}});
   }
   Date date = make_date(year, month, day);
-  std::int64_t of_day = hour * kMicrosPerHour + minute * kMicrosPerMinute +
-                        second * kMicrosPerSecond + micros;
+  std::int64_t of_day =
+      hour * kMicrosPerHour + minute * kMicrosPerMinute + second * kMicrosPerSecond + micros;
   std::int64_t total = 0;
   if (__builtin_mul_overflow(static_cast<std::int64_t>(date.days), kMicrosPerDay, &total) ||
       __builtin_add_overflow(total, of_day, &total) || total == Timestamp::kInfinity ||
@@ -230,8 +232,8 @@ std::string format_interval(std::int32_t months, std::int32_t days, std::int64_t
   if (days != 0) append_interval_part(out, days, "day");
   if (micros != 0) {
     if (!out.empty()) out.push_back(' ');
-    std::uint64_t m = micros < 0 ? 0 - static_cast<std::uint64_t>(micros)
-                                 : static_cast<std::uint64_t>(micros);
+    std::uint64_t m =
+        micros < 0 ? 0 - static_cast<std::uint64_t>(micros) : static_cast<std::uint64_t>(micros);
     if (micros < 0) out.push_back('-');
     append_hms(out, m / kMicrosPerHour, m / kMicrosPerMinute % 60, m / kMicrosPerSecond % 60);
     append_trimmed_fraction(out, m % kMicrosPerSecond, 6);
@@ -248,7 +250,11 @@ std::string to_iso8601(Date date) {
   return out;
 }
 
-std::string to_rfc3339(Timestamp ts) { return rfc3339_of_micros(ts.micros); }
-std::string to_rfc3339(TimestampTz ts) { return rfc3339_of_micros(ts.micros); }
+std::string to_rfc3339(Timestamp ts) {
+  return rfc3339_of_micros(ts.micros);
+}
+std::string to_rfc3339(TimestampTz ts) {
+  return rfc3339_of_micros(ts.micros);
+}
 
 }  // namespace duckmesh::duck

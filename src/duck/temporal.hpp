@@ -16,10 +16,10 @@
 // is used throughout, like DuckDB.
 #pragma once
 
-#include "duck/value.hpp"
-
 #include <cstdint>
 #include <string>
+
+#include "duck/value.hpp"
 
 namespace duckmesh::duck {
 
@@ -47,10 +47,10 @@ Timestamp make_timestamp(std::int64_t year, unsigned month, unsigned day, unsign
                          unsigned minute, unsigned second, unsigned micros = 0);
 
 // DuckDB text.
-std::string format_date(Date date);                  // "2024-05-01"
+std::string format_date(Date date);                   // "2024-05-01"
 std::string format_time(std::int64_t micros_of_day);  // "10:00:00.5"
-std::string format_timestamp(Timestamp ts);          // "2024-05-01 10:00:00.123456"
-std::string format_timestamp(TimestampTz ts);        // "2024-05-01 10:00:00.123456+00"
+std::string format_timestamp(Timestamp ts);           // "2024-05-01 10:00:00.123456"
+std::string format_timestamp(TimestampTz ts);         // "2024-05-01 10:00:00.123456+00"
 // TIMESTAMP_NS: nanoseconds since the epoch, nine fractional digits at most.
 std::string format_timestamp_ns(std::int64_t nanos);
 // INTERVAL: "1 year 2 months 3 days 04:05:06.5", "00:00:00" when empty.

@@ -99,8 +99,12 @@ constexpr char kHexLower[] = "0123456789abcdef";
 
 }  // namespace
 
-std::string format_double(double value) { return format_floating(value); }
-std::string format_float(float value) { return format_floating(value); }
+std::string format_double(double value) {
+  return format_floating(value);
+}
+std::string format_float(float value) {
+  return format_floating(value);
+}
 
 std::string format_blob(std::string_view bytes) {
   std::string out;
@@ -134,12 +138,18 @@ void append_nested_scalar(std::string& out, std::string_view text) {
                is_space(text.back());
   for (std::size_t i = 0; !quote && i < text.size(); ++i) {
     switch (text[i]) {
-      case '(': case ')': case '[': case ']': case '{': case '}':
-      case ',': case ':': case '=': case '\'': case '"':
-        quote = true;
-        break;
-      default:
-        break;
+      case '(':
+      case ')':
+      case '[':
+      case ']':
+      case '{':
+      case '}':
+      case ',':
+      case ':':
+      case '=':
+      case '\'':
+      case '"': quote = true; break;
+      default: break;
     }
   }
   if (quote) {

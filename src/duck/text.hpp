@@ -4,10 +4,10 @@
 // tests compare against DuckDB itself. Pure functions, thread-safe.
 #pragma once
 
-#include "duck/value.hpp"
-
 #include <string>
 #include <string_view>
+
+#include "duck/value.hpp"
 
 namespace duckmesh::duck {
 

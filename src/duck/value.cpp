@@ -1,9 +1,9 @@
 #include "duck/value.hpp"
 
+#include <algorithm>
+
 #include "duck/temporal.hpp"
 #include "duck/text.hpp"
-
-#include <algorithm>
 
 namespace duckmesh::duck {
 namespace {
@@ -110,7 +110,9 @@ std::string value_text(const Value& value) {
   return out;
 }
 
-std::ostream& operator<<(std::ostream& out, const Date& v) { return out << format_date(v); }
+std::ostream& operator<<(std::ostream& out, const Date& v) {
+  return out << format_date(v);
+}
 std::ostream& operator<<(std::ostream& out, const Timestamp& v) {
   return out << format_timestamp(v);
 }
@@ -121,11 +123,15 @@ std::ostream& operator<<(std::ostream& out, const Decimal& v) {
   return out << v.to_string() << " DECIMAL(" << unsigned{v.width} << "," << unsigned{v.scale}
              << ")";
 }
-std::ostream& operator<<(std::ostream& out, const HugeInt& v) { return out << v.to_string(); }
+std::ostream& operator<<(std::ostream& out, const HugeInt& v) {
+  return out << v.to_string();
+}
 std::ostream& operator<<(std::ostream& out, const Blob& v) {
   return out << "BLOB '" << format_blob(v.bytes) << "'";
 }
-std::ostream& operator<<(std::ostream& out, const List& v) { return out << value_text(Value{v}); }
+std::ostream& operator<<(std::ostream& out, const List& v) {
+  return out << value_text(Value{v});
+}
 std::ostream& operator<<(std::ostream& out, const Struct& v) {
   return out << value_text(Value{v});
 }

@@ -125,8 +125,6 @@ using Value = std::variant<std::monostate, bool, std::int64_t, std::uint64_t, do
 
 struct List {
   std::vector<Value> items;
-
-  friend bool operator==(const List&, const List&) = default;
 };
 
 // Fields in declaration order; names are unique within a struct.
@@ -135,16 +133,28 @@ struct Struct {
 
   // The field called `name`, or nullptr.
   const Value* find(std::string_view name) const;
-
-  friend bool operator==(const Struct&, const Struct&) = default;
 };
 
-inline bool is_null(const Value& v) { return std::holds_alternative<std::monostate>(v); }
+// Declared and defined outside the classes: comparing either one compares
+// Values, which needs both types complete and both operators declared.
+bool operator==(const List& a, const List& b);
+bool operator==(const Struct& a, const Struct& b);
+inline bool operator==(const List& a, const List& b) {
+  return a.items == b.items;
+}
+inline bool operator==(const Struct& a, const Struct& b) {
+  return a.fields == b.fields;
+}
+
+inline bool is_null(const Value& v) {
+  return std::holds_alternative<std::monostate>(v);
+}
 
 // DuckDB-style text of a value, as `CAST(x AS VARCHAR)` prints it when the
 // value's type is the one Value uses for it (timestamps with time zone in
 // UTC with "+00"; nested strings quoted where DuckDB quotes them). NULL
-// prints as "NULL".
+// prints as "NULL". A FLOAT read into a double prints with double digits
+// ("1.100000023841858"); DataChunk::to_text prints it as DuckDB does.
 std::string value_text(const Value& value);
 
 // Test and log output.
