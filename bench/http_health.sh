@@ -13,8 +13,9 @@ for _ in $(seq 100); do grep -q "listening on" "$out" && break; sleep 0.1; done
 url="$(grep -o 'http://[0-9.:]*' "$out" | head -n 1)"
 echo "== GET $url/monitoring/health (DuckDB SELECT 1 on every request)"
 for conns in 1 16 64; do
-  echo "-- wrk -t2 -c$conns -d10s --latency"
-  wrk -t2 -c"$conns" -d10s --latency "$url/monitoring/health" | grep -E "Requests/sec|50%|99%|Latency  "
+  echo "-- wrk -c$conns -d10s --latency"
+  threads=$(( conns < 2 ? 1 : 2 ))
+  wrk -t"$threads" -c"$conns" -d10s --latency "$url/monitoring/health" | grep -E "Requests/sec|50%|99%|Latency  "
 done
 echo "== GET $url/metrics"
 wrk -t2 -c16 -d10s --latency "$url/metrics" | grep -E "Requests/sec|50%|99%"
