@@ -141,6 +141,21 @@ const std::vector<Setting>& settings() {
        [](Config& c, const std::string& v) {
          c.duckdb_threads = parse_int<std::size_t>("duckdb_threads", v, 0, 1024);
        }},
+      {"commit_max_batch_events", {"DUCKMESH_COMMIT_MAX_BATCH_EVENTS"},
+       "the coordinator commits once this many events wait",
+       [](Config& c, const std::string& v) {
+         c.commit_max_batch_events = parse_int<std::size_t>("commit_max_batch_events", v, 1, 10'000'000);
+       }},
+      {"commit_max_batch_age_ms", {"DUCKMESH_COMMIT_MAX_BATCH_AGE_MS"},
+       "the coordinator commits once the oldest waiting event is this old",
+       [](Config& c, const std::string& v) {
+         c.commit_max_batch_age_ms = parse_int<std::int64_t>("commit_max_batch_age_ms", v, 1, 600'000);
+       }},
+      {"ingest_max_backlog", {"DUCKMESH_INGEST_MAX_BACKLOG"},
+       "events waiting for commit above which ingest answers 503 with Retry-After",
+       [](Config& c, const std::string& v) {
+         c.ingest_max_backlog = parse_int<std::size_t>("ingest_max_backlog", v, 1, 1'000'000'000);
+       }},
       {"onto_server_url", {"ONTO_SERVER_URL", "DUCKMESH_ONTO_SERVER_URL"},
        "base URL of the ontology server that declares the product's tables",
        [](Config& c, const std::string& v) {
@@ -192,6 +207,9 @@ boost::json::object Config::to_json() const {
       {"duckdb_path", duckdb_path},
       {"duckdb_memory_limit", duckdb_memory_limit},
       {"duckdb_threads", duckdb_threads},
+      {"commit_max_batch_events", commit_max_batch_events},
+      {"commit_max_batch_age_ms", commit_max_batch_age_ms},
+      {"ingest_max_backlog", ingest_max_backlog},
       {"onto_server_url", mask_url(onto_server_url)},
       {"onto_server_timeout", onto_server_timeout_s},
       {"use_mock_onto_server", use_mock_onto_server},

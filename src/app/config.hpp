@@ -34,6 +34,9 @@ struct Config {
   std::string duckdb_path = ":memory:";  // working database of the service
   std::string duckdb_memory_limit;       // e.g. "4GB"; empty: DuckDB's default
   std::size_t duckdb_threads = 0;        // 0: DuckDB's default (all cores)
+  std::size_t commit_max_batch_events = 100'000;
+  std::int64_t commit_max_batch_age_ms = 200;
+  std::size_t ingest_max_backlog = 2'000'000;
   std::string onto_server_url = "http://localhost:8001";
   double onto_server_timeout_s = 5.0;
   bool use_mock_onto_server = false;

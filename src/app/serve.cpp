@@ -1,13 +1,19 @@
 #include "app/serve.hpp"
 
 #include "api/admin.hpp"
+#include "api/ingest.hpp"
 #include "api/monitoring.hpp"
+#include "api/products.hpp"
+#include "app/node.hpp"
+#include "ingest/service.hpp"
+#include "product/product_service.hpp"
 #include "duck/database.hpp"
 #include "http/middleware.hpp"
 #include "http/server.hpp"
 #include "obs/log.hpp"
 #include "obs/metrics.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 
@@ -27,9 +33,23 @@ int serve(const Config& config) {
   duck_options.memory_limit = config.duckdb_memory_limit;
   duck::Database duckdb(config.duckdb_path, duck_options);
 
+  NodeOptions node_options;
+  node_options.data_dir = config.data_dir;
+  node_options.coordinator.max_batch_events = config.commit_max_batch_events;
+  node_options.coordinator.max_batch_age = std::chrono::milliseconds(config.commit_max_batch_age_ms);
+  Node node(node_options);
+  node.coordinator().start();
+  product::ProductService products(node.catalog());
+  ingest::IngestOptions ingest_options;
+  ingest_options.max_bus_backlog = config.ingest_max_backlog;
+  ingest_options.max_decompressed_bytes = std::max<std::size_t>(config.body_limit_bytes * 16, 64u << 20);
+  ingest::IngestService ingest(node.catalog(), node.bus(), node.coordinator(), products, ingest_options);
+
   http::Router router;
   api::add_monitoring_routes(router, {.data_dir = config.data_dir, .duckdb = &duckdb});
   api::add_admin_routes(router);
+  api::add_product_routes(router, products);
+  api::add_ingest_routes(router, ingest);
 
   http::Handler handler = http::chain(
       {http::request_id(), http::access_log(), http::metrics(), http::errors()},
@@ -52,6 +72,7 @@ int serve(const Config& config) {
   std::cout << "duckmesh listening on http://" << address << std::endl;
 
   server.run_until_signal(std::chrono::milliseconds(config.shutdown_grace_ms));
+  node.coordinator().stop();
   return 0;
 }
 

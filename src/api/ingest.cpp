@@ -1,0 +1,127 @@
+#include "api/ingest.hpp"
+
+#include "common/error.hpp"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <charconv>
+
+namespace duckmesh::api {
+namespace {
+
+bool bool_param(const http::Request& r, const std::string& name, bool fallback) {
+  auto v = r.query_param(name);
+  if (!v) return fallback;
+  if (*v == "true" || *v == "1") return true;
+  if (*v == "false" || *v == "0") return false;
+  throw Error(ErrorCode::invalid_input, "query parameter '" + name + "' must be true or false",
+              {{"field", name}, {"value", *v}});
+}
+
+std::int64_t int_param(const http::Request& r, const std::string& name, std::int64_t fallback,
+                       std::int64_t min, std::int64_t max) {
+  auto v = r.query_param(name);
+  if (!v) return fallback;
+  std::int64_t out = 0;
+  auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
+  if (ec != std::errc() || end != v->data() + v->size() || out < min || out > max) {
+    throw Error(ErrorCode::invalid_input,
+                "query parameter '" + name + "' must be a whole number from " + std::to_string(min) +
+                    " to " + std::to_string(max),
+                {{"field", name}, {"value", *v}});
+  }
+  return out;
+}
+
+ingest::BodyFormat body_format(const http::Request& r) {
+  std::string type(r.header("Content-Type"));
+  auto semi = type.find(';');
+  if (semi != std::string::npos) type = type.substr(0, semi);
+  while (!type.empty() && type.back() == ' ') type.pop_back();
+  std::transform(type.begin(), type.end(), type.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (type.empty() || type == "application/json") return ingest::BodyFormat::json;
+  if (type == "application/x-ndjson" || type == "application/ndjson" || type == "application/jsonl") {
+    return ingest::BodyFormat::ndjson;
+  }
+  throw Error(ErrorCode::invalid_input,
+              "Content-Type '" + type + "' is not supported; send application/json (an array or "
+              "{\"events\": [...]}) or application/x-ndjson",
+              {{"field", "Content-Type"}});
+}
+
+bool gzip_encoded(const http::Request& r) {
+  std::string enc(r.header("Content-Encoding"));
+  std::transform(enc.begin(), enc.end(), enc.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (enc.empty() || enc == "identity") return false;
+  if (enc == "gzip") return true;
+  throw Error(ErrorCode::invalid_input, "Content-Encoding '" + enc + "' is not supported; use gzip or none",
+              {{"field", "Content-Encoding"}});
+}
+
+}  // namespace
+
+void add_ingest_routes(http::Router& router, ingest::IngestService& service) {
+  router.add(
+      http::Verb::post, "/v1/products/{product}/tables/{table}/events",
+      [&](http::Request& r) {
+        ingest::IngestRequest request;
+        request.product = r.path_param("product");
+        request.table = r.path_param("table");
+        request.body = r.body();
+        request.format = body_format(r);
+        request.gzip = gzip_encoded(r);
+        request.atomic = bool_param(r, "atomic", true);
+        request.batch_key = std::string(r.header("Idempotency-Key"));
+        if (request.batch_key.size() > 200) {
+          throw Error(ErrorCode::invalid_input, "header 'Idempotency-Key' is longer than 200 characters",
+                      {{"field", "Idempotency-Key"}});
+        }
+        bool wait = bool_param(r, "wait_for_visibility", false);
+        auto timeout = int_param(r, "timeout_ms", 5000, 0, 120'000);
+
+        auto outcome = service.ingest(request);
+        bool visible = false;
+        std::optional<std::int64_t> snapshot;
+        if (wait) {
+          visible = service.wait_visible(outcome.token, std::chrono::milliseconds(timeout));
+          if (visible) snapshot = service.visibility(outcome.token).snapshot_id;
+        }
+        boost::json::array rejected;
+        for (const auto& e : outcome.rejected) {
+          rejected.emplace_back(boost::json::object{
+              {"index", e.index}, {"field", e.field}, {"code", e.code}, {"message", e.message}});
+        }
+        boost::json::object body{
+            {"total", outcome.total},
+            {"accepted", outcome.accepted},
+            {"duplicates", outcome.duplicates},
+            {"rejected", std::move(rejected)},
+            {"visibility_token", outcome.token.encode()},
+            {"visible", visible},
+            {"snapshot_id", snapshot ? boost::json::value(*snapshot) : boost::json::value(nullptr)},
+            {"replayed", outcome.replayed},
+        };
+        return http::Response::json(visible ? 200 : 202, body);
+      },
+      "Ingest events (JSON array, {\"events\": [...]}, or NDJSON; gzip allowed)");
+
+  router.add(
+      http::Verb::get, "/v1/products/{product}/visibility/{token}",
+      [&](http::Request& r) {
+        auto token = ingest::VisibilityToken::decode(r.path_param("token"));
+        if (token.product != r.path_param("product")) {
+          throw Error(ErrorCode::invalid_input, "the token belongs to another product",
+                      {{"field", "token"}});
+        }
+        auto v = service.visibility(token);
+        return http::Response::json(
+            200, {{"visible", v.visible},
+                  {"position", token.position},
+                  {"watermark", v.watermark},
+                  {"snapshot_id", v.snapshot_id ? boost::json::value(*v.snapshot_id) : boost::json::value(nullptr)}});
+      },
+      "Whether the events behind a visibility token are visible, and in which snapshot");
+}
+
+}  // namespace duckmesh::api

@@ -1,0 +1,228 @@
+#include "ingest/service.hpp"
+
+#include "common/error.hpp"
+#include "obs/metrics.hpp"
+
+#include <algorithm>
+#include <set>
+
+namespace duckmesh::ingest {
+namespace {
+
+struct Metrics {
+  obs::Family<obs::Counter>& events;
+  obs::Family<obs::Counter>& rejections;
+  obs::Counter& bytes;
+  obs::Gauge& backlog;
+  obs::Histogram& visibility_seconds;
+
+  static Metrics& get() {
+    auto& r = obs::Registry::global();
+    static Metrics m{
+        r.counter("duckmesh_ingest_events_total", "Events received, by outcome", {"outcome"}),
+        r.counter("duckmesh_ingest_rejections_total", "Events refused by validation, by reason", {"code"}),
+        r.counter("duckmesh_ingest_bytes_total", "Request body bytes received for ingest").get(),
+        r.gauge("duckmesh_bus_backlog_events", "Events published and not yet committed (pending + in flight)").get(),
+        r.histogram("duckmesh_ingest_visibility_seconds",
+                    "Time a waiting client waited for its events to become visible").get(),
+    };
+    return m;
+  }
+};
+
+}  // namespace
+
+IngestService::IngestService(catalog::CatalogRepo& catalog, bus::IngestBus& bus,
+                             commit::Coordinator& coordinator, product::ProductService& products,
+                             IngestOptions options)
+    : catalog_(catalog), bus_(bus), coordinator_(coordinator), products_(products),
+      options_(std::move(options)) {}
+
+void IngestService::forget_committed_keys() {
+  // Keys at or below the watermark are in the catalog's idempotency records.
+  auto watermark = coordinator_.watermark();
+  for (auto it = pending_keys_.begin(); it != pending_keys_.end();) {
+    it = it->second <= watermark ? pending_keys_.erase(it) : std::next(it);
+  }
+}
+
+IngestOutcome IngestService::ingest(const IngestRequest& request) {
+  auto& metrics = Metrics::get();
+  auto table = products_.require_table(request.product, request.table);
+  metrics.bytes.inc(static_cast<double>(request.body.size()));
+
+  auto stats = bus_.stats();
+  auto backlog = stats.pending + stats.in_flight;
+  metrics.backlog.set(static_cast<double>(backlog));
+  if (backlog >= options_.max_bus_backlog) {
+    throw Error(ErrorCode::unavailable,
+                "ingest is saturated: " + std::to_string(backlog) +
+                    " events wait to be committed (limit " + std::to_string(options_.max_bus_backlog) +
+                    "); retry shortly",
+                {{"backlog", backlog}, {"limit", options_.max_bus_backlog}, {"retry_after_seconds", 1}});
+  }
+
+  if (!request.batch_key.empty()) {
+    std::lock_guard lock(mutex_);
+    auto it = responses_.find({request.product, request.table, request.batch_key});
+    if (it != responses_.end()) {
+      IngestOutcome replay = it->second;
+      replay.replayed = true;
+      return replay;
+    }
+  }
+
+  std::string inflated;
+  std::string_view body = request.body;
+  if (request.gzip) {
+    inflated = gunzip(body, options_.max_decompressed_bytes);
+    body = inflated;
+  }
+
+  auto table_schema = schema::TableSchema::from_json_text(table.schema_json);
+  auto table_options = product::TableOptions::from_json_text(table.options_json);
+  ValidatorOptions vopts;
+  vopts.unknown_fields = table_options.unknown_fields == "ignore" ? UnknownFields::ignore : UnknownFields::reject;
+  vopts.idempotency_column = table_options.idempotency_column;
+  vopts.keyed = table.kind == catalog::TableKind::keyed;
+  vopts.primary_key = table.primary_key;
+  vopts.max_events = options_.max_events_per_request;
+  auto validation = validate_events(body, request.format, table_schema, vopts);
+
+  IngestOutcome outcome;
+  outcome.total = validation.total;
+  outcome.rejected = std::move(validation.rejected);
+  for (const auto& r : outcome.rejected) metrics.rejections.with({r.code}).inc();
+  metrics.events.with({"rejected"}).inc(static_cast<double>(outcome.rejected.size()));
+
+  auto reject_all = [&](const std::string& why) {
+    boost::json::array rejected;
+    for (const auto& r : outcome.rejected) {
+      rejected.emplace_back(boost::json::object{
+          {"index", r.index}, {"field", r.field}, {"code", r.code}, {"message", r.message}});
+    }
+    throw Error(ErrorCode::unprocessable, why,
+                {{"accepted", 0}, {"total", outcome.total}, {"rejected", std::move(rejected)}});
+  };
+  if (!outcome.rejected.empty() && request.atomic) {
+    reject_all(std::to_string(outcome.rejected.size()) + " of " + std::to_string(outcome.total) +
+               " events are invalid; nothing was accepted (atomic batch; send atomic=false to accept "
+               "the valid ones)");
+  }
+  if (validation.valid.empty() && !outcome.rejected.empty()) {
+    reject_all("all " + std::to_string(outcome.total) + " events are invalid; nothing was accepted");
+  }
+
+  // Keys for every valid event.
+  for (auto& e : validation.valid) {
+    if (e.idempotency_key.empty() && !request.batch_key.empty()) {
+      e.idempotency_key = request.batch_key + ":" + std::to_string(e.index);
+    }
+  }
+  std::vector<std::string> keys;
+  for (const auto& e : validation.valid) {
+    if (!e.idempotency_key.empty()) keys.push_back(e.idempotency_key);
+  }
+  auto committed = keys.empty() ? std::map<std::string, catalog::IdempotencyHit>{}
+                                : catalog_.find_idempotency(request.product, request.table, keys);
+
+  bus::Position token_position = 0;
+  std::vector<bus::Record> records;
+  std::vector<std::string> record_keys;
+  {
+    std::lock_guard lock(mutex_);
+    if (pending_keys_.size() > 100'000) forget_committed_keys();
+    std::set<std::string> in_request;
+    for (auto& e : validation.valid) {
+      if (!e.idempotency_key.empty()) {
+        if (auto hit = committed.find(e.idempotency_key); hit != committed.end()) {
+          ++outcome.duplicates;
+          token_position = std::max(token_position, hit->second.position);
+          continue;
+        }
+        KeyId id{request.product, request.table, e.idempotency_key};
+        if (auto pending = pending_keys_.find(id); pending != pending_keys_.end()) {
+          ++outcome.duplicates;
+          token_position = std::max(token_position, pending->second);
+          continue;
+        }
+        if (!in_request.insert(e.idempotency_key).second) {
+          ++outcome.duplicates;
+          continue;
+        }
+        // Reserve the key now so a concurrent retry sees it as a duplicate.
+        pending_keys_[id] = 0;
+      }
+      bus::Record r;
+      r.product = request.product;
+      r.table = request.table;
+      r.idempotency_key = e.idempotency_key;
+      r.payload = std::move(e.payload);
+      record_keys.push_back(r.idempotency_key);
+      records.push_back(std::move(r));
+    }
+  }
+
+  if (!records.empty()) {
+    std::vector<bus::Position> positions;
+    try {
+      positions = bus_.publish(std::move(records));
+    } catch (...) {
+      std::lock_guard lock(mutex_);
+      for (const auto& k : record_keys) {
+        if (!k.empty()) pending_keys_.erase({request.product, request.table, k});
+      }
+      throw;
+    }
+    {
+      std::lock_guard lock(mutex_);
+      for (std::size_t i = 0; i < positions.size(); ++i) {
+        if (!record_keys[i].empty()) {
+          pending_keys_[{request.product, request.table, record_keys[i]}] = positions[i];
+        }
+      }
+    }
+    outcome.accepted = positions.size();
+    token_position = std::max(token_position, positions.back());
+    coordinator_.notify_published(positions.size());
+  }
+  if (token_position == 0) token_position = coordinator_.watermark();  // nothing new to wait for
+  outcome.token = {request.product, token_position};
+  metrics.events.with({"accepted"}).inc(static_cast<double>(outcome.accepted));
+  metrics.events.with({"duplicate"}).inc(static_cast<double>(outcome.duplicates));
+
+  if (!request.batch_key.empty()) {
+    std::lock_guard lock(mutex_);
+    KeyId id{request.product, request.table, request.batch_key};
+    if (responses_.emplace(id, outcome).second) response_order_.push_back(id);
+    while (responses_.size() > options_.remembered_responses) {
+      responses_.erase(response_order_.front());
+      response_order_.pop_front();
+    }
+  }
+  return outcome;
+}
+
+bool IngestService::wait_visible(const VisibilityToken& token, std::chrono::milliseconds timeout) {
+  auto start = std::chrono::steady_clock::now();
+  bool visible = coordinator_.wait_for(token.position, timeout);
+  if (visible) {
+    Metrics::get().visibility_seconds.observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  return visible;
+}
+
+Visibility IngestService::visibility(const VisibilityToken& token) const {
+  products_.require_product(token.product);
+  Visibility v;
+  v.watermark = catalog_.watermark();
+  v.visible = v.watermark >= token.position;
+  if (v.visible) {
+    auto latest = catalog_.latest_snapshot(token.product);
+    if (latest) v.snapshot_id = latest->id;
+  }
+  return v;
+}
+
+}  // namespace duckmesh::ingest

@@ -1,0 +1,108 @@
+// IngestService: accepts events for a table, exactly once per idempotency key.
+//
+// An accepted event is durable in the ingest bus before the call returns; the
+// returned visibility token tells when it is queryable. Validation happens
+// before anything is published: with atomic=true one bad event refuses the
+// whole request (nothing is published); with atomic=false the good events are
+// published and the bad ones reported, never dropped silently.
+//
+// Idempotency: an event's key is its `_idempotency_key` field, else the
+// table's idempotency column, else "<Idempotency-Key header>:<index>". A key
+// already published (pending in the bus, or committed within the catalog's
+// window) is reported as a duplicate and not published again; the token still
+// covers its original position. A request retried with the same
+// Idempotency-Key header gets the same answer back (marked replayed) while
+// this node remembers it; after a restart the per-event keys still make the
+// retry publish nothing twice, and the commit coordinator drops any duplicate
+// that races past this check.
+//
+// Backpressure: when the bus backlog passes max_bus_backlog, ingest answers
+// `unavailable` with a retry hint instead of growing without bound.
+//
+// Thread safety: all methods may be called concurrently.
+#pragma once
+
+#include "bus/ingest_bus.hpp"
+#include "catalog/catalog_repo.hpp"
+#include "commit/coordinator.hpp"
+#include "ingest/token.hpp"
+#include "ingest/validation.hpp"
+#include "product/product_service.hpp"
+
+#include <chrono>
+#include <list>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace duckmesh::ingest {
+
+struct IngestOptions {
+  std::size_t max_bus_backlog = 2'000'000;      // pending + in-flight records
+  std::size_t max_events_per_request = 100'000;
+  std::size_t max_decompressed_bytes = 256u << 20;
+  std::size_t remembered_responses = 10'000;    // Idempotency-Key replies kept in memory
+};
+
+struct IngestRequest {
+  std::string product;
+  std::string table;
+  std::string_view body;
+  BodyFormat format = BodyFormat::json;
+  bool gzip = false;
+  bool atomic = true;
+  std::string batch_key;  // Idempotency-Key header, or empty
+};
+
+struct IngestOutcome {
+  std::size_t total = 0;
+  std::size_t accepted = 0;
+  std::size_t duplicates = 0;
+  std::vector<EventError> rejected;
+  VisibilityToken token;
+  bool replayed = false;
+};
+
+struct Visibility {
+  bool visible = false;
+  bus::Position watermark = 0;
+  std::optional<std::int64_t> snapshot_id;  // the latest snapshot, which holds the write, when visible
+};
+
+class IngestService {
+ public:
+  IngestService(catalog::CatalogRepo& catalog, bus::IngestBus& bus, commit::Coordinator& coordinator,
+                product::ProductService& products, IngestOptions options = {});
+
+  // Errors: not_found (product/table), invalid_input (unreadable body),
+  // unprocessable (invalid events; details.rejected lists them),
+  // payload_too_large, unavailable (backlog; details.retry_after_seconds).
+  IngestOutcome ingest(const IngestRequest& request);
+
+  // Blocks until the token is visible or the timeout passes.
+  bool wait_visible(const VisibilityToken& token, std::chrono::milliseconds timeout);
+  Visibility visibility(const VisibilityToken& token) const;
+
+ private:
+  struct PendingKey {
+    bus::Position position = 0;
+  };
+  using KeyId = std::tuple<std::string, std::string, std::string>;  // product, table, key
+
+  void forget_committed_keys();
+
+  catalog::CatalogRepo& catalog_;
+  bus::IngestBus& bus_;
+  commit::Coordinator& coordinator_;
+  product::ProductService& products_;
+  IngestOptions options_;
+
+  std::mutex mutex_;
+  std::map<KeyId, bus::Position> pending_keys_;  // published, maybe not yet committed
+  std::map<KeyId, IngestOutcome> responses_;     // by Idempotency-Key header
+  std::list<KeyId> response_order_;
+};
+
+}  // namespace duckmesh::ingest

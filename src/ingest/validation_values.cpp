@@ -1,0 +1,405 @@
+#include "ingest/validation_values.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+namespace duckmesh::ingest {
+namespace {
+
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+
+// Exponents beyond this already put any non-zero number far outside every
+// column type; clamping keeps the arithmetic from overflowing.
+constexpr std::int64_t kExponentClamp = 1'000'000'000'000LL;
+
+// Reads exactly `count` digits at s[pos] as a number; false if any is not
+// a digit.
+bool read_fixed(std::string_view s, std::size_t pos, std::size_t count, int& out) {
+  if (pos + count > s.size()) return false;
+  int v = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    char c = s[pos + i];
+    if (!is_digit(c)) return false;
+    v = v * 10 + (c - '0');
+  }
+  out = v;
+  return true;
+}
+
+bool is_leap(int y) {
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+int days_in_month(int y, int m) {
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return m == 2 && is_leap(y) ? 29 : kDays[m - 1];
+}
+
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const auto yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+void civil_from_days(std::int64_t z, std::int64_t& y, unsigned& m, unsigned& d) {
+  z += 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const auto doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  d = doy - (153 * mp + 2) / 5 + 1;
+  m = mp < 10 ? mp + 3 : mp - 9;
+  y = static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2);
+}
+
+// Parses "YYYY-MM-DD" at the start of s (years 0001-9999, real dates).
+bool parse_date_prefix(std::string_view s, int& y, int& m, int& d) {
+  if (s.size() < 10 || s[4] != '-' || s[7] != '-') return false;
+  if (!read_fixed(s, 0, 4, y) || !read_fixed(s, 5, 2, m) || !read_fixed(s, 8, 2, d)) return false;
+  return y >= 1 && m >= 1 && m <= 12 && d >= 1 && d <= days_in_month(y, m);
+}
+
+void append_padded(std::string& out, std::int64_t v, int width) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  for (auto n = end - buf; n < width; ++n) out += '0';
+  out.append(buf, end);
+}
+
+}  // namespace
+
+std::int64_t ExactNumber::integer_digits() const {
+  if (digit_count == 0) return 0;
+  std::int64_t n = static_cast<std::int64_t>(digit_count) + exponent;
+  return n > 0 ? n : 0;
+}
+
+bool parse_exact_number(std::string_view text, ExactNumber& out) {
+  out = ExactNumber{};
+  std::size_t i = 0;
+  const std::size_t n = text.size();
+  if (i < n && text[i] == '-') {
+    out.negative = true;
+    ++i;
+  }
+  if (i >= n || !is_digit(text[i])) return false;
+  std::size_t significant = 0;     // digits from the first non-zero one
+  std::size_t trailing_zeros = 0;  // zeros at the end of those
+  std::int64_t fraction_length = 0;
+  auto take = [&](char c) {
+    if (significant == 0 && c == '0') return;
+    if (significant < ExactNumber::kMaxDigits) out.digits[significant] = c;
+    ++significant;
+    trailing_zeros = c == '0' ? trailing_zeros + 1 : 0;
+  };
+  if (text[i] == '0') {
+    ++i;
+  } else {
+    while (i < n && is_digit(text[i])) take(text[i++]);
+  }
+  if (i < n && text[i] == '.') {
+    ++i;
+    if (i >= n || !is_digit(text[i])) return false;
+    while (i < n && is_digit(text[i])) {
+      take(text[i++]);
+      ++fraction_length;
+    }
+  }
+  std::int64_t exp = 0;
+  if (i < n && (text[i] == 'e' || text[i] == 'E')) {
+    ++i;
+    bool exp_negative = false;
+    if (i < n && (text[i] == '+' || text[i] == '-')) exp_negative = text[i++] == '-';
+    if (i >= n || !is_digit(text[i])) return false;
+    while (i < n && is_digit(text[i])) {
+      if (exp < kExponentClamp) exp = exp * 10 + (text[i] - '0');
+      ++i;
+    }
+    if (exp_negative) exp = -exp;
+  }
+  if (i != n) return false;
+  if (significant == 0) return true;  // zero, whatever its exponent
+  out.digit_count = significant - trailing_zeros;
+  out.exponent = exp - fraction_length + static_cast<std::int64_t>(trailing_zeros);
+  return true;
+}
+
+bool exact_to_int64(const ExactNumber& n, std::int64_t min, std::int64_t max, std::int64_t& out,
+                    bool& fractional) {
+  fractional = false;
+  if (n.is_zero()) {
+    out = 0;
+    return min <= 0 && 0 <= max;
+  }
+  if (n.exponent < 0) {
+    fractional = true;
+    return false;
+  }
+  if (n.integer_digits() > 19) return false;
+  // At most 19 digits: below 10^19, which fits in 64 unsigned bits.
+  std::uint64_t magnitude = 0;
+  for (std::size_t i = 0; i < n.digit_count; ++i)
+    magnitude = magnitude * 10 + static_cast<unsigned>(n.digits[i] - '0');
+  for (std::int64_t i = 0; i < n.exponent; ++i) magnitude *= 10;
+  if (n.negative) {
+    std::uint64_t limit = min < 0 ? static_cast<std::uint64_t>(-(min + 1)) + 1 : 0;
+    if (magnitude > limit) return false;
+    out = magnitude == 0 ? 0 : -static_cast<std::int64_t>(magnitude - 1) - 1;
+    return out >= min;
+  }
+  if (max < 0 || magnitude > static_cast<std::uint64_t>(max)) return false;
+  out = static_cast<std::int64_t>(magnitude);
+  return out >= min;
+}
+
+void append_decimal(const ExactNumber& n, int scale, std::string& out) {
+  if (n.negative && !n.is_zero()) out += '-';
+  // Position of the decimal point counted from the first significant digit.
+  const std::int64_t point =
+      n.is_zero() ? 0 : static_cast<std::int64_t>(n.digit_count) + n.exponent;
+  auto digit_at = [&](std::int64_t p) {
+    return p >= 0 && p < static_cast<std::int64_t>(n.digit_count) &&
+                   p < static_cast<std::int64_t>(ExactNumber::kMaxDigits)
+               ? n.digits[p]
+               : '0';
+  };
+  if (point <= 0) {
+    out += '0';
+  } else {
+    for (std::int64_t p = 0; p < point; ++p) out += digit_at(p);
+  }
+  if (scale > 0) {
+    out += '.';
+    for (int j = 0; j < scale; ++j) out += digit_at(point + j);
+  }
+}
+
+bool parse_finite_double(std::string_view text, double& out) {
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  if (ec == std::errc()) return std::isfinite(out);
+  if (ec != std::errc::result_out_of_range) return false;
+  // Out of range either way: too large is refused, too small rounds to zero.
+  ExactNumber exact;
+  if (!parse_exact_number(text, exact) || exact.integer_digits() > 0) return false;
+  out = exact.negative ? -0.0 : 0.0;
+  return true;
+}
+
+void append_double(double value, std::string& out) {
+  if (value == 0 && std::signbit(value)) {
+    out += "-0.0";
+    return;
+  }
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
+  out.append(buf, end);
+}
+
+void append_json_string(std::string_view s, std::string& out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  std::size_t run = 0;  // start of the pending run of bytes copied as they are
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      default:
+        out += "\\u00";
+        out += kHex[c >> 4];
+        out += kHex[c & 15];
+    }
+  }
+  out.append(s.data() + run, s.size() - run);
+  out += '"';
+}
+
+bool valid_utf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  while (p < end) {
+    // ASCII runs are the common case: check 8 bytes at a time.
+    if (end - p >= 8) {
+      std::uint64_t chunk;
+      std::memcpy(&chunk, p, 8);
+      if ((chunk & 0x8080808080808080ULL) == 0) {
+        p += 8;
+        continue;
+      }
+    }
+    unsigned char c = *p;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    std::size_t len;
+    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;  // no overlongs
+      if (c == 0xED) hi = 0x9F;  // no UTF-16 surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;  // no overlongs
+      if (c == 0xF4) hi = 0x8F;  // nothing past U+10FFFF
+    } else {
+      return false;
+    }
+    if (end - p < static_cast<std::ptrdiff_t>(len)) return false;
+    if (p[1] < lo || p[1] > hi) return false;
+    for (std::size_t k = 2; k < len; ++k) {
+      if ((p[k] & 0xC0) != 0x80) return false;
+    }
+    p += len;
+  }
+  return true;
+}
+
+std::size_t count_code_points(std::string_view s) {
+  std::size_t n = 0;
+  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return n;
+}
+
+bool valid_date(std::string_view s) {
+  int y, m, d;
+  return s.size() == 10 && parse_date_prefix(s, y, m, d);
+}
+
+bool append_utc_timestamp(std::string_view s, bool require_offset, std::string& out,
+                          const char*& why) {
+  int y, mo, d, h, mi, sec;
+  why =
+      "expected RFC 3339 text such as \"2026-11-25T10:00:00Z\" or \"2026-11-25 10:00:00.5+02:00\"";
+  if (s.size() < 19) return false;
+  if (!parse_date_prefix(s, y, mo, d)) {
+    int yy, mm, dd;
+    if (s[4] == '-' && s[7] == '-' && read_fixed(s, 0, 4, yy) && read_fixed(s, 5, 2, mm) &&
+        read_fixed(s, 8, 2, dd)) {
+      why = "the date part is not a calendar date in years 0001-9999";
+    }
+    return false;
+  }
+  char sep = s[10];
+  if (sep != 'T' && sep != 't' && sep != ' ') return false;
+  if (s[13] != ':' || s[16] != ':' || !read_fixed(s, 11, 2, h) || !read_fixed(s, 14, 2, mi) ||
+      !read_fixed(s, 17, 2, sec)) {
+    return false;
+  }
+  if (h > 23 || mi > 59 || sec > 59) {
+    why = sec == 60 ? "leap seconds (:60) cannot be stored; the time must be 00:00:00 to 23:59:59"
+                    : "the time must be 00:00:00 to 23:59:59";
+    return false;
+  }
+  std::size_t pos = 19;
+  std::int64_t micros = 0;
+  if (pos < s.size() && s[pos] == '.') {
+    ++pos;
+    std::size_t digits = 0;
+    while (pos < s.size() && is_digit(s[pos])) {
+      if (digits < 6) micros = micros * 10 + (s[pos] - '0');
+      ++digits;
+      ++pos;
+    }
+    if (digits == 0) return false;
+    if (digits > 6) {
+      why = "at most 6 fraction digits (microseconds) are allowed";
+      return false;
+    }
+    for (std::size_t k = digits; k < 6; ++k) micros *= 10;
+  }
+  std::int64_t offset_seconds = 0;
+  if (pos == s.size()) {
+    if (require_offset) {
+      why = "the offset is required: end with \"Z\" or \"+HH:MM\"/\"-HH:MM\"";
+      return false;
+    }
+  } else if (s[pos] == 'Z' || s[pos] == 'z') {
+    ++pos;
+  } else if (s[pos] == '+' || s[pos] == '-') {
+    int oh, om;
+    if (s.size() - pos != 6 || s[pos + 3] != ':' || !read_fixed(s, pos + 1, 2, oh) ||
+        !read_fixed(s, pos + 4, 2, om)) {
+      why = "the offset must be \"Z\" or \"+HH:MM\"/\"-HH:MM\"";
+      return false;
+    }
+    if (oh > 23 || om > 59) {
+      why = "the offset must be at most 23:59";
+      return false;
+    }
+    offset_seconds = (s[pos] == '-' ? -1 : 1) * (oh * 3600 + om * 60);
+    pos += 6;
+  }
+  if (pos != s.size()) return false;
+
+  std::int64_t seconds =
+      days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 + h * 3600 +
+      mi * 60 + sec - offset_seconds;
+  std::int64_t days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400;
+  std::int64_t in_day = seconds - days * 86400;
+  std::int64_t uy;
+  unsigned um, ud;
+  civil_from_days(days, uy, um, ud);
+  if (uy < 1 || uy > 9999) {
+    why = "the instant falls outside 0001-01-01 00:00:00 to 9999-12-31 23:59:59.999999 UTC";
+    return false;
+  }
+  append_padded(out, uy, 4);
+  out += '-';
+  append_padded(out, um, 2);
+  out += '-';
+  append_padded(out, ud, 2);
+  out += ' ';
+  append_padded(out, in_day / 3600, 2);
+  out += ':';
+  append_padded(out, in_day / 60 % 60, 2);
+  out += ':';
+  append_padded(out, in_day % 60, 2);
+  if (micros != 0) {
+    out += '.';
+    append_padded(out, micros, 6);
+  }
+  out += "+00:00";
+  return true;
+}
+
+bool append_uuid(std::string_view s, std::string& out) {
+  if (s.size() != 36) return false;
+  char buf[36];
+  for (std::size_t i = 0; i < 36; ++i) {
+    char c = s[i];
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (c != '-') return false;
+      buf[i] = c;
+    } else if (is_digit(c) || (c >= 'a' && c <= 'f')) {
+      buf[i] = c;
+    } else if (c >= 'A' && c <= 'F') {
+      buf[i] = static_cast<char>(c - 'A' + 'a');
+    } else {
+      return false;
+    }
+  }
+  out.append(buf, 36);
+  return true;
+}
+
+}  // namespace duckmesh::ingest

@@ -1,0 +1,80 @@
+// Checks and canonical forms of single values, shared by the validator.
+//
+// Each parser takes the text as it arrived and either fills a canonical
+// form or returns false (with a reason where the caller reports one).
+// Nothing here allocates except when appending to an output string.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace duckmesh::ingest {
+
+// A JSON number decomposed exactly: value = (-1)^negative * D * 10^exponent,
+// where D is the integer written by `digit_count` significant digits (no
+// leading or trailing zeros; zero has digit_count == 0). Only the first
+// kMaxDigits digits are kept, which is every digit any integer or decimal
+// column can accept; longer numbers are refused by digit count alone.
+struct ExactNumber {
+  static constexpr std::size_t kMaxDigits = 40;
+  bool negative = false;
+  char digits[kMaxDigits] = {};
+  std::size_t digit_count = 0;
+  std::int64_t exponent = 0;
+
+  bool is_zero() const { return digit_count == 0; }
+  // Digits before the decimal point (0 for |value| < 1).
+  std::int64_t integer_digits() const;
+  // Digits after the decimal point.
+  std::int64_t fraction_digits() const { return exponent < 0 ? -exponent : 0; }
+};
+
+// Parses JSON number syntax (-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?).
+// False when `text` is not exactly one such number.
+bool parse_exact_number(std::string_view text, ExactNumber& out);
+
+// The value as a whole number within [min, max]; false when it has a
+// fraction (*fractional set) or lies outside (*fractional clear).
+bool exact_to_int64(const ExactNumber& n, std::int64_t min, std::int64_t max, std::int64_t& out,
+                    bool& fractional);
+
+// Appends the plain decimal text of `n` with exactly `scale` fraction
+// digits ("-12.50"). REQUIRES fraction_digits() <= scale and
+// integer_digits() + scale <= kMaxDigits.
+void append_decimal(const ExactNumber& n, int scale, std::string& out);
+
+// Parses a JSON number text as the nearest double; false when it overflows
+// (magnitudes that underflow become zero of the same sign).
+bool parse_finite_double(std::string_view text, double& out);
+
+// Appends the shortest text that reads back as `value`, valid as JSON
+// (negative zero as "-0.0").
+void append_double(double value, std::string& out);
+
+// Appends `s` as a JSON string literal, quotes included. REQUIRES valid UTF-8.
+void append_json_string(std::string_view s, std::string& out);
+
+// True when `s` is well-formed UTF-8 (no overlongs, surrogates or code
+// points past U+10FFFF).
+bool valid_utf8(std::string_view s);
+
+// Unicode code points in `s`. REQUIRES valid UTF-8.
+std::size_t count_code_points(std::string_view s);
+
+// "YYYY-MM-DD" with a real calendar date in years 0001-9999.
+bool valid_date(std::string_view s);
+
+// RFC 3339 date-time ('T', 't' or ' ' between date and time; up to 6
+// fraction digits; offset "Z"/"z"/"+HH:MM"/"-HH:MM", optional when
+// !require_offset and then UTC) converted to UTC and appended as
+// "YYYY-MM-DD HH:MM:SS[.ffffff]+00:00". On failure returns false and sets
+// `why` to what was wrong; `out` is then unchanged.
+bool append_utc_timestamp(std::string_view s, bool require_offset, std::string& out,
+                          const char*& why);
+
+// 8-4-4-4-12 hex digits, any case; appended in lower case.
+bool append_uuid(std::string_view s, std::string& out);
+
+}  // namespace duckmesh::ingest

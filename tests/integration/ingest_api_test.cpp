@@ -1,0 +1,301 @@
+// Products, tables and ingest over HTTP against the real binary.
+#include "support/http_client.hpp"
+#include "support/service_process.hpp"
+
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <atomic>
+#include <csignal>
+#include <thread>
+
+namespace duckmesh::testing {
+namespace {
+
+using boost::beast::http::verb;
+
+const char* kOrders = R"J({
+  "name": "orders",
+  "kind": "append",
+  "columns": [
+    {"name": "id", "type": "varchar", "nullable": false},
+    {"name": "amount", "type": "decimal(12,2)", "constraints": {"minimum": 0}},
+    {"name": "status", "type": "varchar", "enum": ["NEW", "PAID"]},
+    {"name": "at", "type": "timestamp"}
+  ]
+})J";
+
+std::string gzip(const std::string& in) {
+  z_stream zs{};
+  deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+  std::string out(compressBound(static_cast<uLong>(in.size())) + 64, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+
+std::string events(int first, int count, const std::string& prefix = "o") {
+  std::string body = "[";
+  for (int i = first; i < first + count; ++i) {
+    if (i > first) body += ",";
+    body += R"({"id":")" + prefix + std::to_string(i) + R"(","amount":)" + std::to_string(i) +
+            R"(.5,"status":"NEW","at":"2026-11-25T10:00:00Z"})";
+  }
+  return body + "]";
+}
+
+class IngestApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    service_ = std::make_unique<ServiceProcess>(dir_.path() / "data", extra_args());
+    auto c = client();
+    ASSERT_EQ(c.post("/v1/products", R"({"name":"shop","description":"a shop","owner":"team-a"})").status, 201u);
+    auto t = c.post("/v1/products/shop/tables", kOrders);
+    ASSERT_EQ(t.status, 201u) << t.body;
+  }
+  virtual std::vector<std::string> extra_args() { return {}; }
+  HttpClient client() { return HttpClient("127.0.0.1", service_->port()); }
+  std::int64_t row_count() {
+    return client().get("/v1/products/shop/tables/orders").json().at("row_count").as_int64();
+  }
+
+  TempDir dir_;
+  std::unique_ptr<ServiceProcess> service_;
+};
+
+TEST_F(IngestApiTest, ProductsAreCreatedListedAndRefusedClearly) {
+  auto c = client();
+  auto dup = c.post("/v1/products", R"({"name":"shop"})");
+  EXPECT_EQ(dup.status, 409u);
+  EXPECT_EQ(dup.json().at("error").at("code").as_string(), "conflict");
+  auto bad = c.post("/v1/products", R"({"name":"Bad Name!"})");
+  EXPECT_EQ(bad.status, 400u) << bad.body;
+  auto missing = c.post("/v1/products", R"({"description":"no name"})");
+  EXPECT_EQ(missing.status, 400u);
+  EXPECT_EQ(missing.json().at("error").at("details").at("field").as_string(), "name");
+  auto list = c.get("/v1/products").json().at("products").as_array();
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0].at("owner").as_string(), "team-a");
+  auto one = c.get("/v1/products/shop").json();
+  EXPECT_EQ(one.at("tables").as_int64(), 1);
+  EXPECT_EQ(c.get("/v1/products/nope").status, 404u);
+}
+
+TEST_F(IngestApiTest, TableDefinitionsAreCheckedFieldByField) {
+  auto c = client();
+  auto expect_field = [&](const std::string& body, const std::string& field) {
+    auto r = c.post("/v1/products/shop/tables", body);
+    EXPECT_EQ(r.status, 400u) << body << " -> " << r.body;
+    if (r.status == 400u) {
+      auto details = r.json().at("error").at("details").as_object();
+      EXPECT_EQ(details.at("field").as_string(), field) << r.body;
+    }
+  };
+  expect_field(R"({"name":"t1","columns":[{"name":"a","type":"blob"}]})", "type");
+  expect_field(R"({"name":"t1","kind":"keyed","columns":[{"name":"a","type":"int"}]})", "primary_key");
+  expect_field(R"({"name":"t1","kind":"weird","columns":[{"name":"a","type":"int"}]})", "kind");
+  expect_field(R"({"name":"t1","columns":[{"name":"a","type":"int"}],"partition_by":{"column":"a","transform":"day"}})",
+               "partition_by.transform");
+  expect_field(R"({"name":"t1","columns":[{"name":"a","type":"int"}],"extra":1})", "extra");
+  expect_field(R"({"name":"drop table","columns":[{"name":"a","type":"int"}]})", "name");
+  auto dup = c.post("/v1/products/shop/tables", kOrders);
+  EXPECT_EQ(dup.status, 409u);
+  auto keyed = c.post("/v1/products/shop/tables", R"J({"name":"accounts","kind":"keyed","primary_key":["id"],
+      "columns":[{"name":"id","type":"bigint"},{"name":"tags","type":"varchar[]"},{"name":"d","type":"date"},
+                 {"name":"ts","type":"timestamptz"},{"name":"u","type":"uuid"},{"name":"j","type":"json"},
+                 {"name":"b","type":"boolean"},{"name":"x","type":"double"},{"name":"n","type":"integer"}]})J");
+  ASSERT_EQ(keyed.status, 201u) << keyed.body;
+  EXPECT_EQ(keyed.json().at("primary_key").as_array().at(0).as_string(), "id");
+  auto tables = c.get("/v1/products/shop/tables").json().at("tables").as_array();
+  EXPECT_EQ(tables.size(), 2u);
+}
+
+TEST_F(IngestApiTest, JsonArrayIsAcceptedAndBecomesVisible) {
+  auto c = client();
+  auto r = c.post("/v1/products/shop/tables/orders/events?wait_for_visibility=true&timeout_ms=10000", events(0, 10));
+  ASSERT_EQ(r.status, 200u) << r.body;
+  auto body = r.json().as_object();
+  EXPECT_EQ(body.at("accepted").as_int64(), 10);
+  EXPECT_EQ(body.at("duplicates").as_int64(), 0);
+  EXPECT_TRUE(body.at("rejected").as_array().empty());
+  EXPECT_TRUE(body.at("visible").as_bool());
+  EXPECT_TRUE(body.at("snapshot_id").is_int64());
+  EXPECT_EQ(row_count(), 10);
+  std::string token(body.at("visibility_token").as_string());
+  auto v = c.get("/v1/products/shop/visibility/" + token).json();
+  EXPECT_TRUE(v.at("visible").as_bool());
+  EXPECT_EQ(v.at("snapshot_id"), body.at("snapshot_id"));
+  auto table = c.get("/v1/products/shop/tables/orders").json();
+  EXPECT_EQ(table.at("file_count").as_int64(), 1);
+  EXPECT_GT(table.at("bytes").as_int64(), 0);
+  EXPECT_EQ(c.get("/v1/products/shop/visibility/garbage").status, 400u);
+}
+
+TEST_F(IngestApiTest, NdjsonEventsObjectAndGzipAreAccepted) {
+  auto c = client();
+  std::string ndjson = R"({"id":"n1","amount":1})" "\n\n" R"({"id":"n2","amount":2})" "\n";
+  auto r1 = c.post("/v1/products/shop/tables/orders/events", ndjson, {{"Content-Type", "application/x-ndjson"}});
+  EXPECT_EQ(r1.status, 202u) << r1.body;
+  EXPECT_EQ(r1.json().at("accepted").as_int64(), 2);
+  auto r2 = c.post("/v1/products/shop/tables/orders/events", R"({"events":[{"id":"e1"}]})");
+  EXPECT_EQ(r2.json().at("accepted").as_int64(), 1) << r2.body;
+  auto r3 = c.post("/v1/products/shop/tables/orders/events?wait_for_visibility=true", gzip(events(0, 5, "g")),
+                   {{"Content-Encoding", "gzip"}});
+  ASSERT_EQ(r3.status, 200u) << r3.body;
+  EXPECT_EQ(row_count(), 8);
+  auto bad_type = c.post("/v1/products/shop/tables/orders/events", "a,b", {{"Content-Type", "text/csv"}});
+  EXPECT_EQ(bad_type.status, 400u);
+  auto bad_zip = c.post("/v1/products/shop/tables/orders/events", "not gzip", {{"Content-Encoding", "gzip"}});
+  EXPECT_EQ(bad_zip.status, 400u);
+}
+
+TEST_F(IngestApiTest, AtomicBatchRefusesEverythingAndNamesEachBadEvent) {
+  auto c = client();
+  std::string body = R"([{"id":"a1","amount":1},{"id":"a2","amount":-5},{"amount":3},{"id":"a4","status":"LOST"},
+                         {"id":"a5","colour":"red"}])";
+  auto r = c.post("/v1/products/shop/tables/orders/events", body);
+  ASSERT_EQ(r.status, 422u) << r.body;
+  auto error = r.json().at("error").as_object();
+  EXPECT_EQ(error.at("code").as_string(), "unprocessable");
+  auto rejected = error.at("details").at("rejected").as_array();
+  ASSERT_EQ(rejected.size(), 4u);
+  EXPECT_EQ(rejected[0].at("index").as_int64(), 1);
+  EXPECT_EQ(rejected[0].at("field").as_string(), "amount");
+  EXPECT_EQ(rejected[1].at("index").as_int64(), 2);
+  EXPECT_EQ(rejected[1].at("field").as_string(), "id");
+  EXPECT_EQ(rejected[2].at("field").as_string(), "status");
+  EXPECT_EQ(rejected[3].at("field").as_string(), "colour");
+  // Nothing of the batch was accepted.
+  c.post("/v1/products/shop/tables/orders/events?wait_for_visibility=true", events(100, 1));
+  EXPECT_EQ(row_count(), 1);
+
+  auto partial = c.post("/v1/products/shop/tables/orders/events?atomic=false&wait_for_visibility=true", body);
+  ASSERT_EQ(partial.status, 200u) << partial.body;
+  EXPECT_EQ(partial.json().at("accepted").as_int64(), 1);
+  EXPECT_EQ(partial.json().at("rejected").as_array().size(), 4u);
+  EXPECT_EQ(row_count(), 2);
+}
+
+TEST_F(IngestApiTest, RetriesWithTheSameKeysWriteNothingTwice) {
+  auto c = client();
+  auto first = c.post("/v1/products/shop/tables/orders/events", events(0, 20), {{"Idempotency-Key", "batch-1"}});
+  ASSERT_EQ(first.status, 202u) << first.body;
+  auto again = c.post("/v1/products/shop/tables/orders/events", events(0, 20), {{"Idempotency-Key", "batch-1"}});
+  ASSERT_EQ(again.status, 202u);
+  EXPECT_EQ(again.json().at("visibility_token"), first.json().at("visibility_token"));
+  EXPECT_EQ(again.json().at("accepted"), first.json().at("accepted"));
+  EXPECT_TRUE(again.json().at("replayed").as_bool());
+  // Per-event keys: two of these three were sent before.
+  std::string keyed = R"([{"id":"k1","_idempotency_key":"k1"},{"id":"k2","_idempotency_key":"k2"}])";
+  auto k1 = c.post("/v1/products/shop/tables/orders/events?wait_for_visibility=true", keyed);
+  EXPECT_EQ(k1.json().at("accepted").as_int64(), 2) << k1.body;
+  std::string keyed2 = R"([{"id":"k1","_idempotency_key":"k1"},{"id":"k2","_idempotency_key":"k2"},{"id":"k3","_idempotency_key":"k3"}])";
+  auto k2 = c.post("/v1/products/shop/tables/orders/events?wait_for_visibility=true", keyed2);
+  EXPECT_EQ(k2.json().at("accepted").as_int64(), 1) << k2.body;
+  EXPECT_EQ(k2.json().at("duplicates").as_int64(), 2);
+  EXPECT_EQ(row_count(), 23);
+}
+
+TEST_F(IngestApiTest, WaitTimeoutAnswers202WithAToken) {
+  auto r = client().post("/v1/products/shop/tables/orders/events?wait_for_visibility=true&timeout_ms=0", events(0, 3));
+  EXPECT_EQ(r.status, 202u) << r.body;
+  EXPECT_FALSE(r.json().at("visible").as_bool());
+  EXPECT_FALSE(r.json().at("visibility_token").as_string().empty());
+}
+
+TEST_F(IngestApiTest, UnknownTableAndDroppedTableAre404) {
+  auto c = client();
+  EXPECT_EQ(c.post("/v1/products/shop/tables/nope/events", events(0, 1)).status, 404u);
+  EXPECT_EQ(c.post("/v1/products/none/tables/orders/events", events(0, 1)).status, 404u);
+  auto drop = c.request(verb::delete_, "/v1/products/shop/tables/orders");
+  EXPECT_EQ(drop.status, 200u) << drop.body;
+  EXPECT_EQ(c.post("/v1/products/shop/tables/orders/events", events(0, 1)).status, 404u);
+  EXPECT_EQ(c.get("/v1/products/shop/tables/orders").status, 404u);
+}
+
+class BackpressureTest : public IngestApiTest {
+  std::vector<std::string> extra_args() override {
+    return {"--ingest-max-backlog", "10", "--commit-max-batch-age-ms", "600000",
+            "--commit-max-batch-events", "1000000", "--body-limit-bytes", "4096"};
+  }
+};
+
+TEST_F(BackpressureTest, FullBacklogAnswers503WithRetryAfterAndLargeBodies413) {
+  auto c = client();
+  ASSERT_EQ(c.post("/v1/products/shop/tables/orders/events", events(0, 12)).status, 202u);
+  auto r = c.post("/v1/products/shop/tables/orders/events", events(20, 1));
+  EXPECT_EQ(r.status, 503u) << r.body;
+  EXPECT_EQ(r.header("retry-after"), "1");
+  EXPECT_EQ(r.json().at("error").at("code").as_string(), "unavailable");
+  auto big = c.post("/v1/products/shop/tables/orders/events", events(0, 200));
+  EXPECT_EQ(big.status, 413u);
+}
+
+// Several clients ingest while the server is SIGKILLed and restarted; every
+// acknowledged event ends up stored exactly once.
+TEST(IngestCrash, KillDuringConcurrentIngestLosesAndDuplicatesNothing) {
+  TempDir dir;
+  auto data = dir.path() / "data";
+  auto server = std::make_unique<ServiceProcess>(data);
+  {
+    HttpClient c("127.0.0.1", server->port());
+    ASSERT_EQ(c.post("/v1/products", R"({"name":"shop"})").status, 201u);
+    ASSERT_EQ(c.post("/v1/products/shop/tables", kOrders).status, 201u);
+  }
+  std::atomic<std::uint16_t> port{server->port()};
+  std::atomic<bool> stop{false};
+  std::atomic<int> acked_batches{0};
+  constexpr int kClients = 4, kBatches = 60, kPerBatch = 50;
+  std::vector<std::thread> clients;
+  for (int t = 0; t < kClients; ++t) {
+    clients.emplace_back([&, t] {
+      for (int b = 0; b < kBatches && !stop; ++b) {
+        std::string key = "c" + std::to_string(t) + "-b" + std::to_string(b);
+        auto body = events(b * kPerBatch, kPerBatch, "c" + std::to_string(t) + "-");
+        for (int attempt = 0; attempt < 400 && !stop; ++attempt) {
+          try {
+            HttpClient c("127.0.0.1", port.load());
+            auto r = c.post("/v1/products/shop/tables/orders/events", body, {{"Idempotency-Key", key}});
+            if (r.status == 202u || r.status == 200u) {
+              acked_batches++;
+              break;
+            }
+          } catch (const std::exception&) {
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(25));
+        }
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  server->signal(SIGKILL);
+  server->wait();
+  server = std::make_unique<ServiceProcess>(data);
+  port = server->port();
+  for (auto& t : clients) t.join();
+  ASSERT_EQ(acked_batches.load(), kClients * kBatches);
+  HttpClient c("127.0.0.1", server->port());
+  // One more write we wait for: everything before it is then visible too.
+  auto last = c.post("/v1/products/shop/tables/orders/events?wait_for_visibility=true&timeout_ms=30000",
+                     events(0, 1, "last-"));
+  ASSERT_EQ(last.status, 200u) << last.body;
+  auto rows = c.get("/v1/products/shop/tables/orders").json().at("row_count").as_int64();
+  EXPECT_EQ(rows, kClients * kBatches * kPerBatch + 1);
+  server->signal(SIGTERM);
+  EXPECT_EQ(server->wait(), 0);
+  auto distinct = run_program(CORE_DRIVER, {"count", data.string(), "orders"});
+  ASSERT_EQ(distinct.exit_code, 0) << distinct.err;
+  std::istringstream in(distinct.out);
+  long all = 0, unique = 0;
+  in >> all >> unique;
+  EXPECT_EQ(all, kClients * kBatches * kPerBatch + 1);
+  EXPECT_EQ(unique, all);
+}
+
+}  // namespace
+}  // namespace duckmesh::testing
