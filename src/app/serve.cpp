@@ -4,6 +4,8 @@
 #include "api/ingest.hpp"
 #include "api/monitoring.hpp"
 #include "api/products.hpp"
+#include "api/query.hpp"
+#include "query/query_service.hpp"
 #include "app/node.hpp"
 #include "ingest/service.hpp"
 #include "product/product_service.hpp"
@@ -45,11 +47,22 @@ int serve(const Config& config) {
   ingest_options.max_decompressed_bytes = std::max<std::size_t>(config.body_limit_bytes * 16, 64u << 20);
   ingest::IngestService ingest(node.catalog(), node.bus(), node.coordinator(), products, ingest_options);
 
+  query::QueryServiceOptions query_options;
+  query_options.scratch_dir = std::filesystem::absolute(std::filesystem::path(config.data_dir) / "query-scratch");
+  if (!config.duckdb_memory_limit.empty()) query_options.limits.memory_limit = config.duckdb_memory_limit;
+  query::QueryService queries(
+      node.catalog(), node.store(),
+      [&node](std::uint64_t position, std::chrono::milliseconds timeout) {
+        return node.coordinator().wait_for(position, timeout);
+      },
+      query_options);
+
   http::Router router;
   api::add_monitoring_routes(router, {.data_dir = config.data_dir, .duckdb = &duckdb});
   api::add_admin_routes(router);
   api::add_product_routes(router, products);
   api::add_ingest_routes(router, ingest);
+  api::add_query_routes(router, queries, node.catalog());
 
   http::Handler handler = http::chain(
       {http::request_id(), http::access_log(), http::metrics(), http::errors()},

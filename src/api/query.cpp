@@ -1,0 +1,104 @@
+#include "api/query.hpp"
+
+#include "common/error.hpp"
+#include "product/product_service.hpp"
+
+#include <boost/json.hpp>
+
+#include <charconv>
+
+namespace duckmesh::api {
+namespace {
+
+std::int64_t int_param(const http::Request& r, const std::string& name, std::int64_t fallback,
+                       std::int64_t min, std::int64_t max) {
+  auto v = r.query_param(name);
+  if (!v) return fallback;
+  std::int64_t out = 0;
+  auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
+  if (ec != std::errc() || end != v->data() + v->size() || out < min || out > max) {
+    throw Error(ErrorCode::invalid_input,
+                "query parameter '" + name + "' must be a whole number from " + std::to_string(min) +
+                    " to " + std::to_string(max),
+                {{"field", name}});
+  }
+  return out;
+}
+
+void require_product(const catalog::CatalogRepo& catalog, const std::string& product) {
+  if (!catalog.find_product(product)) {
+    throw Error(ErrorCode::not_found, "product '" + product + "' does not exist", {{"product", product}});
+  }
+}
+
+}  // namespace
+
+void add_query_routes(http::Router& router, query::QueryService& queries,
+                      const catalog::CatalogRepo& catalog) {
+  router.add(
+      http::Verb::post, "/v1/products/{product}/query",
+      [&](http::Request& r) {
+        auto request = query::QueryRequest::from_json(r.json_body());
+        query::StringSink sink;
+        auto result = queries.run(r.path_param("product"), request, sink);
+        auto response = http::Response::text(200, std::move(sink.data),
+                                             std::string(query::content_type(request.format)));
+        response.header("X-Snapshot-Id", std::to_string(result.snapshot_id));
+        response.header("X-Row-Count", std::to_string(result.outcome.row_count));
+        response.header("X-Truncated", result.outcome.truncated ? "true" : "false");
+        return response;
+      },
+      "Run one read-only SQL statement over a snapshot (latest, by id, as of a time, or after a write)");
+
+  router.add(
+      http::Verb::get, "/v1/products/{product}/snapshots",
+      [&](http::Request& r) {
+        const auto& product = r.path_param("product");
+        require_product(catalog, product);
+        auto limit = int_param(r, "limit", 50, 1, 1000);
+        auto before = int_param(r, "before", 0, 0, INT64_MAX);
+        boost::json::array out;
+        std::int64_t last = 0;
+        for (const auto& s : catalog.list_snapshots(product, static_cast<std::size_t>(limit), before)) {
+          out.emplace_back(product::to_json(s));
+          last = s.id;
+        }
+        boost::json::object body{{"snapshots", std::move(out)}};
+        body["next_before"] = (last > 1 && static_cast<std::int64_t>(body["snapshots"].as_array().size()) == limit)
+                                  ? boost::json::value(last)
+                                  : boost::json::value(nullptr);
+        return http::Response::json(200, body);
+      },
+      "Snapshots, newest first (limit, before=id for the next page)");
+
+  router.add(
+      http::Verb::get, "/v1/products/{product}/snapshots/{snapshot}",
+      [&](http::Request& r) {
+        const auto& product = r.path_param("product");
+        require_product(catalog, product);
+        const auto& text = r.path_param("snapshot");
+        std::int64_t id = 0;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+        if (ec != std::errc() || end != text.data() + text.size() || id < 1) {
+          throw Error(ErrorCode::invalid_input, "snapshot id must be a positive whole number",
+                      {{"field", "snapshot"}});
+        }
+        auto s = catalog.find_snapshot(product, id);
+        if (!s) throw Error(ErrorCode::not_found, "snapshot " + text + " does not exist", {{"snapshot_id", id}});
+        auto body = product::to_json(*s);
+        boost::json::object tables;
+        for (const auto& f : catalog.live_files(product, id, "")) {
+          auto& t = tables[f.table];
+          if (t.is_null()) t = boost::json::object{{"files", 0}, {"rows", 0}, {"bytes", 0}};
+          auto& o = t.as_object();
+          o["files"] = o["files"].as_int64() + 1;
+          o["rows"] = o["rows"].as_int64() + f.row_count;
+          o["bytes"] = o["bytes"].as_int64() + f.bytes;
+        }
+        body["tables"] = std::move(tables);
+        return http::Response::json(200, body);
+      },
+      "One snapshot with the files, rows and bytes of each table live in it");
+}
+
+}  // namespace duckmesh::api
