@@ -46,6 +46,8 @@ void add_query_routes(http::Router& router, query::QueryService& queries,
         response.header("X-Snapshot-Id", std::to_string(result.snapshot_id));
         response.header("X-Row-Count", std::to_string(result.outcome.row_count));
         response.header("X-Truncated", result.outcome.truncated ? "true" : "false");
+        response.header("X-Files-Scanned", std::to_string(result.files_scanned));
+        response.header("X-Files-Pruned", std::to_string(result.files_pruned));
         return response;
       },
       "Run one read-only SQL statement over a snapshot (latest, by id, as of a time, or after a write)");

@@ -204,9 +204,15 @@ QueryResult QueryService::run(const std::string& product, const QueryRequest& re
   try {
     auto snapshot = resolve(product, request);
     auto lease = pool_for(product).acquire(options_.queue_wait);
+    auto predicates = extract_predicates(lease->connection(), request.sql);
     BindOptions bind;
     bind.include_system_columns = request.include_system_columns;
-    bind_snapshot(lease->connection(), catalog_, store_, product, snapshot.id, bind);
+    bind.predicates = &predicates;
+    std::size_t scanned = 0, pruned = 0;
+    for (const auto& t : bind_snapshot(lease->connection(), catalog_, store_, product, snapshot.id, bind)) {
+      scanned += t.files;
+      pruned += t.files_pruned;
+    }
 
     QueryOptions q;
     q.params = request.params;
@@ -214,9 +220,15 @@ QueryResult QueryService::run(const std::string& product, const QueryRequest& re
     q.error_on_truncate = request.error_on_truncate;
     q.timeout = std::min(request.timeout, options_.max_timeout);
     q.format = request.format;
-    q.add_fields = [&](boost::json::object& envelope) { envelope["snapshot_id"] = snapshot.id; };
+    q.add_fields = [&](boost::json::object& envelope) {
+      envelope["snapshot_id"] = snapshot.id;
+      envelope["files_scanned"] = scanned;
+      envelope["files_pruned"] = pruned;
+    };
     QueryResult result;
     result.snapshot_id = snapshot.id;
+    result.files_scanned = scanned;
+    result.files_pruned = pruned;
     result.outcome = run_query(*lease, request.sql, q, sink);
     metrics.queries.with({"ok"}).inc();
     metrics.seconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());

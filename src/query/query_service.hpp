@@ -57,6 +57,8 @@ struct QueryRequest {
 struct QueryResult {
   QueryOutcome outcome;
   std::int64_t snapshot_id = 0;
+  std::size_t files_scanned = 0;  // files of the bound tables' views
+  std::size_t files_pruned = 0;   // live files left out by their statistics
 };
 
 // Waits until every bus position <= the given one is resolved, or the

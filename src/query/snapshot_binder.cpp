@@ -2,6 +2,7 @@
 
 #include "schema/table_schema.hpp"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -84,10 +85,42 @@ std::vector<BoundTable> bind_snapshot(duck::Connection& conn, const catalog::Cat
   for (auto& f : files) by_table[f.table].push_back(std::move(f));
   std::vector<BoundTable> bound;
   for (const auto& t : tables) {
-    const auto& table_files = by_table[t.name];
+    auto table_files = std::move(by_table[t.name]);
+    std::size_t pruned = 0;
+    if (options.predicates) {
+      if (auto it = options.predicates->find(t.name); it != options.predicates->end()) {
+        auto table_schema = schema::TableSchema::from_json_text(t.schema_json);
+        std::vector<std::string> numeric, text;
+        for (const auto& c : table_schema.columns) {
+          // Keyed tables prune on key columns only: an older version of a
+          // key must never resurface because its newer version was skipped.
+          if (t.kind == catalog::TableKind::keyed &&
+              std::find(t.primary_key.begin(), t.primary_key.end(), c.name) == t.primary_key.end()) {
+            continue;
+          }
+          switch (c.type.kind) {
+            case schema::TypeKind::integer:
+            case schema::TypeKind::bigint:
+            case schema::TypeKind::double_:
+            case schema::TypeKind::decimal: numeric.push_back(c.name); break;
+            case schema::TypeKind::varchar: text.push_back(c.name); break;
+            default: break;
+          }
+        }
+        std::vector<catalog::DataFile> kept;
+        for (auto& f : table_files) {
+          if (query::file_may_match(f, it->second, numeric, text)) {
+            kept.push_back(std::move(f));
+          } else {
+            ++pruned;
+          }
+        }
+        table_files = std::move(kept);
+      }
+    }
     conn.execute("CREATE OR REPLACE TEMP VIEW " + schema::quote_identifier(t.name) + " AS " +
                  table_view_sql(t, table_files, store, options));
-    BoundTable b{t.name, table_files.size(), 0};
+    BoundTable b{t.name, table_files.size(), pruned, 0};
     for (const auto& f : table_files) b.rows_in_files += f.row_count;
     bound.push_back(std::move(b));
   }

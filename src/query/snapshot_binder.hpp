@@ -9,6 +9,7 @@
 #pragma once
 
 #include "catalog/catalog_repo.hpp"
+#include "query/pruning.hpp"
 #include "duck/connection.hpp"
 #include "duck/database.hpp"
 #include "storage/object_store.hpp"
@@ -20,11 +21,15 @@ namespace duckmesh::query {
 
 struct BindOptions {
   bool include_system_columns = false;
+  // Predicates by table name (see pruning.hpp); files they rule out are left
+  // out of the table's view.
+  const std::map<std::string, std::vector<Predicate>>* predicates = nullptr;
 };
 
 struct BoundTable {
   std::string name;
-  std::size_t files = 0;
+  std::size_t files = 0;         // files the view reads
+  std::size_t files_pruned = 0;  // live files left out by statistics
   std::int64_t rows_in_files = 0;
 };
 
