@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include <charconv>
+#include <set>
 
 namespace duckmesh::api {
 namespace {
@@ -51,6 +52,63 @@ void add_query_routes(http::Router& router, query::QueryService& queries,
         return response;
       },
       "Run one read-only SQL statement over a snapshot (latest, by id, as of a time, or after a write)");
+
+  router.add(
+      http::Verb::get, "/v1/products/{product}/tables/{table}/changes",
+      [&](http::Request& r) {
+        auto from = int_param(r, "from", 0, 0, INT64_MAX);
+        auto to_default = catalog.latest_snapshot(r.path_param("product"));
+        auto to = int_param(r, "to", to_default ? to_default->id : 1, 1, INT64_MAX);
+        auto format = query::format_from_string(r.query_param("format").value_or("json"));
+        auto max_rows = int_param(r, "max_rows", 10'000, 0, 1'000'000);
+        query::StringSink sink;
+        auto result = queries.changes(r.path_param("product"), r.path_param("table"), from, to, format,
+                                      static_cast<std::size_t>(max_rows), sink);
+        auto response = http::Response::text(200, std::move(sink.data), std::string(query::content_type(format)));
+        response.header("X-Row-Count", std::to_string(result.outcome.row_count));
+        return response;
+      },
+      "Rows added to a table by ingest between snapshots from (exclusive) and to (inclusive), with system columns");
+
+  router.add(
+      http::Verb::get, "/v1/products/{product}/tables/{table}/history",
+      [&](http::Request& r) {
+        const auto& product = r.path_param("product");
+        const auto& table = r.path_param("table");
+        require_product(catalog, product);
+        auto limit = int_param(r, "limit", 100, 1, 10'000);
+        std::set<std::int64_t> schema_snapshots;
+        for (const auto& v : catalog.schema_history(product, table)) schema_snapshots.insert(v.snapshot_id);
+        if (schema_snapshots.empty()) {
+          throw Error(ErrorCode::not_found, "table '" + table + "' has no history in product '" + product + "'",
+                      {{"table", table}});
+        }
+        boost::json::array out;
+        std::int64_t before = 0;
+        // Walk snapshots newest first; keep those that touched this table.
+        while (out.size() < static_cast<std::size_t>(limit)) {
+          auto page = catalog.list_snapshots(product, 500, before);
+          if (page.empty()) break;
+          for (const auto& s : page) {
+            bool touched = schema_snapshots.count(s.id) > 0;
+            if (!touched) {
+              boost::system::error_code ec;
+              auto summary = boost::json::parse(s.summary_json, ec);
+              if (!ec && summary.is_object()) {
+                auto tables = summary.as_object().if_contains("tables");
+                touched = tables && tables->is_object() && tables->as_object().contains(table);
+                auto dropped = summary.as_object().if_contains("table");
+                touched = touched || (dropped && dropped->is_string() && dropped->as_string() == table);
+              }
+            }
+            if (touched && out.size() < static_cast<std::size_t>(limit)) out.emplace_back(product::to_json(s));
+            before = s.id;
+          }
+          if (before <= 1) break;
+        }
+        return http::Response::json(200, {{"table", table}, {"snapshots", std::move(out)}});
+      },
+      "Snapshots that changed a table (schema versions and ingests), newest first");
 
   router.add(
       http::Verb::get, "/v1/products/{product}/snapshots",

@@ -5,6 +5,7 @@
 #include "ingest/validation_values.hpp"
 #include "obs/metrics.hpp"
 #include "query/snapshot_binder.hpp"
+#include "schema/table_schema.hpp"
 
 #include <boost/json.hpp>
 
@@ -196,6 +197,61 @@ catalog::Snapshot QueryService::resolve(const std::string& product, const QueryR
     return *catalog_.latest_snapshot(product);
   }
   return *latest;
+}
+
+QueryResult QueryService::changes(const std::string& product, const std::string& table, std::int64_t from,
+                                  std::int64_t to, Format format, std::size_t max_rows, ResultSink& sink) {
+  if (!catalog_.find_product(product)) {
+    throw Error(ErrorCode::not_found, "product '" + product + "' does not exist", {{"product", product}});
+  }
+  if (from < 0 || to < 1 || from >= to) {
+    throw Error(ErrorCode::invalid_input, "'from' must be a snapshot id below 'to' (from=0: since the start)",
+                {{"field", "from"}});
+  }
+  for (auto id : {from, to}) {
+    if (id > 0 && !catalog_.find_snapshot(product, id)) {
+      throw Error(ErrorCode::not_found, "snapshot " + std::to_string(id) + " does not exist", {{"snapshot_id", id}});
+    }
+  }
+  std::optional<catalog::TableInfo> info;
+  for (auto& t : catalog_.tables_at(product, to)) {
+    if (t.name == table) info = t;
+  }
+  if (!info) {
+    throw Error(ErrorCode::not_found, "table '" + table + "' does not exist at snapshot " + std::to_string(to),
+                {{"table", table}});
+  }
+  std::map<std::int64_t, bool> is_ingest;
+  std::vector<catalog::DataFile> added;
+  for (auto& f : catalog_.live_files(product, to, table)) {
+    if (f.added_snapshot <= from) continue;
+    auto it = is_ingest.find(f.added_snapshot);
+    if (it == is_ingest.end()) {
+      auto s = catalog_.find_snapshot(product, f.added_snapshot);
+      it = is_ingest.emplace(f.added_snapshot, s && s->operation == catalog::Operation::ingest).first;
+    }
+    if (it->second) added.push_back(std::move(f));
+  }
+  BindOptions bind;
+  bind.include_system_columns = true;
+  bind.all_versions = true;
+  auto view = table_view_sql(*info, added, store_, bind);
+  auto lease = pool_for(product).acquire(options_.queue_wait);
+  lease->connection().execute("CREATE OR REPLACE TEMP VIEW " + schema::quote_identifier(table) + " AS " + view);
+  QueryOptions q;
+  q.max_rows = std::min(max_rows, options_.max_rows_limit);
+  q.format = format;
+  q.add_fields = [&](boost::json::object& envelope) {
+    envelope["from_snapshot_id"] = from;
+    envelope["to_snapshot_id"] = to;
+  };
+  QueryResult result;
+  result.snapshot_id = to;
+  result.files_scanned = added.size();
+  result.outcome = run_query(*lease, "SELECT * FROM " + schema::quote_identifier(table) + " ORDER BY " +
+                                         schema::quote_identifier(schema::kPositionColumn),
+                             q, sink);
+  return result;
 }
 
 QueryResult QueryService::run(const std::string& product, const QueryRequest& request, ResultSink& sink) {

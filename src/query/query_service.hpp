@@ -78,6 +78,13 @@ class QueryService {
   // invalid_input (bad token or time).
   catalog::Snapshot resolve(const std::string& product, const QueryRequest& request);
 
+  // Rows added to `table` by ingest after snapshot `from` up to and
+  // including snapshot `to`, with their system columns (_dm_position,
+  // _dm_ingested_at, and _dm_op for keyed tables: every version, deletes
+  // included). Rows rewritten by compaction are not changes.
+  QueryResult changes(const std::string& product, const std::string& table, std::int64_t from,
+                      std::int64_t to, Format format, std::size_t max_rows, ResultSink& sink);
+
   // Runs the query, writing the encoded result to `sink`.
   QueryResult run(const std::string& product, const QueryRequest& request, ResultSink& sink);
 

@@ -65,7 +65,7 @@ std::string table_view_sql(const catalog::TableInfo& table,
   list += "]";
   std::string source = "read_parquet(" + list + ", union_by_name=true)";
   std::string visible = select + (options.include_system_columns ? system_select : "");
-  if (!keyed) return "SELECT " + visible + " FROM " + source;
+  if (!keyed || options.all_versions) return "SELECT " + visible + " FROM " + source;
 
   std::string key;
   for (const auto& k : table.primary_key) key += (key.empty() ? "" : ", ") + quote_identifier(k);

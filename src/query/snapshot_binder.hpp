@@ -21,6 +21,9 @@ namespace duckmesh::query {
 
 struct BindOptions {
   bool include_system_columns = false;
+  // Keyed tables: every version as written (deletes included) instead of
+  // the latest version per key.
+  bool all_versions = false;
   // Predicates by table name (see pruning.hpp); files they rule out are left
   // out of the table's view.
   const std::map<std::string, std::vector<Predicate>>* predicates = nullptr;

@@ -194,3 +194,41 @@ TEST_F(QueryApiTest, StatisticsPruneFilesAndResultsStayExact) {
 
 }  // namespace
 }  // namespace duckmesh::testing
+
+namespace duckmesh::testing {
+namespace {
+
+TEST_F(QueryApiTest, ChangesBetweenSnapshotsAndTableHistory) {
+  auto t1 = ingest("shop", "orders", R"([{"id":1},{"id":2}])");
+  auto s1 = query("shop", {{"sql", "SELECT 1"}, {"min_visibility_token", t1}}).json().at("snapshot_id").as_int64();
+  auto t2 = ingest("shop", "orders", R"([{"id":3}])");
+  auto s2 = query("shop", {{"sql", "SELECT 1"}, {"min_visibility_token", t2}}).json().at("snapshot_id").as_int64();
+  auto c = client();
+  auto changes = c.get("/v1/products/shop/tables/orders/changes?from=" + std::to_string(s1) +
+                       "&to=" + std::to_string(s2));
+  ASSERT_EQ(changes.status, 200u) << changes.body;
+  auto rows = changes.json().at("rows").as_array();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].at(0).as_int64(), 3);
+  auto columns = changes.json().at("columns").as_array();
+  EXPECT_EQ(columns.back().at("name").as_string(), "_dm_ingested_at");
+  auto since_start = c.get("/v1/products/shop/tables/orders/changes?from=0&format=ndjson");
+  EXPECT_EQ(std::count(since_start.body.begin(), since_start.body.end(), '\n'), 3);
+  EXPECT_EQ(c.get("/v1/products/shop/tables/orders/changes?from=5&to=2").status, 400u);
+
+  ingest("shop", "accounts", R"([{"id":1,"name":"a"}])");
+  auto kt = ingest("shop", "accounts", R"([{"id":1,"_op":"delete"}])");
+  query("shop", {{"sql", "SELECT 1"}, {"min_visibility_token", kt}});
+  auto versions = c.get("/v1/products/shop/tables/accounts/changes?from=0&format=ndjson");
+  EXPECT_NE(versions.body.find("\"_dm_op\":\"upsert\""), std::string::npos) << versions.body;
+  EXPECT_NE(versions.body.find("\"_dm_op\":\"delete\""), std::string::npos) << versions.body;
+
+  auto history = c.get("/v1/products/shop/tables/orders/history").json().at("snapshots").as_array();
+  ASSERT_EQ(history.size(), 3u);  // create + two ingests
+  EXPECT_EQ(history[0].at("id").as_int64(), s2);
+  EXPECT_EQ(history[2].at("operation").as_string(), "schema");
+  EXPECT_EQ(c.get("/v1/products/shop/tables/nope/history").status, 404u);
+}
+
+}  // namespace
+}  // namespace duckmesh::testing
