@@ -26,6 +26,16 @@ std::int64_t int_param(const http::Request& r, const std::string& name, std::int
   return out;
 }
 
+// Hands encoded query output to the HTTP connection as chunks.
+class ChunkSink : public query::ResultSink {
+ public:
+  explicit ChunkSink(const http::ChunkWriter& write) : write_(write) {}
+  void write(std::string_view bytes) override { write_(bytes); }
+
+ private:
+  const http::ChunkWriter& write_;
+};
+
 void require_product(const catalog::CatalogRepo& catalog, const std::string& product) {
   if (!catalog.find_product(product)) {
     throw Error(ErrorCode::not_found, "product '" + product + "' does not exist", {{"product", product}});
@@ -40,18 +50,24 @@ void add_query_routes(http::Router& router, query::QueryService& queries,
       http::Verb::post, "/v1/products/{product}/query",
       [&](http::Request& r) {
         auto request = query::QueryRequest::from_json(r.json_body());
-        query::StringSink sink;
-        auto result = queries.run(r.path_param("product"), request, sink);
-        auto response = http::Response::text(200, std::move(sink.data),
-                                             std::string(query::content_type(request.format)));
-        response.header("X-Snapshot-Id", std::to_string(result.snapshot_id));
-        response.header("X-Row-Count", std::to_string(result.outcome.row_count));
-        response.header("X-Truncated", result.outcome.truncated ? "true" : "false");
-        response.header("X-Files-Scanned", std::to_string(result.files_scanned));
-        response.header("X-Files-Pruned", std::to_string(result.files_pruned));
+        std::string product = r.path_param("product");
+        // Resolve (and wait for a token) before streaming starts, so the
+        // snapshot can be named in a header and resolution errors are plain
+        // error responses.
+        auto snapshot = queries.resolve(product, request);
+        request.snapshot_id = snapshot.id;
+        request.as_of.reset();
+        request.min_visibility_token.reset();
+        auto response = http::Response::text(200, "", std::string(query::content_type(request.format)));
+        response.header("X-Snapshot-Id", std::to_string(snapshot.id));
+        response.stream = [&queries, product, request](const http::ChunkWriter& write) {
+          ChunkSink sink(write);
+          queries.run(product, request, sink);
+        };
         return response;
       },
-      "Run one read-only SQL statement over a snapshot (latest, by id, as of a time, or after a write)");
+      "Run one read-only SQL statement over a snapshot (latest, by id, as of a time, or after a write); "
+      "the result streams with chunked transfer encoding");
 
   router.add(
       http::Verb::get, "/v1/products/{product}/tables/{table}/changes",

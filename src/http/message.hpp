@@ -10,6 +10,7 @@
 #include <boost/json/value.hpp>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -45,11 +46,20 @@ struct Request {
   boost::json::value json_body() const;
 };
 
+// Writes one chunk of a streamed body to the client; blocks until sent.
+using ChunkWriter = std::function<void(std::string_view)>;
+
 struct Response {
   unsigned status = 200;
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // When set, the body is produced by this function on a worker thread and
+  // sent with chunked transfer encoding as it is written, instead of `body`.
+  // If it throws before writing anything, the client gets the error as a
+  // normal error response; after the first chunk, the connection is cut so
+  // the client sees an incomplete response rather than a wrong one.
+  std::function<void(const ChunkWriter&)> stream;
 
   Response& header(std::string name, std::string value) {
     headers.emplace_back(std::move(name), std::move(value));

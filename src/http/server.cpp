@@ -150,6 +150,9 @@ class Session : public std::enable_shared_from_this<Session> {
         response = Response::from_error(Error(ErrorCode::internal, "internal error"),
                                         request->request_id);
       }
+      if (response.stream && !head) {
+        if (self->stream_response(response, *request, keep_alive, version)) return;
+      }
       net::post(self->stream_.get_executor(),
                 [self, response = std::move(response), keep_alive, version, head]() mutable {
                   self->write(std::move(response), keep_alive, version, head);
@@ -162,6 +165,57 @@ class Session : public std::enable_shared_from_this<Session> {
           std::string(request->raw["X-Request-Id"]));
       write(std::move(response), keep_alive, version, head);
     }
+  }
+
+  // Runs on the worker thread: no other operation is pending on this
+  // connection while its handler runs, so the worker may write the socket
+  // synchronously. Returns true when the response was sent (or the
+  // connection cut); false when the stream failed before its first byte and
+  // `response` now holds the error to send the normal way.
+  bool stream_response(Response& response, const Request& request, bool keep_alive, unsigned version) {
+    auto& socket = stream_.socket();
+    bool keep = keep_alive && !core_->draining.load();
+    bool started = false;
+    boost::system::error_code ec;
+    bhttp::response<bhttp::empty_body> head{static_cast<bhttp::status>(response.status), version};
+    head.set(bhttp::field::server, "duckmesh");
+    head.set(bhttp::field::content_type, response.content_type);
+    for (auto& [name, value] : response.headers) head.insert(name, value);
+    head.keep_alive(keep);
+    head.chunked(true);
+    bhttp::response_serializer<bhttp::empty_body> serializer{head};
+    ChunkWriter write_chunk = [&](std::string_view data) {
+      if (!started) {
+        bhttp::write_header(socket, serializer, ec);
+        if (ec) throw Error(ErrorCode::unavailable, "client went away: " + ec.message());
+        started = true;
+      }
+      if (data.empty()) return;
+      net::write(socket, bhttp::make_chunk(net::const_buffer(data.data(), data.size())), ec);
+      if (ec) throw Error(ErrorCode::unavailable, "client went away: " + ec.message());
+    };
+    try {
+      response.stream(write_chunk);
+      write_chunk({});  // headers even for an empty body
+      net::write(socket, bhttp::make_chunk_last(), ec);
+    } catch (const std::exception& e) {
+      if (!started) {
+        const auto* error = dynamic_cast<const Error*>(&e);
+        response = Response::from_error(error ? *error : Error(ErrorCode::internal, "internal error"),
+                                         request.request_id);
+        if (!error) log::error("streamed response failed", {{"error", e.what()}});
+        return false;
+      }
+      log::warn("streamed response cut after it started", {{"error", e.what()}});
+      ec = net::error::operation_aborted;
+    }
+    auto self = shared_from_this();
+    net::post(stream_.get_executor(), [self, keep, failed = bool(ec)] {
+      if (failed || !keep) return self->close();
+      self->finish_request();
+      self->read(false);
+    });
+    return true;
   }
 
   void write(Response response, bool keep_alive, unsigned version, bool head) {

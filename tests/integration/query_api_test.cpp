@@ -232,3 +232,22 @@ TEST_F(QueryApiTest, ChangesBetweenSnapshotsAndTableHistory) {
 
 }  // namespace
 }  // namespace duckmesh::testing
+
+namespace duckmesh::testing {
+namespace {
+
+TEST_F(QueryApiTest, LargeResultsStreamWithChunkedTransfer) {
+  auto r = query("shop", {{"sql", "SELECT range AS n, 'row ' || range AS s FROM range(300000)"},
+                          {"format", "ndjson"}, {"max_rows", 1000000}});
+  ASSERT_EQ(r.status, 200u) << r.body.substr(0, 300);
+  EXPECT_EQ(r.header("transfer-encoding"), "chunked");
+  EXPECT_EQ(std::count(r.body.begin(), r.body.end(), '\n'), 300000);
+  EXPECT_NE(r.body.find("{\"n\":299999,\"s\":\"row 299999\"}"), std::string::npos);
+  // The connection stays usable after a streamed response.
+  auto c = client();
+  EXPECT_EQ(c.post("/v1/products/shop/query", R"({"sql":"SELECT 1","format":"csv"})").status, 200u);
+  EXPECT_EQ(c.get("/monitoring/health").status, 200u);
+}
+
+}  // namespace
+}  // namespace duckmesh::testing
