@@ -12,11 +12,11 @@ Format format_from_string(std::string_view name) {
   if (name == "ndjson") return Format::ndjson;
   if (name == "csv") return Format::csv;
   if (name == "parquet") return Format::parquet;
-  throw Error(ErrorCode::invalid_input,
-              "unknown result format '" + std::string(name) +
-                  "'; allowed: json, ndjson, csv, parquet",
-              {{"format", std::string(name)},
-               {"allowed", boost::json::array{"json", "ndjson", "csv", "parquet"}}});
+  throw Error(
+      ErrorCode::invalid_input,
+      "unknown result format '" + std::string(name) + "'; allowed: json, ndjson, csv, parquet",
+      {{"format", std::string(name)},
+       {"allowed", boost::json::array{"json", "ndjson", "csv", "parquet"}}});
 }
 
 std::string_view to_string(Format format) {

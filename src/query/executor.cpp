@@ -1,10 +1,9 @@
 #include "query/executor.hpp"
 
-#include <boost/json/serialize.hpp>
-
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <boost/json/serialize.hpp>
 #include <condition_variable>
 #include <cstdint>
 #include <fstream>
@@ -75,8 +74,8 @@ class Watchdog {
 // ---- Parameters ----
 
 bool is_positional(const std::string& name) {
-  return !name.empty() && std::all_of(name.begin(), name.end(),
-                                      [](char c) { return c >= '0' && c <= '9'; });
+  return !name.empty() &&
+         std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 [[noreturn]] void parameter_error(const std::string& label, const std::string& message) {
@@ -91,9 +90,7 @@ void bind_json(duck::PreparedStatement& statement, idx_t index, const json::valu
     case json::kind::int64: statement.bind(index, value.get_int64()); return;
     case json::kind::uint64: statement.bind(index, value.get_uint64()); return;
     case json::kind::double_: statement.bind(index, value.get_double()); return;
-    case json::kind::string:
-      statement.bind(index, std::string_view(value.get_string()));
-      return;
+    case json::kind::string: statement.bind(index, std::string_view(value.get_string())); return;
     case json::kind::array:
     case json::kind::object:
       parameter_error(label, "parameter " + label +
@@ -113,8 +110,8 @@ void bind_parameters(duck::PreparedStatement& statement, const json::value& para
 
   if (params.is_null()) {
     if (count > 0) {
-      parameter_error("$" + names[0], "the query takes parameter $" + names[0] +
-                                          " but no params were given");
+      parameter_error("$" + names[0],
+                      "the query takes parameter $" + names[0] + " but no params were given");
     }
     return;
   }
@@ -125,8 +122,8 @@ void bind_parameters(duck::PreparedStatement& statement, const json::value& para
       const std::string& name = names[i - 1];
       const std::string label = "$" + name;
       if (!is_positional(name)) {
-        parameter_error(label, "the query uses named parameter " + label +
-                                   "; pass params as an object");
+        parameter_error(label,
+                        "the query uses named parameter " + label + "; pass params as an object");
       }
       const std::size_t number = std::stoul(name);
       highest = std::max(highest, number);
@@ -139,8 +136,8 @@ void bind_parameters(duck::PreparedStatement& statement, const json::value& para
     if (values.size() > highest) {
       parameter_error("$" + std::to_string(highest + 1),
                       "params holds " + std::to_string(values.size()) +
-                          " values but the query takes " + std::to_string(highest) +
-                          "; $" + std::to_string(highest + 1) + " is not in the query");
+                          " values but the query takes " + std::to_string(highest) + "; $" +
+                          std::to_string(highest + 1) + " is not in the query");
     }
     return;
   }
@@ -150,8 +147,8 @@ void bind_parameters(duck::PreparedStatement& statement, const json::value& para
       const std::string& name = names[i - 1];
       const std::string label = "$" + name;
       if (is_positional(name)) {
-        parameter_error(label, "the query uses positional parameter " + label +
-                                   "; pass params as an array");
+        parameter_error(
+            label, "the query uses positional parameter " + label + "; pass params as an array");
       }
       const json::value* value = values.if_contains(name);
       if (value == nullptr) parameter_error(label, "parameter " + label + " has no value");
@@ -222,7 +219,8 @@ QueryOutcome run_rows(Sandbox& sandbox, std::string_view sql, const QueryOptions
   // Reading one chunk past max_rows is the probe that tells a result of
   // exactly max_rows rows from a longer one.
   while (std::optional<duck::DataChunk> chunk = result.next_chunk()) {
-    const std::size_t take = std::min<std::size_t>(chunk->size(), options.max_rows - outcome.row_count);
+    const std::size_t take =
+        std::min<std::size_t>(chunk->size(), options.max_rows - outcome.row_count);
     if (take > 0) encoder->rows(*chunk, take);
     outcome.row_count += take;
     if (take < chunk->size()) {
@@ -322,13 +320,12 @@ QueryOutcome run_parquet(Sandbox& sandbox, std::string_view sql, const QueryOpti
   outcome.columns = columns_of(prepare_wrapped(query + " LIMIT 0").execute());
 
   // LIMIT max_rows + 1 tells a longer result from one of exactly max_rows.
-  const bool limited = options.max_rows < static_cast<std::size_t>(
-                                              std::numeric_limits<std::int64_t>::max());
+  const bool limited =
+      options.max_rows < static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
   const std::string limit = limited ? " LIMIT " + std::to_string(options.max_rows + 1) : "";
   ScratchFile file(sandbox);
-  duck::PreparedStatement copy = prepare_wrapped("COPY (" + query + limit + ") TO " +
-                                                 sql_string(file.path().string()) +
-                                                 " (FORMAT parquet)");
+  duck::PreparedStatement copy = prepare_wrapped(
+      "COPY (" + query + limit + ") TO " + sql_string(file.path().string()) + " (FORMAT parquet)");
   if (copy.statement_type() != DUCKDB_STATEMENT_TYPE_COPY ||
       copy.parameter_count() != statement.prepared.parameter_count()) {
     throw Error(ErrorCode::internal, "the parquet export of the query did not prepare as one COPY");

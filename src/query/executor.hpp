@@ -9,7 +9,6 @@
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
-
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -54,7 +53,11 @@ struct QueryOutcome {
 // produces them; parquet has DuckDB write the (row-limited) result to a
 // file in the sandbox's private directory, streams that file and deletes
 // it. Parquet needs a statement that can sit in a subquery: EXPLAIN and
-// query pragmas are refused with Error(invalid_input).
+// query pragmas are refused with Error(invalid_input). Parquet has no
+// 128-bit integer, so DuckDB writes HUGEINT and UHUGEINT columns (what
+// sum() of BIGINT returns) as DOUBLE, exact up to 2^53 (cast to
+// DECIMAL(38,0) or VARCHAR in the query to keep them exact), and it
+// refuses negative INTERVALs with an IO error.
 //
 // Errors (duckmesh::Error): what check_read_only throws; invalid_input for
 // parameters that do not match the statement (naming the parameter) and

@@ -42,15 +42,14 @@ fs::path make_private_dir(const fs::path& parent) {
   std::error_code ec;
   fs::create_directories(parent, ec);
   if (ec) {
-    throw Error(ErrorCode::internal,
-                "cannot create the query scratch directory '" + parent.string() + "': " +
-                    ec.message());
+    throw Error(ErrorCode::internal, "cannot create the query scratch directory '" +
+                                         parent.string() + "': " + ec.message());
   }
   std::string pattern = (parent / "sandbox-XXXXXX").string();
   if (::mkdtemp(pattern.data()) == nullptr) {
     std::error_code err(errno, std::generic_category());
-    throw Error(ErrorCode::internal, "cannot create a sandbox directory under '" +
-                                         parent.string() + "': " + err.message());
+    throw Error(ErrorCode::internal, "cannot create a sandbox directory under '" + parent.string() +
+                                         "': " + err.message());
   }
   return fs::path(pattern);
 }
@@ -80,9 +79,6 @@ Sandbox::Sandbox(std::vector<fs::path> readable_dirs, fs::path scratch_dir, Sand
     options.memory_limit = limits.memory_limit;
     options.temp_directory = private_dir_.string();
     options.allow_extensions_autoload = false;
-    if (!limits.max_temp_directory_size.empty()) {
-      options.extra.emplace_back("max_temp_directory_size", limits.max_temp_directory_size);
-    }
     database_ = std::make_unique<duck::Database>("", options);
     connection_ = std::make_unique<duck::Connection>(*database_);
 
@@ -94,6 +90,12 @@ Sandbox::Sandbox(std::vector<fs::path> readable_dirs, fs::path scratch_dir, Sand
     list += "]";
     // Order matters: DuckDB accepts allowed_directories only while external
     // access is on, and nothing at all once the configuration is locked.
+    // Given at open, max_temp_directory_size shows in duckdb_settings()
+    // but DuckDB 1.5.6 does not enforce it; set by SQL, it is enforced.
+    if (!limits.max_temp_directory_size.empty()) {
+      connection_->execute("SET max_temp_directory_size = " +
+                           sql_string(limits.max_temp_directory_size));
+    }
     connection_->execute("SET allowed_directories = " + list);
     connection_->execute("SET enable_external_access = false");
     connection_->execute("SET lock_configuration = true");
@@ -167,8 +169,8 @@ SandboxPool::Lease SandboxPool::acquire(std::chrono::milliseconds wait) {
   std::unique_lock lock(mutex_);
   const auto deadline = std::chrono::steady_clock::now() + wait;
   while (idle_.empty() && open_ >= max_sandboxes_) {
-    if (released_.wait_until(lock, deadline) == std::cv_status::timeout &&
-        idle_.empty() && open_ >= max_sandboxes_) {
+    if (released_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
+        open_ >= max_sandboxes_) {
       throw Error(ErrorCode::unavailable,
                   "all " + std::to_string(max_sandboxes_) +
                       " query sandboxes of this product are busy; retry shortly",

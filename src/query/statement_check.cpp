@@ -62,7 +62,8 @@ Scan scan_sql(std::string_view sql) {
   std::size_t i = 0;
   auto at = [&](std::size_t k) { return k < n ? sql[k] : '\0'; };
   auto unterminated = [&](std::string what, std::size_t begin) {
-    scan.unterminated = "unterminated " + what + " starting at character " + std::to_string(begin + 1);
+    scan.unterminated =
+        "unterminated " + what + " starting at character " + std::to_string(begin + 1);
   };
   while (i < n && !scan.unterminated) {
     const char c = sql[i];
@@ -195,28 +196,36 @@ constexpr std::string_view kAllowed =
 // Words a reading statement can start with. Anything else is refused
 // before DuckDB prepares it.
 constexpr std::array<std::string_view, 15> kReadingKeywords = {
-    "select", "with",     "from",  "values",  "table",       "describe",     "desc", "summarize",
-    "show",   "explain",  "pragma", "pivot",  "pivot_wider", "pivot_longer", "unpivot"};
+    "select", "with",    "from",   "values", "table",       "describe",     "desc",   "summarize",
+    "show",   "explain", "pragma", "pivot",  "pivot_wider", "pivot_longer", "unpivot"};
 
 // Words that start statements other than queries: refused as such. Any
 // other unknown first word is a syntax error.
 constexpr std::array<std::string_view, 35> kStatementKeywords = {
-    "abort",    "alter",   "analyze", "attach",  "begin",   "call",       "checkpoint",
-    "comment",  "commit",  "copy",    "create",  "deallocate", "delete",  "detach",
-    "drop",     "end",     "execute", "export",  "force",   "grant",      "import",
-    "insert",   "install", "load",    "merge",   "prepare", "reset",      "revoke",
-    "rollback", "set",     "start",   "truncate", "update", "use",        "vacuum"};
+    "abort",    "alter",   "analyze", "attach",   "begin",      "call",   "checkpoint",
+    "comment",  "commit",  "copy",    "create",   "deallocate", "delete", "detach",
+    "drop",     "end",     "execute", "export",   "force",      "grant",  "import",
+    "insert",   "install", "load",    "merge",    "prepare",    "reset",  "revoke",
+    "rollback", "set",     "start",   "truncate", "update",     "use",    "vacuum"};
 
 // Functions a SELECT can call that change the database's state, write
 // files, run SQL given as text (which would escape this check), read raw
 // memory, or (import_database, copy_database) expand into statements read
 // from files. Besides these, every name starting with enable_, disable_ or
 // verify_ is refused: DuckDB uses those prefixes for switches.
-constexpr std::array<std::string_view, 13> kRefusedFunctions = {
-    "enable_logging",  "disable_logging",             "truncate_duckdb_logs", "write_log",
-    "checkpoint",      "force_checkpoint",            "query",                "json_execute_serialized_sql",
-    "import_database", "copy_database",               "arrow_scan",           "arrow_scan_dumb",
-    "add_parquet_key"};
+constexpr std::array<std::string_view, 13> kRefusedFunctions = {"enable_logging",
+                                                                "disable_logging",
+                                                                "truncate_duckdb_logs",
+                                                                "write_log",
+                                                                "checkpoint",
+                                                                "force_checkpoint",
+                                                                "query",
+                                                                "json_execute_serialized_sql",
+                                                                "import_database",
+                                                                "copy_database",
+                                                                "arrow_scan",
+                                                                "arrow_scan_dumb",
+                                                                "add_parquet_key"};
 
 bool refused_function(const std::string& name) {
   if (std::find(kRefusedFunctions.begin(), kRefusedFunctions.end(), name) !=
@@ -249,7 +258,8 @@ bool is_word(std::string_view sql, const Token& t, std::string_view lower_word) 
 }
 
 [[noreturn]] void refuse_statement(std::string type_name) {
-  throw Error(ErrorCode::forbidden, type_name + " statements are not allowed: " + std::string(kAllowed),
+  throw Error(ErrorCode::forbidden,
+              type_name + " statements are not allowed: " + std::string(kAllowed),
               {{"statement_type", type_name}});
 }
 
@@ -286,7 +296,8 @@ void check_functions(std::string_view sql, const std::vector<Token>& tokens) {
       throw Error(ErrorCode::forbidden,
                   "function " + name +
                       "() is not allowed in a query: it changes the database's state, writes "
-                      "files or runs SQL given as text; " + std::string(kAllowed),
+                      "files or runs SQL given as text; " +
+                      std::string(kAllowed),
                   {{"function", name}});
     }
   }
@@ -308,7 +319,8 @@ void check_leading_keyword(std::string_view sql, const Token& first) {
   for (char& ch : type) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
   if (contains(kStatementKeywords)) refuse_statement(type);
   throw Error(ErrorCode::invalid_input,
-              "syntax error at or near \"" + std::string(sql.substr(first.begin, first.end - first.begin)) +
+              "syntax error at or near \"" +
+                  std::string(sql.substr(first.begin, first.end - first.begin)) +
                   "\": " + std::string(kAllowed));
 }
 
