@@ -144,11 +144,11 @@ void Coordinator::reconcile_dead_letters() {
   if (unresolved.empty()) return;
   auto already = catalog_.resolved_among(unresolved);
   std::set<bus::Position> done(already.begin(), already.end());
-  std::vector<bus::Position> todo;
+  std::vector<bus::Position> to_resolve;
   for (auto p : unresolved) {
-    if (!done.count(p)) todo.push_back(p);
+    if (!done.count(p)) to_resolve.push_back(p);
   }
-  if (!todo.empty()) catalog_.resolve_positions(to_ranges(todo));
+  if (!to_resolve.empty()) catalog_.resolve_positions(to_ranges(to_resolve));
   watermark_ = catalog_.watermark();
 }
 

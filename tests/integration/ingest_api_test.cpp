@@ -299,3 +299,81 @@ TEST(IngestCrash, KillDuringConcurrentIngestLosesAndDuplicatesNothing) {
 
 }  // namespace
 }  // namespace duckmesh::testing
+
+namespace duckmesh::testing {
+namespace {
+
+// Every validation rule, over HTTP: one bad event per row, the index, field
+// and code the server must name. Adding a rule is one line.
+TEST(IngestValidationOverHttp, EveryRuleIsRefusedWithItsFieldAndCode) {
+  TempDir dir;
+  ServiceProcess service(dir.path() / "data");
+  HttpClient c("127.0.0.1", service.port());
+  ASSERT_EQ(c.post("/v1/products", R"({"name":"v"})").status, 201u);
+  auto t = c.post("/v1/products/v/tables", R"J({"name":"all_types","columns":[
+      {"name":"b","type":"boolean"},{"name":"i","type":"integer","minimum":0,"maximum":100},
+      {"name":"big","type":"bigint"},{"name":"d","type":"double"},{"name":"m","type":"decimal(5,2)"},
+      {"name":"s","type":"varchar","max_length":5},{"name":"c3","type":"char(3)"},
+      {"name":"e","type":"varchar","enum":["A","B"]},{"name":"p","type":"varchar","pattern":"^[a-z]+$"},
+      {"name":"dt","type":"date"},{"name":"ts","type":"timestamp"},{"name":"tz","type":"timestamptz"},
+      {"name":"u","type":"uuid"},{"name":"j","type":"json"},{"name":"l","type":"integer[]"},
+      {"name":"req","type":"varchar","nullable":false}]})J");
+  ASSERT_EQ(t.status, 201u) << t.body;
+  struct Case { std::string event; std::string field; std::string code; };
+  const std::vector<Case> cases = {
+      {R"({"req":"x","b":"yes"})", "b", "type"},
+      {R"({"req":"x","i":1.5})", "i", "type"},
+      {R"({"req":"x","i":101})", "i", "out_of_range"},
+      {R"({"req":"x","i":2147483648})", "i", "out_of_range"},
+      {R"({"req":"x","big":9223372036854775808})", "big", "out_of_range"},
+      {R"({"req":"x","d":1e400})", "d", "out_of_range"},
+      {R"({"req":"x","m":"1234.5"})", "m", "precision"},
+      {R"({"req":"x","m":1.234})", "m", "precision"},
+      {R"({"req":"x","s":"toolong"})", "s", "max_length"},
+      {R"({"req":"x","c3":"EURO"})", "c3", "length"},
+      {R"({"req":"x","e":"C"})", "e", "enum"},
+      {R"({"req":"x","p":"ABC"})", "p", "pattern"},
+      {R"({"req":"x","dt":"2026-02-30"})", "dt", "invalid_date"},
+      {R"({"req":"x","ts":"yesterday"})", "ts", "invalid_timestamp"},
+      {R"({"req":"x","tz":"2026-11-25T10:00:00"})", "tz", "invalid_timestamp"},
+      {R"({"req":"x","u":"not-a-uuid"})", "u", "invalid_uuid"},
+      {R"({"req":"x","l":[1,"two"]})", "l", "type"},
+      {R"({"req":"x","s":{"nested":1}})", "s", "type"},
+      {R"({"b":true})", "req", "required"},
+      {R"({"req":null})", "req", "null"},
+      {R"({"req":"x","zzz":1})", "zzz", "unknown_field"},
+      {R"({"req":"x","req":"y"})", "req", "duplicate_key"},
+      {R"({"req":"x","_idempotency_key":""})", "_idempotency_key", "invalid_idempotency_key"},
+      {R"([1,2])", "", "not_an_object"},
+  };
+  std::string body = "[";
+  for (std::size_t i = 0; i < cases.size(); ++i) body += (i ? "," : "") + cases[i].event;
+  body += R"(,{"req":"ok","j":{"any":[1,{"x":null}]},"l":[1,null,3],"tz":"2026-11-25T10:00:00+05:30"}])";
+  auto r = c.post("/v1/products/v/tables/all_types/events?atomic=false&wait_for_visibility=true", body);
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(r.json().at("accepted").as_int64(), 1);
+  auto rejected = r.json().at("rejected").as_array();
+  ASSERT_EQ(rejected.size(), cases.size()) << r.body;
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const auto& e = rejected[i].as_object();
+    EXPECT_EQ(e.at("index").as_int64(), static_cast<std::int64_t>(i)) << cases[i].event;
+    EXPECT_EQ(e.at("field").as_string(), cases[i].field) << cases[i].event << " -> " << boost::json::serialize(e);
+    EXPECT_EQ(e.at("code").as_string(), cases[i].code) << cases[i].event << " -> " << boost::json::serialize(e);
+    EXPECT_FALSE(e.at("message").as_string().empty());
+  }
+  // Invalid UTF-8 in one event of an NDJSON body rejects that event only.
+  std::string ndjson = "{\"req\":\"fine\"}\n{\"req\":\"bad \xC3\x28\"}\n{\"req\":\"also fine\"}\n";
+  auto u = c.post("/v1/products/v/tables/all_types/events?atomic=false", ndjson,
+                  {{"Content-Type", "application/x-ndjson"}});
+  ASSERT_EQ(u.status, 202u) << u.body;
+  EXPECT_EQ(u.json().at("accepted").as_int64(), 2);
+  EXPECT_EQ(u.json().at("rejected").at(0).at("code").as_string(), "invalid_utf8");
+  // The good event's values came through exactly.
+  auto q = c.post("/v1/products/v/query",
+                  R"({"sql":"SELECT j, l, tz FROM all_types WHERE req = 'ok'","format":"ndjson"})");
+  EXPECT_NE(q.body.find("\"l\":[1,null,3]"), std::string::npos) << q.body;
+  EXPECT_NE(q.body.find("\"tz\":\"2026-11-25T04:30:00Z\""), std::string::npos) << q.body;
+}
+
+}  // namespace
+}  // namespace duckmesh::testing
