@@ -2,6 +2,7 @@
 
 #include "common/error.hpp"
 #include "common/fault.hpp"
+#include "duck/sql_literal.hpp"
 #include "obs/log.hpp"
 #include "obs/metrics.hpp"
 #include "schema/table_schema.hpp"
@@ -41,16 +42,6 @@ struct Metrics {
     return m;
   }
 };
-
-std::string sql_string(std::string_view s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') out += '\'';
-    out += c;
-  }
-  out += '\'';
-  return out;
-}
 
 // Positions as inclusive ranges, for the catalog.
 std::vector<catalog::PositionRange> to_ranges(std::vector<bus::Position> positions) {
@@ -189,7 +180,8 @@ std::vector<catalog::NewFile> Coordinator::write_records(
   for (const auto& c : table_schema.columns) {
     // Timestamps are read as text and cast, so RFC 3339 offsets are honoured.
     bool temporal = c.type.kind == schema::TypeKind::timestamp;
-    columns += sql_string(c.name) + ": " + sql_string(temporal ? "VARCHAR" : c.type.sql()) + ", ";
+    columns += duck::quote_literal(c.name) + ": " +
+               duck::quote_literal(temporal ? "VARCHAR" : c.type.sql()) + ", ";
     if (temporal) {
       select += "CAST(CAST(" + schema::quote_identifier(c.name) + " AS TIMESTAMPTZ) AS TIMESTAMP) AS " +
                 schema::quote_identifier(c.name) + ", ";
@@ -197,13 +189,13 @@ std::vector<catalog::NewFile> Coordinator::write_records(
       select += schema::quote_identifier(c.name) + ", ";
     }
   }
-  columns += sql_string(schema::kPositionColumn) + ": 'UBIGINT', " +
-             sql_string(schema::kIngestedAtColumn) + ": 'BIGINT'";
+  columns += duck::quote_literal(schema::kPositionColumn) + ": 'UBIGINT', " +
+             duck::quote_literal(schema::kIngestedAtColumn) + ": 'BIGINT'";
   select += schema::quote_identifier(schema::kPositionColumn) + ", make_timestamptz(" +
             schema::quote_identifier(schema::kIngestedAtColumn) + ") AS " +
             schema::quote_identifier(schema::kIngestedAtColumn);
   if (keyed) {
-    columns += ", " + sql_string(schema::kOperationColumn) + ": 'VARCHAR'";
+    columns += ", " + duck::quote_literal(schema::kOperationColumn) + ": 'VARCHAR'";
     select += ", COALESCE(" + schema::quote_identifier(schema::kOperationColumn) + ", 'upsert') AS " +
               schema::quote_identifier(schema::kOperationColumn);
   }
@@ -212,7 +204,7 @@ std::vector<catalog::NewFile> Coordinator::write_records(
   try {
     conn_->execute("CREATE OR REPLACE TEMP TABLE staged AS SELECT *, " + partition +
                    " AS _dm_partition FROM (SELECT " + select + " FROM read_json(" +
-                   sql_string(staging.string()) +
+                   duck::quote_literal(staging.string()) +
                    ", format='newline_delimited', columns=" + columns + "))");
   } catch (const Error& e) {
     throw DataError{std::string(e.message())};
@@ -238,9 +230,10 @@ std::vector<catalog::NewFile> Coordinator::write_records(
 
   std::vector<catalog::NewFile> files;
   for (const auto& part : partitions) {
-    std::string where = table.partition.enabled()
-                            ? (part ? "_dm_partition = " + sql_string(*part) : "_dm_partition IS NULL")
-                            : "true";
+    std::string where =
+        table.partition.enabled()
+            ? (part ? "_dm_partition = " + duck::quote_literal(*part) : "_dm_partition IS NULL")
+            : "true";
     std::string stats_sql = "SELECT count(*)";
     for (const auto& c : stat_columns) {
       auto q = schema::quote_identifier(c);
@@ -278,7 +271,7 @@ std::vector<catalog::NewFile> Coordinator::write_records(
                             std::to_string(++staging_counter_) + ".parquet");
     conn_->execute("COPY (SELECT * EXCLUDE (_dm_partition) FROM staged WHERE " + where +
                    " ORDER BY " + schema::quote_identifier(schema::kPositionColumn) + ") TO " +
-                   sql_string(local.string()) +
+                   duck::quote_literal(local.string()) +
                    " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE " +
                    std::to_string(options_.row_group_size) + ")");
     file.bytes = static_cast<std::int64_t>(std::filesystem::file_size(local));

@@ -39,15 +39,6 @@ void append_trimmed_fraction(std::string& out, std::uint64_t fraction, int digit
   out += text;
 }
 
-bool is_leap(std::int64_t year) {
-  return year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-}
-
-unsigned days_in_month(std::int64_t year, unsigned month) {
-  static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return month == 2 && is_leap(year) ? 29 : kDays[month - 1];
-}
-
 // DuckDB's date text: four-digit year at least, years <= 0 shown as BC.
 void append_duckdb_date(std::string& out, std::int64_t days) {
   CivilDate c = civil_from_days(days);
@@ -88,24 +79,6 @@ void append_iso_date(std::string& out, std::int64_t days) {
   append_padded(out, c.day, 2);
 }
 
-std::string rfc3339_of_micros(std::int64_t micros) {
-  if (micros == Timestamp::kInfinity) return "infinity";
-  if (micros == Timestamp::kNegativeInfinity) return "-infinity";
-  std::int64_t days = floor_div(micros, kMicrosPerDay);
-  auto of_day = static_cast<std::uint64_t>(micros - days * kMicrosPerDay);
-  std::string out;
-  append_iso_date(out, days);
-  out.push_back('T');
-  append_hms(out, of_day / kMicrosPerHour, of_day / kMicrosPerMinute % 60,
-             of_day / kMicrosPerSecond % 60);
-  if (auto fraction = of_day % kMicrosPerSecond; fraction != 0) {
-    out.push_back('.');
-    append_padded(out, fraction, 6);
-  }
-  out.push_back('Z');
-  return out;
-}
-
 void append_interval_part(std::string& out, std::int64_t amount, const char* unit) {
   if (!out.empty()) out.push_back(' ');
   if (amount < 0) out.push_back('-');
@@ -117,33 +90,10 @@ void append_interval_part(std::string& out, std::int64_t amount, const char* uni
 
 }  // namespace
 
-CivilDate civil_from_days(std::int64_t days) {
-  // Howard Hinnant's algorithm: shift the epoch to 0000-03-01 so leap days
-  // fall at the end of a 400-year era.
-  const std::int64_t z = days + 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const std::int64_t doe = z - era * 146097;
-  const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const std::int64_t mp = (5 * doy + 2) / 153;
-  const auto day = static_cast<unsigned>(doy - (153 * mp + 2) / 5 + 1);
-  const auto month = static_cast<unsigned>(mp < 10 ? mp + 3 : mp - 9);
-  return CivilDate{yoe + era * 400 + (month <= 2 ? 1 : 0), month, day};
-}
-
-std::int64_t days_from_civil(std::int64_t year, unsigned month, unsigned day) {
-  year -= month <= 2 ? 1 : 0;
-  const std::int64_t era = (year >= 0 ? year : year - 399) / 400;
-  const std::int64_t yoe = year - era * 400;
-  const std::int64_t doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;
-  const std::int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
 Date make_date(std::int64_t year, unsigned month, unsigned day) {
   // Bound the year first so the day arithmetic below cannot overflow.
   if (year < -6'000'000 || year > 6'000'000 || month < 1 || month > 12 || day < 1 ||
-      day > days_in_month(year, month)) {
+      day > calendar::days_in_month(year, month)) {
     throw Error(ErrorCode::invalid_input, "not a valid calendar date",
                 {{"year", year}, {"month", month}, {"day", day}});
   }
@@ -243,18 +193,51 @@ std::string format_interval(std::int32_t months, std::int32_t days, std::int64_t
 }
 
 std::string to_iso8601(Date date) {
-  if (date.days == Date::kInfinity) return "infinity";
-  if (date.days == Date::kNegativeInfinity) return "-infinity";
   std::string out;
-  append_iso_date(out, date.days);
+  append_iso8601(out, date);
   return out;
 }
 
 std::string to_rfc3339(Timestamp ts) {
-  return rfc3339_of_micros(ts.micros);
+  std::string out;
+  append_rfc3339(out, ts);
+  return out;
 }
 std::string to_rfc3339(TimestampTz ts) {
-  return rfc3339_of_micros(ts.micros);
+  return to_rfc3339(Timestamp{ts.micros});
+}
+
+void append_iso8601(std::string& out, Date date) {
+  if (date.days == Date::kInfinity) {
+    out += "infinity";
+  } else if (date.days == Date::kNegativeInfinity) {
+    out += "-infinity";
+  } else {
+    append_iso_date(out, date.days);
+  }
+}
+
+void append_rfc3339(std::string& out, Timestamp ts) {
+  const std::int64_t micros = ts.micros;
+  if (micros == Timestamp::kInfinity) {
+    out += "infinity";
+    return;
+  }
+  if (micros == Timestamp::kNegativeInfinity) {
+    out += "-infinity";
+    return;
+  }
+  std::int64_t days = floor_div(micros, kMicrosPerDay);
+  auto of_day = static_cast<std::uint64_t>(micros - days * kMicrosPerDay);
+  append_iso_date(out, days);
+  out.push_back('T');
+  append_hms(out, of_day / kMicrosPerHour, of_day / kMicrosPerMinute % 60,
+             of_day / kMicrosPerSecond % 60);
+  if (auto fraction = of_day % kMicrosPerSecond; fraction != 0) {
+    out.push_back('.');
+    append_padded(out, fraction, 6);
+  }
+  out.push_back('Z');
 }
 
 }  // namespace duckmesh::duck

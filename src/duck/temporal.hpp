@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <string>
 
+#include "common/calendar.hpp"
 #include "duck/value.hpp"
 
 namespace duckmesh::duck {
@@ -26,18 +27,10 @@ namespace duckmesh::duck {
 inline constexpr std::int64_t kMicrosPerSecond = 1'000'000;
 inline constexpr std::int64_t kMicrosPerDay = 86'400LL * kMicrosPerSecond;
 
-struct CivilDate {
-  std::int64_t year = 1970;  // astronomical: 0 is 1 BC, -43 is 44 BC
-  unsigned month = 1;        // 1..12
-  unsigned day = 1;          // 1..31
-
-  friend bool operator==(const CivilDate&, const CivilDate&) = default;
-};
-
-// Days since 1970-01-01 <-> calendar date. Exact for the whole int64 range
-// that does not overflow.
-CivilDate civil_from_days(std::int64_t days);
-std::int64_t days_from_civil(std::int64_t year, unsigned month, unsigned day);
+// Days since 1970-01-01 <-> calendar date (see common/calendar.hpp).
+using calendar::civil_from_days;
+using calendar::CivilDate;
+using calendar::days_from_civil;
 
 // Builds a DATE / TIMESTAMP from calendar fields.
 // Throws Error(invalid_input) when a field is out of range (month 13,
@@ -61,5 +54,10 @@ std::string format_interval(std::int32_t months, std::int32_t days, std::int64_t
 std::string to_iso8601(Date date);       // "2024-05-01"
 std::string to_rfc3339(Timestamp ts);    // "2024-05-01T10:00:00.123456Z"
 std::string to_rfc3339(TimestampTz ts);  // same instant, same text
+
+// The same JSON text appended to `out`, for encoders that write many values
+// into one buffer and must not allocate per value.
+void append_iso8601(std::string& out, Date date);
+void append_rfc3339(std::string& out, Timestamp ts);
 
 }  // namespace duckmesh::duck

@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "common/error.hpp"
+#include "common/json_string.hpp"
 #include "ingest/body.hpp"
 #include "ingest/validation_tape.hpp"
 #include "ingest/validation_values.hpp"
@@ -65,7 +66,7 @@ std::string_view clip(std::string_view s) {
 
 std::string quoted(std::string_view s) {
   std::string out;
-  append_json_string(clip(s), out);
+  append_json_string(out, clip(s));
   if (s.size() > kQuoteBytes) out.insert(out.size() - 1, "...");
   return out;
 }
@@ -110,7 +111,7 @@ class Validator {
       rule.column = &c;
       rule.list = c.type.kind == TypeKind::list;
       rule.scalar = rule.list ? c.type.element.get() : &c.type;
-      append_json_string(c.name, rule.member);
+      append_json_string(rule.member, c.name);
       rule.member += ':';
       if (c.constraints.pattern) {
         try {
@@ -544,7 +545,7 @@ class Validator {
         if (n.kind != NodeKind::string) return type_error(p, rule, element, node);
         std::string_view s = tape_.text(n);
         if (!check_text(rule, element, s, p)) return false;
-        append_json_string(s, out);
+        append_json_string(out, s);
         return true;
       }
 
@@ -613,7 +614,7 @@ class Validator {
         for (std::uint32_t i = node + 1; i < n.end; i = tape_[i + 1].end) {
           if (!first) out += ',';
           first = false;
-          append_json_string(tape_.text(tape_[i]), out);
+          append_json_string(out, tape_.text(tape_[i]));
           out += ':';
           if (!write_json(rule, element, i + 1, out, p)) return false;
         }
@@ -630,7 +631,7 @@ class Validator {
         return true;
       }
       case NodeKind::key:
-      case NodeKind::string: append_json_string(tape_.text(n), out); return true;
+      case NodeKind::string: append_json_string(out, tape_.text(n)); return true;
       case NodeKind::number: {
         double value = 0;
         if (!parse_finite_double(tape_.text(n), value)) {

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <limits>
 
+#include "common/calendar.hpp"
+
 namespace duckmesh::ingest {
 namespace {
 
@@ -30,42 +32,12 @@ bool read_fixed(std::string_view s, std::size_t pos, std::size_t count, int& out
   return true;
 }
 
-bool is_leap(int y) {
-  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-int days_in_month(int y, int m) {
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return m == 2 && is_leap(y) ? 29 : kDays[m - 1];
-}
-
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const auto yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
-void civil_from_days(std::int64_t z, std::int64_t& y, unsigned& m, unsigned& d) {
-  z += 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const auto doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  d = doy - (153 * mp + 2) / 5 + 1;
-  m = mp < 10 ? mp + 3 : mp - 9;
-  y = static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2);
-}
-
 // Parses "YYYY-MM-DD" at the start of s (years 0001-9999, real dates).
 bool parse_date_prefix(std::string_view s, int& y, int& m, int& d) {
   if (s.size() < 10 || s[4] != '-' || s[7] != '-') return false;
   if (!read_fixed(s, 0, 4, y) || !read_fixed(s, 5, 2, m) || !read_fixed(s, 8, 2, d)) return false;
-  return y >= 1 && m >= 1 && m <= 12 && d >= 1 && d <= days_in_month(y, m);
+  return y >= 1 && m >= 1 && m <= 12 && d >= 1 &&
+         static_cast<unsigned>(d) <= calendar::days_in_month(y, static_cast<unsigned>(m));
 }
 
 void append_padded(std::string& out, std::int64_t v, int width) {
@@ -204,33 +176,6 @@ void append_double(double value, std::string& out) {
   out.append(buf, end);
 }
 
-void append_json_string(std::string_view s, std::string& out) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
-  std::size_t run = 0;  // start of the pending run of bytes copied as they are
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s.data() + run, i - run);
-    run = i + 1;
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        out += "\\u00";
-        out += kHex[c >> 4];
-        out += kHex[c & 15];
-    }
-  }
-  out.append(s.data() + run, s.size() - run);
-  out += '"';
-}
-
 bool valid_utf8(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const auto* end = p + s.size();
@@ -352,22 +297,20 @@ bool append_utc_timestamp(std::string_view s, bool require_offset, std::string& 
   if (pos != s.size()) return false;
 
   std::int64_t seconds =
-      days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 + h * 3600 +
-      mi * 60 + sec - offset_seconds;
+      calendar::days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 +
+      h * 3600 + mi * 60 + sec - offset_seconds;
   std::int64_t days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400;
   std::int64_t in_day = seconds - days * 86400;
-  std::int64_t uy;
-  unsigned um, ud;
-  civil_from_days(days, uy, um, ud);
-  if (uy < 1 || uy > 9999) {
+  const calendar::CivilDate utc = calendar::civil_from_days(days);
+  if (utc.year < 1 || utc.year > 9999) {
     why = "the instant falls outside 0001-01-01 00:00:00 to 9999-12-31 23:59:59.999999 UTC";
     return false;
   }
-  append_padded(out, uy, 4);
+  append_padded(out, utc.year, 4);
   out += '-';
-  append_padded(out, um, 2);
+  append_padded(out, utc.month, 2);
   out += '-';
-  append_padded(out, ud, 2);
+  append_padded(out, utc.day, 2);
   out += ' ';
   append_padded(out, in_day / 3600, 2);
   out += ':';

@@ -53,9 +53,6 @@ bool parse_finite_double(std::string_view text, double& out);
 // (negative zero as "-0.0").
 void append_double(double value, std::string& out);
 
-// Appends `s` as a JSON string literal, quotes included. REQUIRES valid UTF-8.
-void append_json_string(std::string_view s, std::string& out);
-
 // True when `s` is well-formed UTF-8 (no overlongs, surrogates or code
 // points past U+10FFFF).
 bool valid_utf8(std::string_view s);

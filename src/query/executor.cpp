@@ -17,6 +17,7 @@
 #include "common/error.hpp"
 #include "duck/prepared_statement.hpp"
 #include "duck/result.hpp"
+#include "duck/sql_literal.hpp"
 #include "query/statement_check.hpp"
 
 namespace duckmesh::query {
@@ -238,16 +239,6 @@ QueryOutcome run_rows(Sandbox& sandbox, std::string_view sql, const QueryOptions
 
 // ---- Parquet ----
 
-std::string sql_string(std::string_view s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') out += '\'';
-    out += c;
-  }
-  out += '\'';
-  return out;
-}
-
 // A file in the sandbox's private directory, removed when this goes.
 class ScratchFile {
  public:
@@ -324,8 +315,9 @@ QueryOutcome run_parquet(Sandbox& sandbox, std::string_view sql, const QueryOpti
       options.max_rows < static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
   const std::string limit = limited ? " LIMIT " + std::to_string(options.max_rows + 1) : "";
   ScratchFile file(sandbox);
-  duck::PreparedStatement copy = prepare_wrapped(
-      "COPY (" + query + limit + ") TO " + sql_string(file.path().string()) + " (FORMAT parquet)");
+  duck::PreparedStatement copy =
+      prepare_wrapped("COPY (" + query + limit + ") TO " +
+                      duck::quote_literal(file.path().string()) + " (FORMAT parquet)");
   if (copy.statement_type() != DUCKDB_STATEMENT_TYPE_COPY ||
       copy.parameter_count() != statement.prepared.parameter_count()) {
     throw Error(ErrorCode::internal, "the parquet export of the query did not prepare as one COPY");
@@ -337,9 +329,9 @@ QueryOutcome run_parquet(Sandbox& sandbox, std::string_view sql, const QueryOpti
     if (options.error_on_truncate) too_many_rows(options.max_rows);
     // Cut the probe row from the file written, without running the query
     // again; reading back the same Parquet keeps types and order.
-    conn.execute("COPY (SELECT * FROM read_parquet(" + sql_string(file.path().string()) +
+    conn.execute("COPY (SELECT * FROM read_parquet(" + duck::quote_literal(file.path().string()) +
                  ") LIMIT " + std::to_string(options.max_rows) + ") TO " +
-                 sql_string(trimmed.path().string()) + " (FORMAT parquet)");
+                 duck::quote_literal(trimmed.path().string()) + " (FORMAT parquet)");
     result_file = &trimmed;
     outcome.truncated = true;
     outcome.row_count = options.max_rows;

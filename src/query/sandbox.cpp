@@ -6,21 +6,12 @@
 #include <utility>
 
 #include "common/error.hpp"
+#include "duck/sql_literal.hpp"
 
 namespace duckmesh::query {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string sql_string(std::string_view s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') out += '\'';
-    out += c;
-  }
-  out += '\'';
-  return out;
-}
 
 // An absolute, normalized directory path. DuckDB matches the allow-list by
 // prefix, so a trailing separator keeps "/data/p1" from admitting
@@ -85,7 +76,7 @@ Sandbox::Sandbox(std::vector<fs::path> readable_dirs, fs::path scratch_dir, Sand
     std::string list = "[";
     for (std::size_t i = 0; i < allowed.size(); ++i) {
       if (i > 0) list += ", ";
-      list += sql_string(allowed[i]);
+      list += duck::quote_literal(allowed[i]);
     }
     list += "]";
     // Order matters: DuckDB accepts allowed_directories only while external
@@ -94,7 +85,7 @@ Sandbox::Sandbox(std::vector<fs::path> readable_dirs, fs::path scratch_dir, Sand
     // but DuckDB 1.5.6 does not enforce it; set by SQL, it is enforced.
     if (!limits.max_temp_directory_size.empty()) {
       connection_->execute("SET max_temp_directory_size = " +
-                           sql_string(limits.max_temp_directory_size));
+                           duck::quote_literal(limits.max_temp_directory_size));
     }
     connection_->execute("SET allowed_directories = " + list);
     connection_->execute("SET enable_external_access = false");

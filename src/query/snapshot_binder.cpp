@@ -1,5 +1,6 @@
 #include "query/snapshot_binder.hpp"
 
+#include "duck/sql_literal.hpp"
 #include "schema/table_schema.hpp"
 
 #include <algorithm>
@@ -7,19 +8,6 @@
 #include <set>
 
 namespace duckmesh::query {
-namespace {
-
-std::string sql_string(std::string_view s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') out += '\'';
-    out += c;
-  }
-  out += '\'';
-  return out;
-}
-
-}  // namespace
 
 std::string table_view_sql(const catalog::TableInfo& table,
                            const std::vector<catalog::DataFile>& files,
@@ -60,7 +48,7 @@ std::string table_view_sql(const catalog::TableInfo& table,
   std::string list = "[";
   for (std::size_t i = 0; i < files.size(); ++i) {
     if (i) list += ", ";
-    list += sql_string(store.local_path(files[i].path).string());
+    list += duck::quote_literal(store.local_path(files[i].path).string());
   }
   list += "]";
   std::string source = "read_parquet(" + list + ", union_by_name=true)";

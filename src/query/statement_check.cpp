@@ -65,6 +65,26 @@ Scan scan_sql(std::string_view sql) {
     scan.unterminated =
         "unterminated " + what + " starting at character " + std::to_string(begin + 1);
   };
+  // Moves `i` past the closing `quote` of a quoted run whose opening quote
+  // is behind it. A doubled quote stands for one; with `escapes`, a
+  // backslash also escapes the character after it. False when the text ends
+  // first.
+  auto skip_quoted = [&](char quote, bool escapes) {
+    while (i < n) {
+      if (escapes && sql[i] == '\\') {
+        i += 2;
+      } else if (sql[i] == quote) {
+        if (at(i + 1) != quote) {
+          ++i;
+          return true;
+        }
+        i += 2;
+      } else {
+        ++i;
+      }
+    }
+    return false;
+  };
   while (i < n && !scan.unterminated) {
     const char c = sql[i];
     const std::size_t begin = i;
@@ -92,44 +112,14 @@ Scan scan_sql(std::string_view sql) {
       // E'...' takes backslash escapes; both kinds take '' for a quote.
       const bool escapes = c != '\'';
       i += escapes ? 2 : 1;
-      bool closed = false;
-      while (i < n) {
-        if (escapes && sql[i] == '\\') {
-          i += 2;
-        } else if (sql[i] == '\'') {
-          if (at(i + 1) == '\'') {
-            i += 2;
-          } else {
-            ++i;
-            closed = true;
-            break;
-          }
-        } else {
-          ++i;
-        }
-      }
-      if (!closed) {
+      if (!skip_quoted('\'', escapes)) {
         unterminated("quoted string", begin);
       } else {
         scan.tokens.push_back({TokenKind::string, begin, i});
       }
     } else if (c == '"') {
       ++i;
-      bool closed = false;
-      while (i < n) {
-        if (sql[i] == '"') {
-          if (at(i + 1) == '"') {
-            i += 2;
-          } else {
-            ++i;
-            closed = true;
-            break;
-          }
-        } else {
-          ++i;
-        }
-      }
-      if (!closed) {
+      if (!skip_quoted('"', false)) {
         unterminated("quoted identifier", begin);
       } else {
         scan.tokens.push_back({TokenKind::quoted_identifier, begin, i});

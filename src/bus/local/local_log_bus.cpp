@@ -15,20 +15,22 @@
 #include "bus/local/log_format.hpp"
 #include "common/error.hpp"
 #include "common/fault.hpp"
+#include "common/file_io.hpp"
 
 namespace duckmesh::bus {
 namespace fs = std::filesystem;
 namespace format = local::format;
-using local::make_dir_durably;
-using local::open_file;
+using fileio::make_dir_durably;
+using fileio::open_file;
+using fileio::pwrite_all;
+using fileio::read_all;
+using fileio::sync_data;
+using fileio::sync_dir;
+using fileio::sync_file;
+using fileio::throw_errno;
+using fileio::truncate_durably;
+using fileio::UniqueFd;
 using local::PositionSet;
-using local::pwrite_all;
-using local::read_all;
-using local::sync_data;
-using local::sync_dir;
-using local::throw_errno;
-using local::truncate_durably;
-using local::UniqueFd;
 
 namespace {
 
@@ -853,7 +855,7 @@ void LocalLogBus::maybe_compact() {
   {
     UniqueFd fd = open_file(temp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     pwrite_all(fd.get(), bytes, 0, temp);
-    if (::fsync(fd.get()) != 0) throw_errno("fsync", temp, errno);
+    sync_file(fd.get(), temp);
   }
   if (::rename(temp.c_str(), snapshot_path_.c_str()) != 0) {
     throw_errno("rename", snapshot_path_, errno);

@@ -73,8 +73,8 @@
 #include <vector>
 
 #include "bus/ingest_bus.hpp"
-#include "bus/local/file_io.hpp"
 #include "bus/local/position_set.hpp"
+#include "common/file_io.hpp"
 
 namespace duckmesh::bus {
 
@@ -190,7 +190,7 @@ class LocalLogBus final : public IngestBus {
   const std::filesystem::path segments_dir_;
   const std::filesystem::path journal_path_;
   const std::filesystem::path snapshot_path_;
-  local::UniqueFd lock_fd_;
+  fileio::UniqueFd lock_fd_;
 
   // Everything in memory. Lock order: state_mu_ before mu_.
   mutable std::mutex mu_;
@@ -210,14 +210,14 @@ class LocalLogBus final : public IngestBus {
 
   // The segment being appended to. Touched only by the current leader (the
   // thread that set flushing_) and by the constructor.
-  local::UniqueFd active_fd_;
+  fileio::UniqueFd active_fd_;
   std::filesystem::path active_path_;
   Position active_first_ = 0;
   std::uint64_t active_size_ = 0;
 
   // The journal. Guarded by state_mu_.
   mutable std::mutex state_mu_;
-  local::UniqueFd journal_fd_;
+  fileio::UniqueFd journal_fd_;
   std::uint64_t journal_size_ = 0;
   std::uint64_t snapshot_size_ = 0;
   std::string journal_failure_;  // non-empty once a journal write/sync failed

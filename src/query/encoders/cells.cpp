@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "common/json_string.hpp"
 #include "duck/temporal.hpp"
 #include "duck/text.hpp"
 #include "duck/value.hpp"
@@ -45,17 +46,6 @@ void append_int128(std::string& out, Int128 value) {
   }
 }
 
-void append_padded(std::string& out, std::uint64_t value, int width) {
-  char buf[24];
-  int n = 0;
-  do {
-    buf[n++] = static_cast<char>('0' + value % 10);
-    value /= 10;
-  } while (value != 0);
-  for (int i = n; i < width; ++i) out.push_back('0');
-  while (n > 0) out.push_back(buf[--n]);
-}
-
 // Appends "NaN"/"Infinity"/"-Infinity" (quoted for JSON) or the shortest
 // round-trip text of a finite value.
 template <class T>
@@ -95,61 +85,6 @@ void append_decimal(std::string& out, const duck::Decimal& d) {
     out.push_back('.');
     out.append(p + integer_digits, d.scale);
   }
-}
-
-// ISO 8601 date; years outside 0000..9999 in the expanded form with a sign,
-// like duck::to_iso8601.
-void append_iso_date(std::string& out, std::int64_t days) {
-  const duck::CivilDate c = duck::civil_from_days(days);
-  if (c.year < 0) {
-    out.push_back('-');
-    append_padded(out, static_cast<std::uint64_t>(-c.year), 4);
-  } else {
-    if (c.year > 9999) out.push_back('+');
-    append_padded(out, static_cast<std::uint64_t>(c.year), 4);
-  }
-  out.push_back('-');
-  append_padded(out, c.month, 2);
-  out.push_back('-');
-  append_padded(out, c.day, 2);
-}
-
-void append_date(std::string& out, duck::Date date) {
-  if (date.days == duck::Date::kInfinity) {
-    out += "infinity";
-  } else if (date.days == duck::Date::kNegativeInfinity) {
-    out += "-infinity";
-  } else {
-    append_iso_date(out, date.days);
-  }
-}
-
-// RFC 3339 in UTC, the fraction (six digits) only when not zero; the same
-// text as duck::to_rfc3339.
-void append_timestamp(std::string& out, std::int64_t micros) {
-  if (micros == duck::Timestamp::kInfinity) {
-    out += "infinity";
-    return;
-  }
-  if (micros == duck::Timestamp::kNegativeInfinity) {
-    out += "-infinity";
-    return;
-  }
-  std::int64_t days = micros / duck::kMicrosPerDay;
-  if (micros % duck::kMicrosPerDay < 0) --days;
-  const auto of_day = static_cast<std::uint64_t>(micros - days * duck::kMicrosPerDay);
-  append_iso_date(out, days);
-  out.push_back('T');
-  append_padded(out, of_day / 3'600'000'000ULL, 2);
-  out.push_back(':');
-  append_padded(out, of_day / 60'000'000ULL % 60, 2);
-  out.push_back(':');
-  append_padded(out, of_day / 1'000'000ULL % 60, 2);
-  if (const std::uint64_t fraction = of_day % 1'000'000ULL; fraction != 0) {
-    out.push_back('.');
-    append_padded(out, fraction, 6);
-  }
-  out.push_back('Z');
 }
 
 // TIMESTAMP_NS from DuckDB's text ("2024-05-01 10:00:00.5"): the reader
@@ -209,11 +144,11 @@ void append_plain_text(std::string& out, const VectorReader& column, idx_t row) 
     case DUCKDB_TYPE_VARCHAR:
     case DUCKDB_TYPE_ENUM: out += column.get_string_view(row); return;
     case DUCKDB_TYPE_BLOB: out += duck::format_blob(column.get_string_view(row)); return;
-    case DUCKDB_TYPE_DATE: append_date(out, column.get_date(row)); return;
+    case DUCKDB_TYPE_DATE: duck::append_iso8601(out, column.get_date(row)); return;
     case DUCKDB_TYPE_TIMESTAMP:
     case DUCKDB_TYPE_TIMESTAMP_S:
     case DUCKDB_TYPE_TIMESTAMP_MS:
-    case DUCKDB_TYPE_TIMESTAMP_TZ: append_timestamp(out, column.get_timestamp(row).micros); return;
+    case DUCKDB_TYPE_TIMESTAMP_TZ: duck::append_rfc3339(out, column.get_timestamp(row)); return;
     case DUCKDB_TYPE_TIMESTAMP_NS: append_timestamp_ns(out, column, row); return;
     case DUCKDB_TYPE_LIST:
     case DUCKDB_TYPE_ARRAY:
@@ -247,33 +182,6 @@ bool needs_csv_quotes(std::string_view text) {
 }
 
 }  // namespace
-
-void append_json_string(std::string& out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
-  std::size_t run = 0;  // start of the pending stretch that needs no escape
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(text.data() + run, i - run);
-    run = i + 1;
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        out += "\\u00";
-        out.push_back(kHex[c >> 4]);
-        out.push_back(kHex[c & 0xF]);
-    }
-  }
-  out.append(text.data() + run, text.size() - run);
-  out.push_back('"');
-}
 
 void append_json_value(std::string& out, const VectorReader& column, idx_t row) {
   if (column.is_null(row)) {

@@ -12,9 +12,6 @@
 
 namespace duckmesh::query::encoding {
 
-// `text` as a JSON string literal, quotes included.
-void append_json_string(std::string& out, std::string_view text);
-
 // The JSON value of `row` of `column` (null for NULL).
 void append_json_value(std::string& out, const duck::VectorReader& column, idx_t row);
 

@@ -1,6 +1,7 @@
 #include <string>
 #include <vector>
 
+#include "common/json_string.hpp"
 #include "query/encoders/cells.hpp"
 #include "query/encoders/row_encoders.hpp"
 

@@ -10,16 +10,17 @@
 #include <system_error>
 
 #include "common/error.hpp"
-#include "storage/local/unique_fd.hpp"
+#include "common/file_io.hpp"
 
 namespace duckmesh::storage {
 namespace fs = std::filesystem;
-using local::fsync_dir;
-using local::fsync_or_throw;
-using local::open_or_throw;
-using local::throw_errno;
-using local::UniqueFd;
-using local::write_all;
+using fileio::open_file;
+using fileio::read_all;
+using fileio::sync_dir;
+using fileio::sync_file;
+using fileio::throw_errno;
+using fileio::UniqueFd;
+using fileio::write_all;
 
 namespace {
 
@@ -53,8 +54,8 @@ std::int64_t mtime_ms(const struct stat& st) {
 // Copies `source` into the new file `dest` and fsyncs it. Used when the
 // source lives on another filesystem and cannot be renamed.
 void copy_durably(const fs::path& source, const fs::path& dest) {
-  UniqueFd in = open_or_throw(source, O_RDONLY);
-  UniqueFd out = open_or_throw(dest, O_WRONLY | O_CREAT | O_EXCL, 0644);
+  UniqueFd in = open_file(source, O_RDONLY);
+  UniqueFd out = open_file(dest, O_WRONLY | O_CREAT | O_EXCL, 0644);
   std::string buffer(1 << 20, '\0');
   for (;;) {
     const ssize_t n = ::read(in.get(), buffer.data(), buffer.size());
@@ -65,7 +66,7 @@ void copy_durably(const fs::path& source, const fs::path& dest) {
     if (n == 0) break;
     write_all(out.get(), std::string_view(buffer.data(), static_cast<std::size_t>(n)), dest);
   }
-  fsync_or_throw(out.get(), dest);
+  sync_file(out.get(), dest);
 }
 
 // Walks `dir` (whose key is `dir_key`, "" for the root) collecting regular
@@ -121,7 +122,7 @@ LocalObjectStore::LocalObjectStore(const fs::path& root)
     std::error_code ec;
     fs::create_directories(dir, ec);
     if (ec) throw_errno("mkdir", dir, ec.value());
-    fsync_dir(dir.parent_path());
+    sync_dir(dir.parent_path());
   }
   std::lock_guard lock(durable_dirs_mu_);
   durable_dirs_.insert(root_);
@@ -154,7 +155,7 @@ void LocalObjectStore::ensure_parents(const fs::path& dest) {
     // Fsync the parent even when the directory already existed: another
     // thread or process may have created it and not yet made it durable, and
     // our object must not depend on its fsync.
-    fsync_dir(parent);
+    sync_dir(parent);
     std::lock_guard lock(durable_dirs_mu_);
     durable_dirs_.insert(dir);
   }
@@ -178,7 +179,7 @@ void LocalObjectStore::publish(const fs::path& temp, const std::string& key) {
     // orphan; failing the put would make the caller retry into a conflict.
     static_cast<void>(::unlink(temp.c_str()));
   }
-  fsync_dir(dest.parent_path());
+  sync_dir(dest.parent_path());
 }
 
 void LocalObjectStore::put(const std::string& key, std::string_view bytes) {
@@ -186,9 +187,9 @@ void LocalObjectStore::put(const std::string& key, std::string_view bytes) {
   if (occupied(root_ / key)) throw_conflict(key);
   const fs::path temp = temp_path();
   try {
-    UniqueFd fd = open_or_throw(temp, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    UniqueFd fd = open_file(temp, O_WRONLY | O_CREAT | O_EXCL, 0644);
     write_all(fd.get(), bytes, temp);
-    fsync_or_throw(fd.get(), temp);
+    sync_file(fd.get(), temp);
     fd.reset();
     publish(temp, key);
   } catch (...) {
@@ -222,8 +223,8 @@ void LocalObjectStore::put_file(const std::string& key, const fs::path& source) 
   try {
     if (moved) {
       // The writer may not have fsynced; the object must be durable on return.
-      UniqueFd fd = open_or_throw(temp, O_RDONLY);
-      fsync_or_throw(fd.get(), temp);
+      UniqueFd fd = open_file(temp, O_RDONLY);
+      sync_file(fd.get(), temp);
     } else {
       copy_durably(source, temp);
     }
@@ -264,19 +265,7 @@ std::string LocalObjectStore::get(const std::string& key) const {
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) throw_errno("stat", path, errno);
   if (!S_ISREG(st.st_mode)) throw_not_found(key);
-  std::string bytes;
-  bytes.reserve(static_cast<std::size_t>(st.st_size));
-  std::string buffer(1 << 16, '\0');
-  for (;;) {
-    const ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw_errno("read", path, errno);
-    }
-    if (n == 0) break;
-    bytes.append(buffer.data(), static_cast<std::size_t>(n));
-  }
-  return bytes;
+  return read_all(fd.get(), path);
 }
 
 fs::path LocalObjectStore::local_path(const std::string& key) const {
@@ -328,7 +317,7 @@ void LocalObjectStore::remove(const std::string& key) {
     if (errno == ENOENT || errno == ENOTDIR || errno == EISDIR) return;
     throw_errno("unlink", path, errno);
   }
-  fsync_dir(path.parent_path());
+  sync_dir(path.parent_path());
 }
 
 fs::path LocalObjectStore::scratch_dir() const {

@@ -1,4 +1,4 @@
-#include "bus/local/file_io.hpp"
+#include "common/file_io.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -9,7 +9,7 @@
 
 #include "common/error.hpp"
 
-namespace duckmesh::bus::local {
+namespace duckmesh::fileio {
 
 void UniqueFd::reset() noexcept {
   if (fd_ >= 0) {
@@ -51,6 +51,17 @@ UniqueFd open_file(const std::filesystem::path& path, int flags, unsigned mode) 
   return UniqueFd(fd);
 }
 
+void write_all(int fd, std::string_view bytes, const std::filesystem::path& path) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("write", path, errno);
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
 void pwrite_all(int fd, std::string_view bytes, std::uint64_t offset,
                 const std::filesystem::path& path) {
   while (!bytes.empty()) {
@@ -64,18 +75,22 @@ void pwrite_all(int fd, std::string_view bytes, std::uint64_t offset,
   }
 }
 
+void sync_file(int fd, const std::filesystem::path& path) {
+  if (::fsync(fd) != 0) throw_errno("fsync", path, errno);
+}
+
 void sync_data(int fd, const std::filesystem::path& path) {
   if (::fdatasync(fd) != 0) throw_errno("fdatasync", path, errno);
 }
 
 void sync_dir(const std::filesystem::path& dir) {
   UniqueFd fd = open_file(dir, O_RDONLY | O_DIRECTORY);
-  if (::fsync(fd.get()) != 0) throw_errno("fsync", dir, errno);
+  sync_file(fd.get(), dir);
 }
 
 void truncate_durably(int fd, std::uint64_t size, const std::filesystem::path& path) {
   if (::ftruncate(fd, static_cast<off_t>(size)) != 0) throw_errno("ftruncate", path, errno);
-  if (::fsync(fd) != 0) throw_errno("fsync", path, errno);
+  sync_file(fd, path);
 }
 
 std::string read_all(int fd, const std::filesystem::path& path) {
@@ -113,4 +128,4 @@ void make_dir_durably(const std::filesystem::path& dir) {
   if (!S_ISDIR(st.st_mode)) throw_errno("mkdir", dir, ENOTDIR);
 }
 
-}  // namespace duckmesh::bus::local
+}  // namespace duckmesh::fileio
