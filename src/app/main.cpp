@@ -1,11 +1,15 @@
 // duckmesh: one binary for every role of the service.
 #include "app/config.hpp"
 #include "app/serve.hpp"
+#include "client/ingest_command.hpp"
+#include "client/query_command.hpp"
+#include "client/shell.hpp"
 #include "common/error.hpp"
 #include "duck/database.hpp"
 
 #include <CLI/CLI.hpp>
 
+#include <cstdlib>
 #include <iostream>
 #include <map>
 
@@ -23,6 +27,14 @@ void add_setting_flags(CLI::App& command, std::map<std::string, std::string>& va
                            setting.help + env);
   }
 }
+
+constexpr const char* kServerHelp =
+    "DuckMesh server URL, http://host[:port][/prefix] [env DUCKMESH_SERVER; default "
+    "http://127.0.0.1:8080]";
+
+constexpr const char* kClientExitCodes =
+    "Exit codes: 0 done; 1 the server refused or failed, or could not be reached; 2 bad arguments "
+    "or unreadable input";
 
 std::map<std::string, std::string> given_flags(const std::map<std::string, std::string>& values,
                                                const std::map<std::string, CLI::Option*>& options) {
@@ -50,6 +62,91 @@ int main(int argc, char** argv) {
 
   auto* version = app.add_subcommand("version", "Print the DuckMesh and DuckDB versions");
 
+  // Clients of a running server.
+  std::string server_url;
+  duckmesh::client::IngestCommand ingest_command;
+  bool no_wait = false;
+  std::int64_t wait_timeout_s = ingest_command.wait_timeout.count();
+  auto* ingest = app.add_subcommand(
+      "ingest",
+      "Send the events of an NDJSON or CSV file to a table of a running server, in batches");
+  ingest->footer(std::string(kClientExitCodes) +
+                 "; 3 done, but --skip-invalid left out rejected events.\n"
+                 "Re-running the same command (same file, same --batch-size) after a failure or "
+                 "Ctrl-C is safe: batches the server already took come back as duplicates.");
+  ingest->add_option("--product", ingest_command.product, "Data product")->required();
+  ingest->add_option("--table", ingest_command.table, "Table of the product")->required();
+  ingest
+      ->add_option("--format", ingest_command.format,
+                   "Input format: ndjson (one JSON event a line) or csv (a header line naming the "
+                   "columns) [default: csv for *.csv, else ndjson]")
+      ->check(CLI::IsMember({"ndjson", "csv"}));
+  ingest->add_option("--batch-size", ingest_command.limits.max_events, "Events per request")
+      ->check(CLI::Range(1, 100'000))
+      ->capture_default_str();
+  ingest
+      ->add_option("--batch-bytes", ingest_command.limits.max_bytes,
+                   "Most bytes of events per request (keep it under the server's body limit)")
+      ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 30))
+      ->capture_default_str();
+  ingest->add_flag("--gzip", ingest_command.gzip, "Compress request bodies with gzip");
+  ingest->add_flag("--skip-invalid", ingest_command.skip_invalid,
+                   "Let the server take the valid events of a batch and report the invalid ones, "
+                   "instead of stopping at the first batch with an invalid event");
+  ingest->add_flag("--no-wait", no_wait,
+                   "Do not wait for the events to become visible to queries (prints the visibility "
+                   "token instead of the snapshot)");
+  ingest
+      ->add_option("--wait-timeout", wait_timeout_s,
+                   "Seconds to wait for the events to become visible")
+      ->check(CLI::Range(1, 86'400))
+      ->capture_default_str();
+  ingest->add_option("--server", server_url, kServerHelp);
+  ingest->add_option("FILE", ingest_command.input, "NDJSON or CSV file, or - for standard input")
+      ->required();
+
+  duckmesh::client::QueryCommand query_command;
+  std::int64_t query_snapshot = 0;
+  std::string query_as_of;
+  std::size_t query_max_rows = 0;
+  auto* query =
+      app.add_subcommand("query", "Run one SQL statement against a product of a running server");
+  query->footer(kClientExitCodes);
+  query->add_option("--product", query_command.product, "Data product")->required();
+  query
+      ->add_option("--format", query_command.spec.format,
+                   "Output: an aligned table, or the server's csv, json or ndjson as is")
+      ->check(CLI::IsMember({"table", "csv", "json", "ndjson"}))
+      ->capture_default_str();
+  auto* snapshot_option =
+      query->add_option("--snapshot", query_snapshot, "Read this snapshot id [default: the latest]")
+          ->check(CLI::PositiveNumber);
+  auto* as_of_option = query->add_option(
+      "--as-of", query_as_of,
+      "Read the snapshot current at this time (RFC 3339, e.g. 2025-01-31T12:00:00Z)");
+  snapshot_option->excludes(as_of_option);
+  auto* max_rows_option = query->add_option(
+      "--max-rows", query_max_rows, "Return at most this many rows [server default: 10000]");
+  query->add_option("--server", server_url, kServerHelp);
+  query
+      ->add_option("SQL", query_command.spec.sql,
+                   "The statement, or - to read it from standard input")
+      ->required();
+
+  duckmesh::client::ShellCommand shell_command;
+  std::string history_file;
+  auto* shell =
+      app.add_subcommand("shell", "Interactive SQL prompt against a product of a running server");
+  shell->footer(
+      "Statements end with ';'. Commands: \\q quit, \\tables, \\snapshot N|latest, "
+      "\\format table|csv|json|ndjson, \\history, \\help. With piped input there is no prompt "
+      "and the exit code is 1 if any statement failed.");
+  shell->add_option("--product", shell_command.product, "Data product")->required();
+  shell->add_option("--server", server_url, kServerHelp);
+  shell->add_option("--history", history_file,
+                    "History file, used when standard input is a terminal [env DUCKMESH_HISTORY; "
+                    "default ~/.duckmesh_history]");
+
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -57,6 +154,27 @@ int main(int argc, char** argv) {
       std::cout << "duckmesh " << DUCKMESH_VERSION << " (DuckDB " << duckmesh::duck::library_version()
                 << ")" << std::endl;
       return 0;
+    }
+    if (*ingest || *query || *shell) {
+      auto server = duckmesh::client::resolve_server(server_url, std::getenv("DUCKMESH_SERVER"));
+      auto console = duckmesh::client::Console::standard();
+      if (*ingest) {
+        ingest_command.server = server;
+        ingest_command.wait = !no_wait;
+        ingest_command.wait_timeout = std::chrono::seconds(wait_timeout_s);
+        return duckmesh::client::run_ingest(ingest_command, console, std::cin);
+      }
+      if (*query) {
+        query_command.server = server;
+        if (snapshot_option->count() > 0) query_command.spec.snapshot_id = query_snapshot;
+        if (as_of_option->count() > 0) query_command.spec.as_of = query_as_of;
+        if (max_rows_option->count() > 0) query_command.spec.max_rows = query_max_rows;
+        return duckmesh::client::run_query(query_command, console, std::cin);
+      }
+      shell_command.server = server;
+      shell_command.history_file = history_file.empty() ? duckmesh::client::default_history_file()
+                                                        : std::filesystem::path(history_file);
+      return duckmesh::client::run_shell(shell_command, console, std::cin);
     }
     if (*serve) {
       auto config = duckmesh::app::load_config(given_flags(values, options),
