@@ -3,6 +3,7 @@
 #include <boost/json/array.hpp>
 
 #include "common/error.hpp"
+#include "query/encoders/arrow.hpp"
 #include "query/encoders/row_encoders.hpp"
 
 namespace duckmesh::query {
@@ -12,11 +13,12 @@ Format format_from_string(std::string_view name) {
   if (name == "ndjson") return Format::ndjson;
   if (name == "csv") return Format::csv;
   if (name == "parquet") return Format::parquet;
-  throw Error(
-      ErrorCode::invalid_input,
-      "unknown result format '" + std::string(name) + "'; allowed: json, ndjson, csv, parquet",
-      {{"format", std::string(name)},
-       {"allowed", boost::json::array{"json", "ndjson", "csv", "parquet"}}});
+  if (name == "arrow") return Format::arrow;
+  throw Error(ErrorCode::invalid_input,
+              "unknown result format '" + std::string(name) +
+                  "'; allowed: json, ndjson, csv, parquet, arrow",
+              {{"format", std::string(name)},
+               {"allowed", boost::json::array{"json", "ndjson", "csv", "parquet", "arrow"}}});
 }
 
 std::string_view to_string(Format format) {
@@ -25,6 +27,7 @@ std::string_view to_string(Format format) {
     case Format::ndjson: return "ndjson";
     case Format::csv: return "csv";
     case Format::parquet: return "parquet";
+    case Format::arrow: return "arrow";
   }
   return "json";
 }
@@ -35,6 +38,7 @@ std::string_view content_type(Format format) {
     case Format::ndjson: return "application/x-ndjson";
     case Format::csv: return "text/csv; charset=utf-8; header=present";
     case Format::parquet: return "application/vnd.apache.parquet";
+    case Format::arrow: return "application/vnd.apache.arrow.stream";
   }
   return "application/octet-stream";
 }
@@ -57,6 +61,7 @@ std::unique_ptr<RowEncoder> make_row_encoder(Format format, OutputBuffer& out) {
     case Format::json: return encoding::make_json_encoder(out);
     case Format::ndjson: return encoding::make_ndjson_encoder(out);
     case Format::csv: return encoding::make_csv_encoder(out);
+    case Format::arrow: return encoding::make_arrow_encoder(out);
     case Format::parquet: break;
   }
   throw Error(ErrorCode::internal, "parquet results are written by DuckDB, not a row encoder");

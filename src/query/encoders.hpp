@@ -20,6 +20,8 @@
 //   * NULL as null (JSON) or an empty field (CSV; an empty string is "").
 // Types the DuckDB reader cannot read (UNION, BIT, BIGNUM, TIME_NS) fail
 // with Error(invalid_input) naming the type, so the author can cast.
+// The Arrow IPC stream (arrow) keeps native types where Arrow has them and
+// sends the others as their DuckDB text; see query/encoders/arrow.hpp.
 #pragma once
 
 #include <cstddef>
@@ -32,10 +34,10 @@
 
 namespace duckmesh::query {
 
-enum class Format { json, ndjson, csv, parquet };
+enum class Format { json, ndjson, csv, parquet, arrow };
 
-// "json", "ndjson", "csv", "parquet". Throws Error(invalid_input) naming
-// the allowed values for anything else.
+// "json", "ndjson", "csv", "parquet", "arrow" (the Arrow IPC stream).
+// Throws Error(invalid_input) naming the allowed values for anything else.
 Format format_from_string(std::string_view name);
 std::string_view to_string(Format format);
 // The HTTP Content-Type of an encoding.
@@ -112,7 +114,7 @@ class RowEncoder {
                    std::string_view extra_fields) = 0;
 };
 
-// The encoder of json, ndjson or csv, writing into `out`. Parquet is not a
+// The encoder of json, ndjson, csv or arrow, writing into `out`. Parquet is not a
 // row encoding (DuckDB writes the file); asking for it throws
 // Error(internal).
 std::unique_ptr<RowEncoder> make_row_encoder(Format format, OutputBuffer& out);

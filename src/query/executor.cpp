@@ -286,7 +286,7 @@ QueryOutcome run_parquet(Sandbox& sandbox, std::string_view sql, const QueryOpti
   CheckedStatement statement = prepare_read_only(conn, sql);
   if (statement.type != DUCKDB_STATEMENT_TYPE_SELECT) {
     throw Error(ErrorCode::invalid_input,
-                "EXPLAIN output is available as json, ndjson or csv, not parquet");
+                "EXPLAIN output is available as json, ndjson, csv or arrow, not parquet");
   }
   bind_parameters(statement.prepared, options.params);
 

@@ -49,7 +49,7 @@ struct QueryOutcome {
 
 // Runs `sql` in `sandbox` and writes the encoded result to `sink`.
 //
-// Formats: json, ndjson and csv stream rows chunk by chunk as DuckDB
+// Formats: json, ndjson, csv and arrow (IPC stream) encode rows chunk by chunk as DuckDB
 // produces them; parquet has DuckDB write the (row-limited) result to a
 // file in the sandbox's private directory, streams that file and deletes
 // it. Parquet needs a statement that can sit in a subquery: EXPLAIN and

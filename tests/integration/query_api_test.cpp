@@ -251,3 +251,18 @@ TEST_F(QueryApiTest, LargeResultsStreamWithChunkedTransfer) {
 
 }  // namespace
 }  // namespace duckmesh::testing
+
+namespace duckmesh::testing {
+namespace {
+
+TEST_F(QueryApiTest, ArrowIpcStreamOverHttp) {
+  auto r = query("shop", {{"sql", "SELECT range AS n FROM range(10)"}, {"format", "arrow"}});
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(r.header("content-type"), "application/vnd.apache.arrow.stream");
+  ASSERT_GE(r.body.size(), 16u);
+  EXPECT_EQ(r.body.substr(0, 4), std::string("\xFF\xFF\xFF\xFF", 4));                    // first message
+  EXPECT_EQ(r.body.substr(r.body.size() - 8), std::string("\xFF\xFF\xFF\xFF\0\0\0\0", 8));  // end of stream
+}
+
+}  // namespace
+}  // namespace duckmesh::testing
