@@ -10,30 +10,6 @@
 namespace duckmesh::api {
 namespace {
 
-bool bool_param(const http::Request& r, const std::string& name, bool fallback) {
-  auto v = r.query_param(name);
-  if (!v) return fallback;
-  if (*v == "true" || *v == "1") return true;
-  if (*v == "false" || *v == "0") return false;
-  throw Error(ErrorCode::invalid_input, "query parameter '" + name + "' must be true or false",
-              {{"field", name}, {"value", *v}});
-}
-
-std::int64_t int_param(const http::Request& r, const std::string& name, std::int64_t fallback,
-                       std::int64_t min, std::int64_t max) {
-  auto v = r.query_param(name);
-  if (!v) return fallback;
-  std::int64_t out = 0;
-  auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
-  if (ec != std::errc() || end != v->data() + v->size() || out < min || out > max) {
-    throw Error(ErrorCode::invalid_input,
-                "query parameter '" + name + "' must be a whole number from " + std::to_string(min) +
-                    " to " + std::to_string(max),
-                {{"field", name}, {"value", *v}});
-  }
-  return out;
-}
-
 ingest::BodyFormat body_format(const http::Request& r) {
   std::string type(r.header("Content-Type"));
   auto semi = type.find(';');
@@ -71,14 +47,14 @@ void add_ingest_routes(http::Router& router, ingest::IngestService& service) {
         request.body = r.body();
         request.format = body_format(r);
         request.gzip = gzip_encoded(r);
-        request.atomic = bool_param(r, "atomic", true);
+        request.atomic = r.bool_query_param("atomic", true);
         request.batch_key = std::string(r.header("Idempotency-Key"));
         if (request.batch_key.size() > 200) {
           throw Error(ErrorCode::invalid_input, "header 'Idempotency-Key' is longer than 200 characters",
                       {{"field", "Idempotency-Key"}});
         }
-        bool wait = bool_param(r, "wait_for_visibility", false);
-        auto timeout = int_param(r, "timeout_ms", 5000, 0, 120'000);
+        bool wait = r.bool_query_param("wait_for_visibility", false);
+        auto timeout = r.int_query_param("timeout_ms", 5000, 0, 120'000);
 
         auto outcome = service.ingest(request);
         bool visible = false;

@@ -11,21 +11,6 @@
 namespace duckmesh::api {
 namespace {
 
-std::int64_t int_param(const http::Request& r, const std::string& name, std::int64_t fallback,
-                       std::int64_t min, std::int64_t max) {
-  auto v = r.query_param(name);
-  if (!v) return fallback;
-  std::int64_t out = 0;
-  auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
-  if (ec != std::errc() || end != v->data() + v->size() || out < min || out > max) {
-    throw Error(ErrorCode::invalid_input,
-                "query parameter '" + name + "' must be a whole number from " + std::to_string(min) +
-                    " to " + std::to_string(max),
-                {{"field", name}});
-  }
-  return out;
-}
-
 // Hands encoded query output to the HTTP connection as chunks.
 class ChunkSink : public query::ResultSink {
  public:
@@ -72,11 +57,11 @@ void add_query_routes(http::Router& router, query::QueryService& queries,
   router.add(
       http::Verb::get, "/v1/products/{product}/tables/{table}/changes",
       [&](http::Request& r) {
-        auto from = int_param(r, "from", 0, 0, INT64_MAX);
+        auto from = r.int_query_param("from", 0, 0, INT64_MAX);
         auto to_default = catalog.latest_snapshot(r.path_param("product"));
-        auto to = int_param(r, "to", to_default ? to_default->id : 1, 1, INT64_MAX);
+        auto to = r.int_query_param("to", to_default ? to_default->id : 1, 1, INT64_MAX);
         auto format = query::format_from_string(r.query_param("format").value_or("json"));
-        auto max_rows = int_param(r, "max_rows", 10'000, 0, 1'000'000);
+        auto max_rows = r.int_query_param("max_rows", 10'000, 0, 1'000'000);
         query::StringSink sink;
         auto result = queries.changes(r.path_param("product"), r.path_param("table"), from, to, format,
                                       static_cast<std::size_t>(max_rows), sink);
@@ -92,7 +77,7 @@ void add_query_routes(http::Router& router, query::QueryService& queries,
         const auto& product = r.path_param("product");
         const auto& table = r.path_param("table");
         require_product(catalog, product);
-        auto limit = int_param(r, "limit", 100, 1, 10'000);
+        auto limit = r.int_query_param("limit", 100, 1, 10'000);
         std::set<std::int64_t> schema_snapshots;
         for (const auto& v : catalog.schema_history(product, table)) schema_snapshots.insert(v.snapshot_id);
         if (schema_snapshots.empty()) {
@@ -131,8 +116,8 @@ void add_query_routes(http::Router& router, query::QueryService& queries,
       [&](http::Request& r) {
         const auto& product = r.path_param("product");
         require_product(catalog, product);
-        auto limit = int_param(r, "limit", 50, 1, 1000);
-        auto before = int_param(r, "before", 0, 0, INT64_MAX);
+        auto limit = r.int_query_param("limit", 50, 1, 1000);
+        auto before = r.int_query_param("before", 0, 0, INT64_MAX);
         boost::json::array out;
         std::int64_t last = 0;
         for (const auto& s : catalog.list_snapshots(product, static_cast<std::size_t>(limit), before)) {

@@ -1,6 +1,7 @@
 #include "client/csv_events.hpp"
 
 #include "common/error.hpp"
+#include "common/json_string.hpp"
 
 #include <boost/json/parse.hpp>
 
@@ -136,31 +137,6 @@ CellEncoding cell_encoding(std::string_view type_name) {
   return CellEncoding::text;
 }
 
-void append_json_string(std::string_view text, std::string& out) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
-  for (char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 0xF];
-        } else {
-          out += ch;
-        }
-    }
-  }
-  out += '"';
-}
 
 bool append_cell(CellEncoding encoding, const CsvField& cell, std::string& out) {
   if (cell.text.empty()) {
@@ -169,7 +145,7 @@ bool append_cell(CellEncoding encoding, const CsvField& cell, std::string& out) 
     return true;
   }
   if (encoding == CellEncoding::text) {
-    append_json_string(cell.text, out);
+    duckmesh::append_json_string(out, cell.text);
     return true;
   }
   const std::string_view value = trim(cell.text);
@@ -183,7 +159,7 @@ bool append_cell(CellEncoding encoding, const CsvField& cell, std::string& out) 
     case CellEncoding::literal:
     case CellEncoding::text: break;
   }
-  if (!written) append_json_string(value, out);
+  if (!written) duckmesh::append_json_string(out, value);
   return true;
 }
 
@@ -215,7 +191,7 @@ CsvEventEncoder::CsvEventEncoder(const std::vector<CsvField>& header,
       }
     }
     std::string key;
-    append_json_string(name, key);
+    duckmesh::append_json_string(key, name);
     key += ':';
     names_.push_back(std::move(key));
     encodings_.push_back(encoding);

@@ -44,9 +44,6 @@ CellEncoding cell_encoding(std::string_view type_name);
 // appends nothing) when the cell is to be left out of the event.
 bool append_cell(CellEncoding encoding, const CsvField& cell, std::string& out);
 
-// `text` as a JSON string literal, quotes included.
-void append_json_string(std::string_view text, std::string& out);
-
 class CsvEventEncoder {
  public:
   // `header` is the CSV's first record (names trimmed of spaces); `columns`

@@ -3,6 +3,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <charconv>
+
 namespace duckmesh::http {
 
 std::string_view Request::header(std::string_view name) const {
@@ -16,6 +18,30 @@ std::optional<std::string> Request::query_param(const std::string& name) const {
   auto it = query.find(name);
   if (it == query.end()) return std::nullopt;
   return it->second;
+}
+
+std::int64_t Request::int_query_param(const std::string& name, std::int64_t fallback, std::int64_t min,
+                                      std::int64_t max) const {
+  auto v = query_param(name);
+  if (!v) return fallback;
+  std::int64_t out = 0;
+  auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
+  if (ec != std::errc() || end != v->data() + v->size() || out < min || out > max) {
+    throw Error(ErrorCode::invalid_input,
+                "query parameter '" + name + "' must be a whole number from " + std::to_string(min) +
+                    " to " + std::to_string(max),
+                {{"field", name}, {"value", *v}});
+  }
+  return out;
+}
+
+bool Request::bool_query_param(const std::string& name, bool fallback) const {
+  auto v = query_param(name);
+  if (!v) return fallback;
+  if (*v == "true" || *v == "1") return true;
+  if (*v == "false" || *v == "0") return false;
+  throw Error(ErrorCode::invalid_input, "query parameter '" + name + "' must be true or false",
+              {{"field", name}, {"value", *v}});
 }
 
 const std::string& Request::path_param(const std::string& name) const {

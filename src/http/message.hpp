@@ -39,6 +39,12 @@ struct Request {
   std::string_view header(std::string_view name) const;
   // First query parameter `name`, or nullopt.
   std::optional<std::string> query_param(const std::string& name) const;
+  // Query parameter `name` as a whole number in [min, max], or `fallback`
+  // when absent; invalid_input naming the parameter otherwise.
+  std::int64_t int_query_param(const std::string& name, std::int64_t fallback, std::int64_t min,
+                               std::int64_t max) const;
+  // Query parameter `name` as true/false (also 1/0), or `fallback`.
+  bool bool_query_param(const std::string& name, bool fallback) const;
   // Path parameter bound by the router; throws internal if the route has none.
   const std::string& path_param(const std::string& name) const;
   // The body parsed as JSON; invalid_input naming the position on bad JSON or
