@@ -51,7 +51,22 @@ std::string table_view_sql(const catalog::TableInfo& table,
     list += duck::quote_literal(store.local_path(files[i].path).string());
   }
   list += "]";
-  std::string source = "read_parquet(" + list + ", union_by_name=true)";
+  // Partition folders look like hive paths ("at=2026-11-25"); their values
+  // must never replace the columns stored in the files. union_by_name costs
+  // a footer read per file at bind time, so it is used only when the files
+  // do not all have the same columns (the schema evolved between them).
+  bool same_columns = true;
+  auto columns_of = [](const catalog::DataFile& f) {
+    std::set<std::string> names;
+    for (const auto& s : f.stats) names.insert(s.column);
+    return names;
+  };
+  auto first_columns = columns_of(files.front());
+  for (std::size_t i = 1; i < files.size() && same_columns; ++i) {
+    same_columns = columns_of(files[i]) == first_columns;
+  }
+  std::string source = "read_parquet(" + list + ", hive_partitioning=false" +
+                       (same_columns ? std::string() : std::string(", union_by_name=true")) + ")";
   std::string visible = select + (options.include_system_columns ? system_select : "");
   if (!keyed || options.all_versions) return "SELECT " + visible + " FROM " + source;
 

@@ -202,6 +202,9 @@ TEST_F(CoordinatorTest, PartitionedTableWritesOneFilePerPartition) {
   EXPECT_TRUE(partitions.count(R"({"at":"2026-11-25"})"));
   EXPECT_TRUE(partitions.count(R"({"at":null})"));
   EXPECT_EQ(scalar("SELECT count(*) FROM events"), "4");
+  // Partition folders look like hive paths; the stored values must win.
+  EXPECT_EQ(scalar("SELECT max(\"at\")::VARCHAR FROM events"), "2026-11-25 02:00:00");
+  EXPECT_EQ(scalar("SELECT count(*) FROM events WHERE \"at\" IS NULL"), "1");
 }
 
 TEST_F(CoordinatorTest, BackgroundLoopCommitsByAgeAndWaitForReturnsWhenVisible) {
