@@ -9,10 +9,6 @@
 // catalog publication and the ack. Raw DuckDB's covers only the conversion of
 // a file already on disk, so the ratio is the price of durability and
 // snapshots.
-#include "app/node.hpp"
-#include "duck/connection.hpp"
-#include "duck/database.hpp"
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -22,6 +18,10 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "app/node.hpp"
+#include "duck/connection.hpp"
+#include "duck/database.hpp"
 
 using namespace duckmesh;
 using Clock = std::chrono::steady_clock;
@@ -38,11 +38,12 @@ std::string event(std::size_t i) {
   static const char* kinds[] = {"view", "click", "purchase", "refund"};
   static const char* countries[] = {"FR", "DE", "US", "JP", "BR"};
   char buf[320];
-  std::snprintf(buf, sizeof buf,
-                R"({"event_id":"evt-%010zu","user_id":%zu,"kind":"%s","amount":%zu.%02zu,)"
-                R"("at":"2026-11-%02zuT%02zu:%02zu:%02zuZ","country":"%s","note":"lorem ipsum dolor sit amet %zu"})",
-                i, i % 100000, kinds[i % 4], i % 5000, i % 100, 1 + i % 28, i % 24, i % 60,
-                (i / 60) % 60, countries[i % 5], i);
+  std::snprintf(
+      buf, sizeof buf,
+      R"({"event_id":"evt-%010zu","user_id":%zu,"kind":"%s","amount":%zu.%02zu,)"
+      R"("at":"2026-11-%02zuT%02zu:%02zu:%02zuZ","country":"%s","note":"lorem ipsum dolor sit amet %zu"})",
+      i, i % 100000, kinds[i % 4], i % 5000, i % 100, 1 + i % 28, i % 24, i % 60, (i / 60) % 60,
+      countries[i % 5], i);
   return buf;
 }
 
@@ -57,7 +58,8 @@ double percentile(std::vector<double> v, double p) {
 int main(int argc, char** argv) {
   std::size_t events = argc > 1 ? std::stoul(argv[1]) : 1'000'000;
   std::size_t batch = argc > 2 ? std::stoul(argv[2]) : 1000;
-  auto dir = std::filesystem::temp_directory_path() / ("duckmesh-bench-" + std::to_string(::getpid()));
+  auto dir =
+      std::filesystem::temp_directory_path() / ("duckmesh-bench-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   std::vector<std::string> payloads;
   payloads.reserve(events);
@@ -84,8 +86,8 @@ int main(int argc, char** argv) {
     conn.execute("COPY (SELECT * FROM read_json('" + ndjson.string() +
                  "', format='newline_delimited', columns={'event_id':'VARCHAR','user_id':'BIGINT',"
                  "'kind':'VARCHAR','amount':'DECIMAL(12,2)','at':'TIMESTAMP','country':'VARCHAR',"
-                 "'note':'VARCHAR'})) TO '" + (dir / "raw.parquet").string() +
-                 "' (FORMAT parquet, COMPRESSION zstd)");
+                 "'note':'VARCHAR'})) TO '" +
+                 (dir / "raw.parquet").string() + "' (FORMAT parquet, COMPRESSION zstd)");
     double secs = std::chrono::duration<double>(Clock::now() - start).count();
     raw_eps = static_cast<double>(events) / secs;
     std::printf("raw DuckDB NDJSON->Parquet: %.3f s, %.0f events/s\n", secs, raw_eps);
@@ -98,7 +100,8 @@ int main(int argc, char** argv) {
     options.coordinator.max_batch_events = 200'000;
     app::Node node(options);
     node.catalog().create_product({"bench", "", ""});
-    node.catalog().create_table("bench", {"events", catalog::TableKind::append, {}, {}, kSchema, "{}"});
+    node.catalog().create_table("bench",
+                                {"events", catalog::TableKind::append, {}, {}, kSchema, "{}"});
     node.coordinator().start();
 
     std::size_t batches = (events + batch - 1) / batch;
@@ -163,17 +166,21 @@ int main(int argc, char** argv) {
     double eps = static_cast<double>(events) / secs;
     std::vector<double> ack_to_visible;
     for (std::size_t b = 0; b < batches; ++b) {
-      ack_to_visible.push_back(std::chrono::duration<double, std::milli>(visible_at[b] - acked_at[b]).count());
+      ack_to_visible.push_back(
+          std::chrono::duration<double, std::milli>(visible_at[b] - acked_at[b]).count());
     }
-    std::printf("duckmesh publish: %.3f s (%.0f events/s acknowledged)\n",
-                std::chrono::duration<double>(publish_done - start).count(),
-                static_cast<double>(events) / std::chrono::duration<double>(publish_done - start).count());
-    std::printf("duckmesh publish->visible end to end: %.3f s, %.0f events/s, ratio to raw DuckDB %.2f\n",
-                secs, eps, eps / raw_eps);
+    std::printf(
+        "duckmesh publish: %.3f s (%.0f events/s acknowledged)\n",
+        std::chrono::duration<double>(publish_done - start).count(),
+        static_cast<double>(events) / std::chrono::duration<double>(publish_done - start).count());
+    std::printf(
+        "duckmesh publish->visible end to end: %.3f s, %.0f events/s, ratio to raw DuckDB %.2f\n",
+        secs, eps, eps / raw_eps);
     std::printf("ack->visible latency per batch: p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
                 percentile(ack_to_visible, 0.50), percentile(ack_to_visible, 0.99),
                 percentile(ack_to_visible, 1.0));
-    auto files = node.catalog().live_files("bench", node.catalog().latest_snapshot("bench")->id, "events");
+    auto files =
+        node.catalog().live_files("bench", node.catalog().latest_snapshot("bench")->id, "events");
     std::int64_t rows = 0;
     for (auto& f : files) rows += f.row_count;
     std::printf("files: %zu, rows in files: %lld, snapshots: %lld\n", files.size(),

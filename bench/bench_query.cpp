@@ -126,8 +126,7 @@ std::string binder_view(const Layout& layout) {
   list += "]";
   return "SELECT CAST(id AS BIGINT) AS id, CAST(k AS INTEGER) AS k, CAST(v AS DOUBLE) AS v, "
          "CAST(s AS VARCHAR) AS s FROM read_parquet(" +
-         list +
-         ", hive_partitioning=false)";
+         list + ", hive_partitioning=false)";
 }
 
 // The raw side runs with the sandbox's limits (2 threads, 1GB).

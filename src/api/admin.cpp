@@ -1,8 +1,8 @@
 #include "api/admin.hpp"
 
-#include "obs/log.hpp"
-
 #include <boost/json.hpp>
+
+#include "obs/log.hpp"
 
 namespace duckmesh::api {
 
@@ -21,8 +21,8 @@ void add_admin_routes(http::Router& router) {
         const char* allowed = "one of trace, debug, info, warn, error";
         if (!body.is_object() || !body.as_object().contains("level") ||
             !body.as_object().at("level").is_string()) {
-          throw Error(ErrorCode::invalid_input, "field 'level' is required and must be a string: " +
-                                                    std::string(allowed),
+          throw Error(ErrorCode::invalid_input,
+                      "field 'level' is required and must be a string: " + std::string(allowed),
                       {{"field", "level"}, {"allowed", allowed}});
         }
         std::string wanted(body.as_object().at("level").as_string());
@@ -36,8 +36,8 @@ void add_admin_routes(http::Router& router) {
         log::set_level(*level);
         log::write(log::Level::warn, "log level changed",
                    {{"from", log::to_string(previous)}, {"to", log::to_string(*level)}});
-        return http::Response::json(200, {{"level", log::to_string(*level)},
-                                          {"previous", log::to_string(previous)}});
+        return http::Response::json(
+            200, {{"level", log::to_string(*level)}, {"previous", log::to_string(previous)}});
       },
       "Change the log level at run time");
 }

@@ -1,11 +1,10 @@
 #include "api/ingest.hpp"
 
-#include "common/error.hpp"
-
-#include <boost/json.hpp>
-
 #include <algorithm>
+#include <boost/json.hpp>
 #include <charconv>
+
+#include "common/error.hpp"
 
 namespace duckmesh::api {
 namespace {
@@ -15,23 +14,28 @@ ingest::BodyFormat body_format(const http::Request& r) {
   auto semi = type.find(';');
   if (semi != std::string::npos) type = type.substr(0, semi);
   while (!type.empty() && type.back() == ' ') type.pop_back();
-  std::transform(type.begin(), type.end(), type.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(type.begin(), type.end(), type.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   if (type.empty() || type == "application/json") return ingest::BodyFormat::json;
-  if (type == "application/x-ndjson" || type == "application/ndjson" || type == "application/jsonl") {
+  if (type == "application/x-ndjson" || type == "application/ndjson" ||
+      type == "application/jsonl") {
     return ingest::BodyFormat::ndjson;
   }
   throw Error(ErrorCode::invalid_input,
-              "Content-Type '" + type + "' is not supported; send application/json (an array or "
-              "{\"events\": [...]}) or application/x-ndjson",
+              "Content-Type '" + type +
+                  "' is not supported; send application/json (an array or "
+                  "{\"events\": [...]}) or application/x-ndjson",
               {{"field", "Content-Type"}});
 }
 
 bool gzip_encoded(const http::Request& r) {
   std::string enc(r.header("Content-Encoding"));
-  std::transform(enc.begin(), enc.end(), enc.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(enc.begin(), enc.end(), enc.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   if (enc.empty() || enc == "identity") return false;
   if (enc == "gzip") return true;
-  throw Error(ErrorCode::invalid_input, "Content-Encoding '" + enc + "' is not supported; use gzip or none",
+  throw Error(ErrorCode::invalid_input,
+              "Content-Encoding '" + enc + "' is not supported; use gzip or none",
               {{"field", "Content-Encoding"}});
 }
 
@@ -50,7 +54,8 @@ void add_ingest_routes(http::Router& router, ingest::IngestService& service) {
         request.atomic = r.bool_query_param("atomic", true);
         request.batch_key = std::string(r.header("Idempotency-Key"));
         if (request.batch_key.size() > 200) {
-          throw Error(ErrorCode::invalid_input, "header 'Idempotency-Key' is longer than 200 characters",
+          throw Error(ErrorCode::invalid_input,
+                      "header 'Idempotency-Key' is longer than 200 characters",
                       {{"field", "Idempotency-Key"}});
         }
         bool wait = r.bool_query_param("wait_for_visibility", false);
@@ -95,7 +100,8 @@ void add_ingest_routes(http::Router& router, ingest::IngestService& service) {
             200, {{"visible", v.visible},
                   {"position", token.position},
                   {"watermark", v.watermark},
-                  {"snapshot_id", v.snapshot_id ? boost::json::value(*v.snapshot_id) : boost::json::value(nullptr)}});
+                  {"snapshot_id", v.snapshot_id ? boost::json::value(*v.snapshot_id)
+                                                : boost::json::value(nullptr)}});
       },
       "Whether the events behind a visibility token are visible, and in which snapshot");
 }

@@ -1,8 +1,8 @@
 #include "api/monitoring.hpp"
 
-#include "obs/metrics.hpp"
-
 #include <boost/json.hpp>
+
+#include "obs/metrics.hpp"
 
 namespace duckmesh::api {
 namespace {
@@ -42,7 +42,8 @@ void add_monitoring_routes(http::Router& router, MonitoringContext context) {
         for (const auto& [name, check] : checks) {
           if (check.as_object().at("status") != "healthy") healthy = false;
         }
-        auto uptime = std::chrono::duration<double>(std::chrono::system_clock::now() - context.started);
+        auto uptime =
+            std::chrono::duration<double>(std::chrono::system_clock::now() - context.started);
         boost::json::object body{
             {"status", healthy ? "healthy" : "unhealthy"},
             {"version", DUCKMESH_VERSION},

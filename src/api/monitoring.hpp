@@ -1,18 +1,18 @@
 // /monitoring/... and /metrics: what an operator or a probe asks a node.
 #pragma once
 
+#include <chrono>
+#include <string>
+
 #include "duck/connection.hpp"
 #include "duck/database.hpp"
 #include "http/router.hpp"
 
-#include <chrono>
-#include <string>
-
 namespace duckmesh::api {
 
 struct MonitoringContext {
-  std::string data_dir;                 // disk figures are for this directory's filesystem
-  duck::Database* duckdb = nullptr;     // checked live by /monitoring/health
+  std::string data_dir;              // disk figures are for this directory's filesystem
+  duck::Database* duckdb = nullptr;  // checked live by /monitoring/health
   std::chrono::system_clock::time_point started = std::chrono::system_clock::now();
 };
 

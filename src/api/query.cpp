@@ -1,12 +1,11 @@
 #include "api/query.hpp"
 
-#include "common/error.hpp"
-#include "product/product_service.hpp"
-
 #include <boost/json.hpp>
-
 #include <charconv>
 #include <set>
+
+#include "common/error.hpp"
+#include "product/product_service.hpp"
 
 namespace duckmesh::api {
 namespace {
@@ -23,7 +22,8 @@ class ChunkSink : public query::ResultSink {
 
 void require_product(const catalog::CatalogRepo& catalog, const std::string& product) {
   if (!catalog.find_product(product)) {
-    throw Error(ErrorCode::not_found, "product '" + product + "' does not exist", {{"product", product}});
+    throw Error(ErrorCode::not_found, "product '" + product + "' does not exist",
+                {{"product", product}});
   }
 }
 
@@ -43,7 +43,8 @@ void add_query_routes(http::Router& router, query::QueryService& queries,
         request.snapshot_id = snapshot.id;
         request.as_of.reset();
         request.min_visibility_token.reset();
-        auto response = http::Response::text(200, "", std::string(query::content_type(request.format)));
+        auto response =
+            http::Response::text(200, "", std::string(query::content_type(request.format)));
         response.header("X-Snapshot-Id", std::to_string(snapshot.id));
         response.stream = [&queries, product, request](const http::ChunkWriter& write) {
           ChunkSink sink(write);
@@ -51,7 +52,8 @@ void add_query_routes(http::Router& router, query::QueryService& queries,
         };
         return response;
       },
-      "Run one read-only SQL statement over a snapshot (latest, by id, as of a time, or after a write); "
+      "Run one read-only SQL statement over a snapshot (latest, by id, as of a time, or after a "
+      "write); "
       "the result streams with chunked transfer encoding");
 
   router.add(
@@ -63,13 +65,15 @@ void add_query_routes(http::Router& router, query::QueryService& queries,
         auto format = query::format_from_string(r.query_param("format").value_or("json"));
         auto max_rows = r.int_query_param("max_rows", 10'000, 0, 1'000'000);
         query::StringSink sink;
-        auto result = queries.changes(r.path_param("product"), r.path_param("table"), from, to, format,
-                                      static_cast<std::size_t>(max_rows), sink);
-        auto response = http::Response::text(200, std::move(sink.data), std::string(query::content_type(format)));
+        auto result = queries.changes(r.path_param("product"), r.path_param("table"), from, to,
+                                      format, static_cast<std::size_t>(max_rows), sink);
+        auto response = http::Response::text(200, std::move(sink.data),
+                                             std::string(query::content_type(format)));
         response.header("X-Row-Count", std::to_string(result.outcome.row_count));
         return response;
       },
-      "Rows added to a table by ingest between snapshots from (exclusive) and to (inclusive), with system columns");
+      "Rows added to a table by ingest between snapshots from (exclusive) and to (inclusive), with "
+      "system columns");
 
   router.add(
       http::Verb::get, "/v1/products/{product}/tables/{table}/history",
@@ -79,9 +83,11 @@ void add_query_routes(http::Router& router, query::QueryService& queries,
         require_product(catalog, product);
         auto limit = r.int_query_param("limit", 100, 1, 10'000);
         std::set<std::int64_t> schema_snapshots;
-        for (const auto& v : catalog.schema_history(product, table)) schema_snapshots.insert(v.snapshot_id);
+        for (const auto& v : catalog.schema_history(product, table))
+          schema_snapshots.insert(v.snapshot_id);
         if (schema_snapshots.empty()) {
-          throw Error(ErrorCode::not_found, "table '" + table + "' has no history in product '" + product + "'",
+          throw Error(ErrorCode::not_found,
+                      "table '" + table + "' has no history in product '" + product + "'",
                       {{"table", table}});
         }
         boost::json::array out;
@@ -99,10 +105,12 @@ void add_query_routes(http::Router& router, query::QueryService& queries,
                 auto tables = summary.as_object().if_contains("tables");
                 touched = tables && tables->is_object() && tables->as_object().contains(table);
                 auto dropped = summary.as_object().if_contains("table");
-                touched = touched || (dropped && dropped->is_string() && dropped->as_string() == table);
+                touched =
+                    touched || (dropped && dropped->is_string() && dropped->as_string() == table);
               }
             }
-            if (touched && out.size() < static_cast<std::size_t>(limit)) out.emplace_back(product::to_json(s));
+            if (touched && out.size() < static_cast<std::size_t>(limit))
+              out.emplace_back(product::to_json(s));
             before = s.id;
           }
           if (before <= 1) break;
@@ -120,14 +128,16 @@ void add_query_routes(http::Router& router, query::QueryService& queries,
         auto before = r.int_query_param("before", 0, 0, INT64_MAX);
         boost::json::array out;
         std::int64_t last = 0;
-        for (const auto& s : catalog.list_snapshots(product, static_cast<std::size_t>(limit), before)) {
+        for (const auto& s :
+             catalog.list_snapshots(product, static_cast<std::size_t>(limit), before)) {
           out.emplace_back(product::to_json(s));
           last = s.id;
         }
         boost::json::object body{{"snapshots", std::move(out)}};
-        body["next_before"] = (last > 1 && static_cast<std::int64_t>(body["snapshots"].as_array().size()) == limit)
-                                  ? boost::json::value(last)
-                                  : boost::json::value(nullptr);
+        body["next_before"] =
+            (last > 1 && static_cast<std::int64_t>(body["snapshots"].as_array().size()) == limit)
+                ? boost::json::value(last)
+                : boost::json::value(nullptr);
         return http::Response::json(200, body);
       },
       "Snapshots, newest first (limit, before=id for the next page)");
@@ -145,7 +155,9 @@ void add_query_routes(http::Router& router, query::QueryService& queries,
                       {{"field", "snapshot"}});
         }
         auto s = catalog.find_snapshot(product, id);
-        if (!s) throw Error(ErrorCode::not_found, "snapshot " + text + " does not exist", {{"snapshot_id", id}});
+        if (!s)
+          throw Error(ErrorCode::not_found, "snapshot " + text + " does not exist",
+                      {{"snapshot_id", id}});
         auto body = product::to_json(*s);
         boost::json::object tables;
         for (const auto& f : catalog.live_files(product, id, "")) {

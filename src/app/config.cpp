@@ -1,15 +1,14 @@
 #include "app/config.hpp"
 
-#include "common/error.hpp"
-
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-
-#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+
+#include "common/error.hpp"
 
 namespace duckmesh::app {
 namespace {
@@ -54,7 +53,8 @@ void parse_listen(Config& c, const std::string& value) {
     throw bad_value("listen", value, "HOST:PORT, e.g. 127.0.0.1:8080 (port 0 picks a free one)");
   }
   std::string host = value.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   if (host == "localhost") host = "127.0.0.1";
   c.listen_port = parse_int<std::uint16_t>("listen", value.substr(colon + 1), 0, 65535);
   c.listen_host = host;
@@ -73,44 +73,63 @@ std::string mask_url(const std::string& url) {
 
 const std::vector<Setting>& settings() {
   static const std::vector<Setting> all = {
-      {"listen", {"DUCKMESH_LISTEN"}, "address to serve HTTP on, HOST:PORT (port 0: any free port)",
+      {"listen",
+       {"DUCKMESH_LISTEN"},
+       "address to serve HTTP on, HOST:PORT (port 0: any free port)",
        parse_listen},
-      {"data_dir", {"DUCKMESH_DATA_DIR"}, "directory holding the catalog, ingest log and data files",
+      {"data_dir",
+       {"DUCKMESH_DATA_DIR"},
+       "directory holding the catalog, ingest log and data files",
        [](Config& c, const std::string& v) {
          if (v.empty()) throw bad_value("data_dir", v, "a directory path");
          c.data_dir = v;
        }},
-      {"io_threads", {"DUCKMESH_IO_THREADS"}, "threads that read and write HTTP connections",
-       [](Config& c, const std::string& v) { c.io_threads = parse_int<std::size_t>("io_threads", v, 1, 256); }},
-      {"worker_threads", {"DUCKMESH_WORKER_THREADS"},
+      {"io_threads",
+       {"DUCKMESH_IO_THREADS"},
+       "threads that read and write HTTP connections",
+       [](Config& c, const std::string& v) {
+         c.io_threads = parse_int<std::size_t>("io_threads", v, 1, 256);
+       }},
+      {"worker_threads",
+       {"DUCKMESH_WORKER_THREADS"},
        "threads that run request handlers (queries, ingest) off the I/O threads",
        [](Config& c, const std::string& v) {
          c.worker_threads = parse_int<std::size_t>("worker_threads", v, 1, 1024);
        }},
-      {"worker_queue_limit", {"DUCKMESH_WORKER_QUEUE_LIMIT"},
+      {"worker_queue_limit",
+       {"DUCKMESH_WORKER_QUEUE_LIMIT"},
        "requests allowed to wait for a worker before the server answers 503",
        [](Config& c, const std::string& v) {
          c.worker_queue_limit = parse_int<std::size_t>("worker_queue_limit", v, 1, 1'000'000);
        }},
-      {"body_limit_bytes", {"DUCKMESH_BODY_LIMIT_BYTES"}, "largest request body accepted (413 above)",
+      {"body_limit_bytes",
+       {"DUCKMESH_BODY_LIMIT_BYTES"},
+       "largest request body accepted (413 above)",
        [](Config& c, const std::string& v) {
-         c.body_limit_bytes = parse_int<std::size_t>("body_limit_bytes", v, 1024, std::size_t{1} << 32);
+         c.body_limit_bytes =
+             parse_int<std::size_t>("body_limit_bytes", v, 1024, std::size_t{1} << 32);
        }},
-      {"read_timeout_ms", {"DUCKMESH_READ_TIMEOUT_MS"},
+      {"read_timeout_ms",
+       {"DUCKMESH_READ_TIMEOUT_MS"},
        "time a client has to send a whole request (slow clients are dropped)",
        [](Config& c, const std::string& v) {
          c.read_timeout_ms = parse_int<std::int64_t>("read_timeout_ms", v, 10, 3'600'000);
        }},
-      {"idle_timeout_ms", {"DUCKMESH_IDLE_TIMEOUT_MS"}, "time an idle keep-alive connection stays open",
+      {"idle_timeout_ms",
+       {"DUCKMESH_IDLE_TIMEOUT_MS"},
+       "time an idle keep-alive connection stays open",
        [](Config& c, const std::string& v) {
          c.idle_timeout_ms = parse_int<std::int64_t>("idle_timeout_ms", v, 10, 3'600'000);
        }},
-      {"shutdown_grace_ms", {"DUCKMESH_SHUTDOWN_GRACE_MS"},
+      {"shutdown_grace_ms",
+       {"DUCKMESH_SHUTDOWN_GRACE_MS"},
        "on SIGTERM/SIGINT, how long in-flight requests may finish before exit",
        [](Config& c, const std::string& v) {
          c.shutdown_grace_ms = parse_int<std::int64_t>("shutdown_grace_ms", v, 0, 3'600'000);
        }},
-      {"log_level", {"DUCKMESH_LOG_LEVEL"}, "trace, debug, info, warn or error",
+      {"log_level",
+       {"DUCKMESH_LOG_LEVEL"},
+       "trace, debug, info, warn or error",
        [](Config& c, const std::string& v) {
          static const char* levels[] = {"trace", "debug", "info", "warn", "error"};
          if (std::find(std::begin(levels), std::end(levels), v) == std::end(levels)) {
@@ -118,45 +137,56 @@ const std::vector<Setting>& settings() {
          }
          c.log_level = v;
        }},
-      {"duckdb_path", {"DUCKMESH_DUCKDB_PATH", "DUCKDB_PATH"},
+      {"duckdb_path",
+       {"DUCKMESH_DUCKDB_PATH", "DUCKDB_PATH"},
        "DuckDB database file for the service's own work (:memory: keeps it in memory)",
        [](Config& c, const std::string& v) {
          if (v.empty()) throw bad_value("duckdb_path", v, "a file path or :memory:");
          c.duckdb_path = v;
        }},
-      {"duckdb_memory_limit", {"DUCKMESH_DUCKDB_MEMORY_LIMIT"},
+      {"duckdb_memory_limit",
+       {"DUCKMESH_DUCKDB_MEMORY_LIMIT"},
        "memory limit for DuckDB, e.g. 4GB (empty: DuckDB's default)",
        [](Config& c, const std::string& v) {
          if (!v.empty()) {
            auto digits = v.find_first_not_of("0123456789.");
            std::string unit = digits == std::string::npos ? "" : v.substr(digits);
            static const char* units[] = {"KB", "MB", "GB", "TB", "KiB", "MiB", "GiB", "TiB", "%"};
-           if (digits == 0 || std::find(std::begin(units), std::end(units), unit) == std::end(units)) {
+           if (digits == 0 ||
+               std::find(std::begin(units), std::end(units), unit) == std::end(units)) {
              throw bad_value("duckdb_memory_limit", v, "a size such as 512MB, 4GB or 2GiB");
            }
          }
          c.duckdb_memory_limit = v;
        }},
-      {"duckdb_threads", {"DUCKMESH_DUCKDB_THREADS"}, "threads DuckDB may use (0: all cores)",
+      {"duckdb_threads",
+       {"DUCKMESH_DUCKDB_THREADS"},
+       "threads DuckDB may use (0: all cores)",
        [](Config& c, const std::string& v) {
          c.duckdb_threads = parse_int<std::size_t>("duckdb_threads", v, 0, 1024);
        }},
-      {"commit_max_batch_events", {"DUCKMESH_COMMIT_MAX_BATCH_EVENTS"},
+      {"commit_max_batch_events",
+       {"DUCKMESH_COMMIT_MAX_BATCH_EVENTS"},
        "the coordinator commits once this many events wait",
        [](Config& c, const std::string& v) {
-         c.commit_max_batch_events = parse_int<std::size_t>("commit_max_batch_events", v, 1, 10'000'000);
+         c.commit_max_batch_events =
+             parse_int<std::size_t>("commit_max_batch_events", v, 1, 10'000'000);
        }},
-      {"commit_max_batch_age_ms", {"DUCKMESH_COMMIT_MAX_BATCH_AGE_MS"},
+      {"commit_max_batch_age_ms",
+       {"DUCKMESH_COMMIT_MAX_BATCH_AGE_MS"},
        "the coordinator commits once the oldest waiting event is this old",
        [](Config& c, const std::string& v) {
-         c.commit_max_batch_age_ms = parse_int<std::int64_t>("commit_max_batch_age_ms", v, 1, 600'000);
+         c.commit_max_batch_age_ms =
+             parse_int<std::int64_t>("commit_max_batch_age_ms", v, 1, 600'000);
        }},
-      {"ingest_max_backlog", {"DUCKMESH_INGEST_MAX_BACKLOG"},
+      {"ingest_max_backlog",
+       {"DUCKMESH_INGEST_MAX_BACKLOG"},
        "events waiting for commit above which ingest answers 503 with Retry-After",
        [](Config& c, const std::string& v) {
          c.ingest_max_backlog = parse_int<std::size_t>("ingest_max_backlog", v, 1, 1'000'000'000);
        }},
-      {"onto_server_url", {"ONTO_SERVER_URL", "DUCKMESH_ONTO_SERVER_URL"},
+      {"onto_server_url",
+       {"ONTO_SERVER_URL", "DUCKMESH_ONTO_SERVER_URL"},
        "base URL of the ontology server that declares the product's tables",
        [](Config& c, const std::string& v) {
          if (v.rfind("http://", 0) != 0 && v.rfind("https://", 0) != 0) {
@@ -164,12 +194,14 @@ const std::vector<Setting>& settings() {
          }
          c.onto_server_url = v;
        }},
-      {"onto_server_timeout", {"ONTO_SERVER_TIMEOUT", "DUCKMESH_ONTO_SERVER_TIMEOUT"},
+      {"onto_server_timeout",
+       {"ONTO_SERVER_TIMEOUT", "DUCKMESH_ONTO_SERVER_TIMEOUT"},
        "seconds to wait for the ontology server",
        [](Config& c, const std::string& v) {
          c.onto_server_timeout_s = parse_positive_double("onto_server_timeout", v);
        }},
-      {"use_mock_onto_server", {"USE_MOCK_ONTO_SERVER", "DUCKMESH_USE_MOCK_ONTO_SERVER"},
+      {"use_mock_onto_server",
+       {"USE_MOCK_ONTO_SERVER", "DUCKMESH_USE_MOCK_ONTO_SERVER"},
        "use the bundled ontology definitions only, without asking the server",
        [](Config& c, const std::string& v) {
          c.use_mock_onto_server = parse_bool("use_mock_onto_server", v);
@@ -224,11 +256,13 @@ const Setting& find_setting(const std::string& key, const std::string& source) {
   }
   std::string known;
   for (const auto& s : settings()) known += (known.empty() ? "" : ", ") + s.key;
-  throw Error(ErrorCode::invalid_input, "unknown setting '" + key + "' in " + source + "; known: " + known,
+  throw Error(ErrorCode::invalid_input,
+              "unknown setting '" + key + "' in " + source + "; known: " + known,
               {{"setting", key}, {"source", source}});
 }
 
-void apply(Config& config, const Setting& setting, const std::string& value, const std::string& source) {
+void apply(Config& config, const Setting& setting, const std::string& value,
+           const std::string& source) {
   try {
     setting.apply(config, value);
   } catch (const Error& e) {

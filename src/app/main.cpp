@@ -1,4 +1,9 @@
 // duckmesh: one binary for every role of the service.
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+
 #include "app/config.hpp"
 #include "app/serve.hpp"
 #include "client/ingest_command.hpp"
@@ -6,12 +11,6 @@
 #include "client/shell.hpp"
 #include "common/error.hpp"
 #include "duck/database.hpp"
-
-#include <CLI/CLI.hpp>
-
-#include <cstdlib>
-#include <iostream>
-#include <map>
 
 namespace {
 
@@ -22,9 +21,8 @@ void add_setting_flags(CLI::App& command, std::map<std::string, std::string>& va
     std::string env;
     for (const auto& name : setting.env) env += (env.empty() ? " [env " : ", ") + name;
     if (!env.empty()) env += "]";
-    options[setting.key] =
-        command.add_option(duckmesh::app::flag_name(setting.key), values[setting.key],
-                           setting.help + env);
+    options[setting.key] = command.add_option(duckmesh::app::flag_name(setting.key),
+                                              values[setting.key], setting.help + env);
   }
 }
 
@@ -57,7 +55,8 @@ int main(int argc, char** argv) {
 
   auto* serve = app.add_subcommand("serve", "Run the service (HTTP API, ingest, queries)");
   serve->add_option("--config", config_file,
-                    "JSON file of setting: value pairs (flags and environment override it) [env DUCKMESH_CONFIG]");
+                    "JSON file of setting: value pairs (flags and environment override it) [env "
+                    "DUCKMESH_CONFIG]");
   add_setting_flags(*serve, values, options);
 
   auto* version = app.add_subcommand("version", "Print the DuckMesh and DuckDB versions");
@@ -151,8 +150,8 @@ int main(int argc, char** argv) {
 
   try {
     if (*version) {
-      std::cout << "duckmesh " << DUCKMESH_VERSION << " (DuckDB " << duckmesh::duck::library_version()
-                << ")" << std::endl;
+      std::cout << "duckmesh " << DUCKMESH_VERSION << " (DuckDB "
+                << duckmesh::duck::library_version() << ")" << std::endl;
       return 0;
     }
     if (*ingest || *query || *shell) {

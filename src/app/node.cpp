@@ -15,8 +15,10 @@ Node::Node(NodeOptions options) : options_(std::move(options)) {
   bus_options.dir = options_.data_dir / "log";
   bus_ = std::make_unique<bus::LocalLogBus>(bus_options);
   // Absolute, so file paths handed to DuckDB match the sandbox allow-list.
-  store_ = std::make_unique<storage::LocalObjectStore>(std::filesystem::absolute(options_.data_dir / "store"));
-  coordinator_ = std::make_unique<commit::Coordinator>(*catalog_, *bus_, *store_, options_.coordinator);
+  store_ = std::make_unique<storage::LocalObjectStore>(
+      std::filesystem::absolute(options_.data_dir / "store"));
+  coordinator_ =
+      std::make_unique<commit::Coordinator>(*catalog_, *bus_, *store_, options_.coordinator);
 }
 
 Node::~Node() {

@@ -7,13 +7,13 @@
 // that names concrete backends.
 #pragma once
 
+#include <filesystem>
+#include <memory>
+
 #include "bus/ingest_bus.hpp"
 #include "catalog/catalog_repo.hpp"
 #include "commit/coordinator.hpp"
 #include "storage/object_store.hpp"
-
-#include <filesystem>
-#include <memory>
 
 namespace duckmesh::app {
 

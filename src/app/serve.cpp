@@ -1,23 +1,23 @@
 #include "app/serve.hpp"
 
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+
 #include "api/admin.hpp"
 #include "api/ingest.hpp"
 #include "api/monitoring.hpp"
 #include "api/products.hpp"
 #include "api/query.hpp"
-#include "query/query_service.hpp"
 #include "app/node.hpp"
-#include "ingest/service.hpp"
-#include "product/product_service.hpp"
 #include "duck/database.hpp"
 #include "http/middleware.hpp"
 #include "http/server.hpp"
+#include "ingest/service.hpp"
 #include "obs/log.hpp"
 #include "obs/metrics.hpp"
-
-#include <algorithm>
-#include <filesystem>
-#include <iostream>
+#include "product/product_service.hpp"
+#include "query/query_service.hpp"
 
 namespace duckmesh::app {
 
@@ -38,18 +38,23 @@ int serve(const Config& config) {
   NodeOptions node_options;
   node_options.data_dir = config.data_dir;
   node_options.coordinator.max_batch_events = config.commit_max_batch_events;
-  node_options.coordinator.max_batch_age = std::chrono::milliseconds(config.commit_max_batch_age_ms);
+  node_options.coordinator.max_batch_age =
+      std::chrono::milliseconds(config.commit_max_batch_age_ms);
   Node node(node_options);
   node.coordinator().start();
   product::ProductService products(node.catalog());
   ingest::IngestOptions ingest_options;
   ingest_options.max_bus_backlog = config.ingest_max_backlog;
-  ingest_options.max_decompressed_bytes = std::max<std::size_t>(config.body_limit_bytes * 16, 64u << 20);
-  ingest::IngestService ingest(node.catalog(), node.bus(), node.coordinator(), products, ingest_options);
+  ingest_options.max_decompressed_bytes =
+      std::max<std::size_t>(config.body_limit_bytes * 16, 64u << 20);
+  ingest::IngestService ingest(node.catalog(), node.bus(), node.coordinator(), products,
+                               ingest_options);
 
   query::QueryServiceOptions query_options;
-  query_options.scratch_dir = std::filesystem::absolute(std::filesystem::path(config.data_dir) / "query-scratch");
-  if (!config.duckdb_memory_limit.empty()) query_options.limits.memory_limit = config.duckdb_memory_limit;
+  query_options.scratch_dir =
+      std::filesystem::absolute(std::filesystem::path(config.data_dir) / "query-scratch");
+  if (!config.duckdb_memory_limit.empty())
+    query_options.limits.memory_limit = config.duckdb_memory_limit;
   query::QueryService queries(
       node.catalog(), node.store(),
       [&node](std::uint64_t position, std::chrono::milliseconds timeout) {
@@ -64,9 +69,9 @@ int serve(const Config& config) {
   api::add_ingest_routes(router, ingest);
   api::add_query_routes(router, queries, node.catalog());
 
-  http::Handler handler = http::chain(
-      {http::request_id(), http::access_log(), http::metrics(), http::errors()},
-      [&router](http::Request& request) { return router.dispatch(request); });
+  http::Handler handler =
+      http::chain({http::request_id(), http::access_log(), http::metrics(), http::errors()},
+                  [&router](http::Request& request) { return router.dispatch(request); });
 
   http::ServerOptions options;
   options.host = config.listen_host;

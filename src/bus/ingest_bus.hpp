@@ -25,13 +25,13 @@ namespace duckmesh::bus {
 using Position = std::uint64_t;
 
 struct Record {
-  Position position = 0;        // set by the bus on publish
+  Position position = 0;  // set by the bus on publish
   std::string product;
   std::string table;
-  std::string idempotency_key;  // empty when the event has none
-  std::string payload;          // the validated event as a JSON object text
+  std::string idempotency_key;        // empty when the event has none
+  std::string payload;                // the validated event as a JSON object text
   std::int64_t ingested_unix_us = 0;  // set by the bus on publish if 0
-  std::uint32_t attempts = 0;   // deliveries so far (set by the bus)
+  std::uint32_t attempts = 0;         // deliveries so far (set by the bus)
 };
 
 struct DeadLetter {
@@ -41,9 +41,9 @@ struct DeadLetter {
 };
 
 struct BusStats {
-  Position last_position = 0;      // highest position published
-  std::uint64_t pending = 0;       // published, not claimed
-  std::uint64_t in_flight = 0;     // claimed under a lease
+  Position last_position = 0;   // highest position published
+  std::uint64_t pending = 0;    // published, not claimed
+  std::uint64_t in_flight = 0;  // claimed under a lease
   std::uint64_t dead_letters = 0;
 };
 

@@ -1,11 +1,11 @@
 #include "client/batch_key.hpp"
 
-#include "common/error.hpp"
-
 #include <sys/stat.h>
 
 #include <cerrno>
 #include <cstring>
+
+#include "common/error.hpp"
 
 namespace duckmesh::client {
 namespace {

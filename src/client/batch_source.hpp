@@ -10,16 +10,15 @@
 // server's rejections (by index within the request) can be reported by line.
 #pragma once
 
-#include "client/csv_events.hpp"
-#include "client/csv_reader.hpp"
-
 #include <boost/json/array.hpp>
-
 #include <cstddef>
 #include <istream>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "client/csv_events.hpp"
+#include "client/csv_reader.hpp"
 
 namespace duckmesh::client {
 

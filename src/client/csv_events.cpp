@@ -1,12 +1,11 @@
 #include "client/csv_events.hpp"
 
-#include "common/error.hpp"
-#include "common/json_string.hpp"
-
 #include <boost/json/parse.hpp>
-
 #include <cctype>
 #include <set>
+
+#include "common/error.hpp"
+#include "common/json_string.hpp"
 
 namespace duckmesh::client {
 namespace {
@@ -136,7 +135,6 @@ CellEncoding cell_encoding(std::string_view type_name) {
   if (t == "json") return CellEncoding::json;
   return CellEncoding::text;
 }
-
 
 bool append_cell(CellEncoding encoding, const CsvField& cell, std::string& out) {
   if (cell.text.empty()) {

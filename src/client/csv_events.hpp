@@ -23,13 +23,12 @@
 // ("") is the empty string for text columns and absent for the others.
 #pragma once
 
-#include "client/csv_reader.hpp"
-
 #include <boost/json/array.hpp>
-
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "client/csv_reader.hpp"
 
 namespace duckmesh::client {
 

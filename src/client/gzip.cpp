@@ -1,10 +1,10 @@
 #include "client/gzip.hpp"
 
-#include "common/error.hpp"
-
 #include <zlib.h>
 
 #include <limits>
+
+#include "common/error.hpp"
 
 namespace duckmesh::client {
 

@@ -1,8 +1,6 @@
 #include "client/http_client.hpp"
 
-#include "client/gzip.hpp"
-#include "common/error.hpp"
-
+#include <array>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -11,10 +9,11 @@
 #include <boost/url/encode.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/rfc/pchars.hpp>
-
-#include <array>
 #include <cctype>
 #include <optional>
+
+#include "client/gzip.hpp"
+#include "common/error.hpp"
 
 namespace duckmesh::client {
 namespace {

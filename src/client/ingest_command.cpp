@@ -1,21 +1,20 @@
 #include "client/ingest_command.hpp"
 
-#include "client/batch_key.hpp"
-#include "client/progress_line.hpp"
-#include "client/server_error.hpp"
-#include "common/error.hpp"
-
-#include <boost/json.hpp>
-
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <boost/json.hpp>
 #include <cctype>
 #include <cstdio>
 #include <fstream>
 #include <memory>
 #include <optional>
 #include <thread>
+
+#include "client/batch_key.hpp"
+#include "client/progress_line.hpp"
+#include "client/server_error.hpp"
+#include "common/error.hpp"
 
 namespace duckmesh::client {
 namespace {

@@ -19,14 +19,14 @@
 // seconds, events/s and the snapshot holding the data.
 #pragma once
 
+#include <chrono>
+#include <istream>
+#include <string>
+
 #include "client/batch_source.hpp"
 #include "client/console.hpp"
 #include "client/http_client.hpp"
 #include "client/retry.hpp"
-
-#include <chrono>
-#include <istream>
-#include <string>
 
 namespace duckmesh::client {
 

@@ -7,12 +7,12 @@
 // rejections) go on their own lines without garbling the live line.
 #pragma once
 
-#include "client/console.hpp"
-
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
+
+#include "client/console.hpp"
 
 namespace duckmesh::client {
 

@@ -1,14 +1,13 @@
 #include "client/query_command.hpp"
 
-#include "client/server_error.hpp"
-#include "client/text_table.hpp"
-#include "common/error.hpp"
-
 #include <boost/json.hpp>
-
 #include <cctype>
 #include <charconv>
 #include <iterator>
+
+#include "client/server_error.hpp"
+#include "client/text_table.hpp"
+#include "common/error.hpp"
 
 namespace duckmesh::client {
 

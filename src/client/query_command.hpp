@@ -8,15 +8,15 @@
 // or by time (as_of, RFC 3339).
 #pragma once
 
-#include "client/console.hpp"
-#include "client/http_client.hpp"
-#include "client/retry.hpp"
-
 #include <cstdint>
 #include <istream>
 #include <optional>
 #include <ostream>
 #include <string>
+
+#include "client/console.hpp"
+#include "client/http_client.hpp"
+#include "client/retry.hpp"
 
 namespace duckmesh::client {
 

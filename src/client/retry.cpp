@@ -1,9 +1,9 @@
 #include "client/retry.hpp"
 
-#include "client/server_error.hpp"
-
 #include <charconv>
 #include <thread>
+
+#include "client/server_error.hpp"
 
 namespace duckmesh::client {
 

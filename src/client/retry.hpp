@@ -8,13 +8,13 @@
 // through before the failure comes back as duplicates.
 #pragma once
 
-#include "client/http_client.hpp"
-
 #include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "client/http_client.hpp"
 
 namespace duckmesh::client {
 

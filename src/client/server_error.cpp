@@ -1,9 +1,8 @@
 #include "client/server_error.hpp"
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-
-#include <algorithm>
 
 namespace duckmesh::client {
 namespace {

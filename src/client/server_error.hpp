@@ -6,13 +6,12 @@
 // so nothing the server said is lost.
 #pragma once
 
-#include "client/http_client.hpp"
-
 #include <boost/json/object.hpp>
-
 #include <optional>
 #include <stdexcept>
 #include <string>
+
+#include "client/http_client.hpp"
 
 namespace duckmesh::client {
 

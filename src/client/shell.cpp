@@ -1,17 +1,16 @@
 #include "client/shell.hpp"
 
-#include "client/query_command.hpp"
-#include "client/server_error.hpp"
-#include "client/text_table.hpp"
-#include "common/error.hpp"
-
 #include <boost/json.hpp>
-
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
 #include <optional>
+
+#include "client/query_command.hpp"
+#include "client/server_error.hpp"
+#include "client/text_table.hpp"
+#include "common/error.hpp"
 
 namespace duckmesh::client {
 namespace {

@@ -16,16 +16,16 @@
 // exits non-zero if any statement failed, so scripts can check it.
 #pragma once
 
-#include "client/console.hpp"
-#include "client/http_client.hpp"
-#include "client/retry.hpp"
-
 #include <deque>
 #include <filesystem>
 #include <istream>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "client/console.hpp"
+#include "client/http_client.hpp"
+#include "client/retry.hpp"
 
 namespace duckmesh::client {
 

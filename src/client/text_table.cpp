@@ -1,12 +1,11 @@
 #include "client/text_table.hpp"
 
-#include "client/server_error.hpp"
-
-#include <boost/json/serialize.hpp>
-
 #include <algorithm>
+#include <boost/json/serialize.hpp>
 #include <cctype>
 #include <charconv>
+
+#include "client/server_error.hpp"
 
 namespace duckmesh::client {
 namespace {

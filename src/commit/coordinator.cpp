@@ -1,19 +1,18 @@
 #include "commit/coordinator.hpp"
 
+#include <algorithm>
+#include <boost/json.hpp>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+
 #include "common/error.hpp"
 #include "common/fault.hpp"
 #include "duck/sql_literal.hpp"
 #include "obs/log.hpp"
 #include "obs/metrics.hpp"
 #include "schema/table_schema.hpp"
-
-#include <boost/json.hpp>
-
-#include <algorithm>
-#include <filesystem>
-#include <fstream>
-#include <map>
-#include <set>
 
 namespace duckmesh::commit {
 
@@ -31,12 +30,19 @@ struct Metrics {
   static Metrics& get() {
     auto& r = obs::Registry::global();
     static Metrics m{
-        r.counter("duckmesh_commit_events_total", "Events written to data files by the coordinator").get(),
-        r.counter("duckmesh_commit_duplicates_total", "Events dropped for an idempotency key already committed").get(),
-        r.counter("duckmesh_commit_dead_letters_total", "Events moved to the dead-letter area").get(),
+        r.counter("duckmesh_commit_events_total", "Events written to data files by the coordinator")
+            .get(),
+        r.counter("duckmesh_commit_duplicates_total",
+                  "Events dropped for an idempotency key already committed")
+            .get(),
+        r.counter("duckmesh_commit_dead_letters_total", "Events moved to the dead-letter area")
+            .get(),
         r.counter("duckmesh_commit_files_total", "Data files written by the coordinator").get(),
-        r.counter("duckmesh_commit_failures_total", "Commit cycles that failed and were retried").get(),
-        r.histogram("duckmesh_commit_cycle_seconds", "Duration of one claim-write-publish-ack cycle").get(),
+        r.counter("duckmesh_commit_failures_total", "Commit cycles that failed and were retried")
+            .get(),
+        r.histogram("duckmesh_commit_cycle_seconds",
+                    "Duration of one claim-write-publish-ack cycle")
+            .get(),
         r.gauge("duckmesh_bus_watermark", "Every bus position up to this one is resolved").get(),
     };
     return m;
@@ -123,7 +129,9 @@ Coordinator::Coordinator(catalog::CatalogRepo& catalog, bus::IngestBus& bus,
   reconcile_dead_letters();
 }
 
-Coordinator::~Coordinator() { stop(); }
+Coordinator::~Coordinator() {
+  stop();
+}
 
 void Coordinator::reconcile_dead_letters() {
   // A crash between dead-lettering and publishing leaves a dead letter the
@@ -183,8 +191,8 @@ std::vector<catalog::NewFile> Coordinator::write_records(
     columns += duck::quote_literal(c.name) + ": " +
                duck::quote_literal(temporal ? "VARCHAR" : c.type.sql()) + ", ";
     if (temporal) {
-      select += "CAST(CAST(" + schema::quote_identifier(c.name) + " AS TIMESTAMPTZ) AS TIMESTAMP) AS " +
-                schema::quote_identifier(c.name) + ", ";
+      select += "CAST(CAST(" + schema::quote_identifier(c.name) +
+                " AS TIMESTAMPTZ) AS TIMESTAMP) AS " + schema::quote_identifier(c.name) + ", ";
     } else {
       select += schema::quote_identifier(c.name) + ", ";
     }
@@ -196,11 +204,12 @@ std::vector<catalog::NewFile> Coordinator::write_records(
             schema::quote_identifier(schema::kIngestedAtColumn);
   if (keyed) {
     columns += ", " + duck::quote_literal(schema::kOperationColumn) + ": 'VARCHAR'";
-    select += ", COALESCE(" + schema::quote_identifier(schema::kOperationColumn) + ", 'upsert') AS " +
-              schema::quote_identifier(schema::kOperationColumn);
+    select += ", COALESCE(" + schema::quote_identifier(schema::kOperationColumn) +
+              ", 'upsert') AS " + schema::quote_identifier(schema::kOperationColumn);
   }
   columns += "}";
-  std::string partition = table.partition.enabled() ? partition_expression(table.partition) : "NULL";
+  std::string partition =
+      table.partition.enabled() ? partition_expression(table.partition) : "NULL";
   try {
     conn_->execute("CREATE OR REPLACE TEMP TABLE staged AS SELECT *, " + partition +
                    " AS _dm_partition FROM (SELECT " + select + " FROM read_json(" +
@@ -212,7 +221,8 @@ std::vector<catalog::NewFile> Coordinator::write_records(
 
   std::vector<std::optional<std::string>> partitions;
   if (table.partition.enabled()) {
-    for (auto& row : conn_->query("SELECT DISTINCT _dm_partition FROM staged ORDER BY 1").fetch_all()) {
+    for (auto& row :
+         conn_->query("SELECT DISTINCT _dm_partition FROM staged ORDER BY 1").fetch_all()) {
       partitions.push_back(text_of(row[0]));
     }
   } else {
@@ -237,7 +247,8 @@ std::vector<catalog::NewFile> Coordinator::write_records(
     std::string stats_sql = "SELECT count(*)";
     for (const auto& c : stat_columns) {
       auto q = schema::quote_identifier(c);
-      stats_sql += ", min(" + q + ")::VARCHAR, max(" + q + ")::VARCHAR, count(*) - count(" + q + ")";
+      stats_sql +=
+          ", min(" + q + ")::VARCHAR, max(" + q + ")::VARCHAR, count(*) - count(" + q + ")";
     }
     stats_sql += " FROM staged WHERE " + where;
     auto stats_row = conn_->query(stats_sql).fetch_all().at(0);
@@ -389,7 +400,8 @@ CommitResult Coordinator::commit_once() {
       std::vector<catalog::NewFile> files;
       std::size_t bad_before = bad.size();
       write_group(group, files, bad, bad_reasons);
-      std::set<const bus::Record*> failed(bad.begin() + static_cast<std::ptrdiff_t>(bad_before), bad.end());
+      std::set<const bus::Record*> failed(bad.begin() + static_cast<std::ptrdiff_t>(bad_before),
+                                          bad.end());
       auto& pub = publications[key.first];
       pub.product = key.first;
       pub.operation = catalog::Operation::ingest;
@@ -411,7 +423,8 @@ CommitResult Coordinator::commit_once() {
     // reconcile_dead_letters() resolves them on the next start.
     if (!bad.empty()) {
       std::map<std::string, std::vector<bus::Position>> by_reason;
-      for (std::size_t i = 0; i < bad.size(); ++i) by_reason[bad_reasons[i]].push_back(bad[i]->position);
+      for (std::size_t i = 0; i < bad.size(); ++i)
+        by_reason[bad_reasons[i]].push_back(bad[i]->position);
       for (auto& [reason, positions] : by_reason) {
         bus_.dead_letter(options_.consumer, positions, reason);
         log::warn("events dead-lettered", {{"count", positions.size()}, {"reason", reason}});
@@ -471,7 +484,8 @@ CommitResult Coordinator::commit_once() {
   m.duplicates.inc(static_cast<double>(result.duplicates));
   m.dead_lettered.inc(static_cast<double>(result.dead_lettered));
   m.files.inc(static_cast<double>(result.files));
-  m.cycle_seconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  m.cycle_seconds.observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   {
     std::lock_guard lock(mutex_);
     watermark_ = catalog_.watermark();

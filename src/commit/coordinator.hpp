@@ -29,12 +29,6 @@
 // notify_published and watermark may be called from any thread.
 #pragma once
 
-#include "bus/ingest_bus.hpp"
-#include "catalog/catalog_repo.hpp"
-#include "duck/connection.hpp"
-#include "duck/database.hpp"
-#include "storage/object_store.hpp"
-
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -44,6 +38,12 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "bus/ingest_bus.hpp"
+#include "catalog/catalog_repo.hpp"
+#include "duck/connection.hpp"
+#include "duck/database.hpp"
+#include "storage/object_store.hpp"
 
 namespace duckmesh::commit {
 
@@ -113,8 +113,8 @@ class Coordinator {
 
   std::atomic<bus::Position> watermark_{0};
   std::mutex mutex_;
-  std::condition_variable wake_;       // the loop waits here
-  std::condition_variable resolved_;   // wait_for waits here
+  std::condition_variable wake_;      // the loop waits here
+  std::condition_variable resolved_;  // wait_for waits here
   bool running_ = false;
   bool flush_requested_ = false;
   std::size_t unflushed_ = 0;

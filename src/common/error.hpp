@@ -9,7 +9,6 @@
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
-
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -17,18 +16,18 @@
 namespace duckmesh {
 
 enum class ErrorCode {
-  invalid_input,      // 400 / 422: the request is malformed or breaks a rule
-  not_found,          // 404
-  method_not_allowed, // 405
-  conflict,           // 409
-  unauthorized,       // 401
-  forbidden,          // 403
-  payload_too_large,  // 413
-  unprocessable,      // 422: well-formed but semantically invalid (validation)
-  rate_limited,       // 429
-  timeout,            // 408
-  unavailable,        // 503
-  internal,           // 500
+  invalid_input,       // 400 / 422: the request is malformed or breaks a rule
+  not_found,           // 404
+  method_not_allowed,  // 405
+  conflict,            // 409
+  unauthorized,        // 401
+  forbidden,           // 403
+  payload_too_large,   // 413
+  unprocessable,       // 422: well-formed but semantically invalid (validation)
+  rate_limited,        // 429
+  timeout,             // 408
+  unavailable,         // 503
+  internal,            // 500
 };
 
 // Stable wire name of a code ("invalid_input", ...).

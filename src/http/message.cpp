@@ -2,7 +2,6 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-
 #include <charconv>
 
 namespace duckmesh::http {
@@ -20,16 +19,16 @@ std::optional<std::string> Request::query_param(const std::string& name) const {
   return it->second;
 }
 
-std::int64_t Request::int_query_param(const std::string& name, std::int64_t fallback, std::int64_t min,
-                                      std::int64_t max) const {
+std::int64_t Request::int_query_param(const std::string& name, std::int64_t fallback,
+                                      std::int64_t min, std::int64_t max) const {
   auto v = query_param(name);
   if (!v) return fallback;
   std::int64_t out = 0;
   auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
   if (ec != std::errc() || end != v->data() + v->size() || out < min || out > max) {
     throw Error(ErrorCode::invalid_input,
-                "query parameter '" + name + "' must be a whole number from " + std::to_string(min) +
-                    " to " + std::to_string(max),
+                "query parameter '" + name + "' must be a whole number from " +
+                    std::to_string(min) + " to " + std::to_string(max),
                 {{"field", name}, {"value", *v}});
   }
   return out;
@@ -86,7 +85,8 @@ Response Response::text(unsigned status, std::string body, std::string content_t
 Response Response::from_error(const Error& error, std::string_view request_id) {
   Response r = json(http_status(error.code()), error_body(error, request_id));
   if (error.code() == ErrorCode::method_not_allowed) {
-    if (auto it = error.details().find("allow"); it != error.details().end() && it->value().is_string()) {
+    if (auto it = error.details().find("allow");
+        it != error.details().end() && it->value().is_string()) {
       r.header("Allow", std::string(it->value().as_string()));
     }
   }

@@ -2,13 +2,10 @@
 // what the server learned about it (path parameters, query, request id).
 #pragma once
 
-#include "common/error.hpp"
-
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/verb.hpp>
 #include <boost/json/value.hpp>
-
 #include <chrono>
 #include <functional>
 #include <map>
@@ -17,6 +14,8 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "common/error.hpp"
 
 namespace duckmesh::http {
 

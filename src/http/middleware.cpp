@@ -1,9 +1,9 @@
 #include "http/middleware.hpp"
 
+#include <random>
+
 #include "obs/log.hpp"
 #include "obs/metrics.hpp"
-
-#include <random>
 
 namespace duckmesh::http {
 
@@ -74,18 +74,18 @@ Middleware metrics() {
   auto* requests = &registry.counter("duckmesh_http_requests_total",
                                      "HTTP requests answered, by route pattern, method and status",
                                      {"route", "method", "status"});
-  auto* duration = &registry.histogram("duckmesh_http_request_duration_seconds",
-                                       "Time from request received to response ready",
-                                       {"route", "method"});
+  auto* duration =
+      &registry.histogram("duckmesh_http_request_duration_seconds",
+                          "Time from request received to response ready", {"route", "method"});
   return [requests, duration](Request& request, const Next& next) {
     Response response = next(request);
     std::string route = request.route.empty() ? "unmatched" : request.route;
     std::string method(to_string(request.method()));
     requests->with({route, method, std::to_string(response.status)}).inc();
     duration->with({route, method})
-        .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                               request.received_at)
-                     .count());
+        .observe(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - request.received_at)
+                .count());
     return response;
   };
 }

@@ -4,11 +4,11 @@
 //   request id -> access log -> metrics -> errors -> (router)
 #pragma once
 
-#include "http/message.hpp"
-#include "http/router.hpp"
-
 #include <functional>
 #include <vector>
+
+#include "http/message.hpp"
+#include "http/router.hpp"
 
 namespace duckmesh::http {
 

@@ -1,7 +1,6 @@
 #include "http/router.hpp"
 
 #include <boost/beast/http/verb.hpp>
-
 #include <map>
 #include <set>
 
@@ -67,7 +66,8 @@ void Router::add(Verb method, const std::string& pattern, Handler handler, std::
         node->param_name = name;
       } else if (node->param_name != name) {
         throw Error(ErrorCode::internal, "route '" + pattern + "' names parameter '" + name +
-                                             "' where another route names '" + node->param_name + "'");
+                                             "' where another route names '" + node->param_name +
+                                             "'");
       }
       node = node->param.get();
     } else {
@@ -77,7 +77,8 @@ void Router::add(Verb method, const std::string& pattern, Handler handler, std::
     }
   }
   if (node->handlers.count(method)) {
-    throw Error(ErrorCode::internal, "duplicate route " + std::string(to_string(method)) + " " + pattern);
+    throw Error(ErrorCode::internal,
+                "duplicate route " + std::string(to_string(method)) + " " + pattern);
   }
   node->handlers.emplace(method, std::move(handler));
   node->pattern = pattern;
@@ -94,7 +95,8 @@ Response Router::dispatch(Request& request) const {
   request.route = node->pattern;
   auto it = node->handlers.find(request.method());
   // HEAD is answered by the GET handler; the server drops the body.
-  if (it == node->handlers.end() && request.method() == Verb::head) it = node->handlers.find(Verb::get);
+  if (it == node->handlers.end() && request.method() == Verb::head)
+    it = node->handlers.find(Verb::get);
   if (it == node->handlers.end()) {
     std::string allow;
     for (const auto& [verb, unused] : node->handlers) {

@@ -7,12 +7,12 @@
 // safe to call from many threads.
 #pragma once
 
-#include "http/message.hpp"
-
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "http/message.hpp"
 
 namespace duckmesh::http {
 

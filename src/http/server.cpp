@@ -1,8 +1,5 @@
 #include "http/server.hpp"
 
-#include "http/middleware.hpp"
-#include "obs/log.hpp"
-
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -11,8 +8,10 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
-
 #include <future>
+
+#include "http/middleware.hpp"
+#include "obs/log.hpp"
 
 namespace duckmesh::http {
 
@@ -63,8 +62,7 @@ void parse_target(Request& request) {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, Server::Core* core)
-      : stream_(std::move(socket)), core_(core) {
+  Session(tcp::socket socket, Server::Core* core) : stream_(std::move(socket)), core_(core) {
     boost::system::error_code ec;
     auto endpoint = stream_.socket().remote_endpoint(ec);
     if (!ec) remote_ = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
@@ -147,8 +145,8 @@ class Session : public std::enable_shared_from_this<Session> {
         response = Response::from_error(e, request->request_id);
       } catch (const std::exception& e) {
         log::error("unhandled exception in handler", {{"error", e.what()}});
-        response = Response::from_error(Error(ErrorCode::internal, "internal error"),
-                                        request->request_id);
+        response =
+            Response::from_error(Error(ErrorCode::internal, "internal error"), request->request_id);
       }
       if (response.stream && !head) {
         if (self->stream_response(response, *request, keep_alive, version)) return;
@@ -159,10 +157,10 @@ class Session : public std::enable_shared_from_this<Session> {
                 });
     });
     if (!queued) {
-      auto response = Response::from_error(
-          Error(ErrorCode::unavailable, "server is at capacity; retry shortly",
-                {{"retry_after_seconds", 1}}),
-          std::string(request->raw["X-Request-Id"]));
+      auto response =
+          Response::from_error(Error(ErrorCode::unavailable, "server is at capacity; retry shortly",
+                                     {{"retry_after_seconds", 1}}),
+                               std::string(request->raw["X-Request-Id"]));
       write(std::move(response), keep_alive, version, head);
     }
   }
@@ -172,7 +170,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // synchronously. Returns true when the response was sent (or the
   // connection cut); false when the stream failed before its first byte and
   // `response` now holds the error to send the normal way.
-  bool stream_response(Response& response, const Request& request, bool keep_alive, unsigned version) {
+  bool stream_response(Response& response, const Request& request, bool keep_alive,
+                       unsigned version) {
     auto& socket = stream_.socket();
     bool keep = keep_alive && !core_->draining.load();
     bool started = false;
@@ -201,8 +200,8 @@ class Session : public std::enable_shared_from_this<Session> {
     } catch (const std::exception& e) {
       if (!started) {
         const auto* error = dynamic_cast<const Error*>(&e);
-        response = Response::from_error(error ? *error : Error(ErrorCode::internal, "internal error"),
-                                         request.request_id);
+        response = Response::from_error(
+            error ? *error : Error(ErrorCode::internal, "internal error"), request.request_id);
         if (!error) log::error("streamed response failed", {{"error", e.what()}});
         return false;
       }
@@ -231,13 +230,13 @@ class Session : public std::enable_shared_from_this<Session> {
     message->prepare_payload();
     if (head) message->body().clear();  // Content-Length stays that of the GET body
     stream_.expires_after(core_->options.read_timeout);
-    bhttp::async_write(stream_, *message,
-                       [self = shared_from_this(), message, keep](beast::error_code ec,
-                                                                  std::size_t) {
-                         self->finish_request();
-                         if (ec || !keep) return self->close();
-                         self->read(false);
-                       });
+    bhttp::async_write(
+        stream_, *message,
+        [self = shared_from_this(), message, keep](beast::error_code ec, std::size_t) {
+          self->finish_request();
+          if (ec || !keep) return self->close();
+          self->read(false);
+        });
   }
 
   void close() {
@@ -258,30 +257,32 @@ class Session : public std::enable_shared_from_this<Session> {
 }  // namespace
 
 void Server::Core::accept() {
-  acceptor.async_accept(net::make_strand(ioc), [this](boost::system::error_code ec,
-                                                      tcp::socket socket) {
-    if (ec) {
-      if (ec == net::error::operation_aborted || !acceptor.is_open()) return;  // closed by stop()
-      log::warn("accept failed", {{"error", ec.message()}});
-    } else {
-      std::make_shared<Session>(std::move(socket), this)->start();
-    }
-    accept();
-  });
+  acceptor.async_accept(net::make_strand(ioc),
+                        [this](boost::system::error_code ec, tcp::socket socket) {
+                          if (ec) {
+                            if (ec == net::error::operation_aborted || !acceptor.is_open())
+                              return;  // closed by stop()
+                            log::warn("accept failed", {{"error", ec.message()}});
+                          } else {
+                            std::make_shared<Session>(std::move(socket), this)->start();
+                          }
+                          accept();
+                        });
 }
-
 
 Server::Server(ServerOptions options, Handler handler)
     : core_(std::make_unique<Core>(std::move(options), std::move(handler))) {}
 
-Server::~Server() { stop(std::chrono::milliseconds(0)); }
+Server::~Server() {
+  stop(std::chrono::milliseconds(0));
+}
 
 void Server::start() {
   boost::system::error_code ec;
   auto address = net::ip::make_address(core_->options.host, ec);
   if (ec) {
-    throw Error(ErrorCode::invalid_input, "listen host '" + core_->options.host +
-                                              "' is not an IP address: " + ec.message());
+    throw Error(ErrorCode::invalid_input,
+                "listen host '" + core_->options.host + "' is not an IP address: " + ec.message());
   }
   tcp::endpoint endpoint(address, core_->options.port);
   auto& acceptor = core_->acceptor;
@@ -291,7 +292,8 @@ void Server::start() {
   if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
   if (ec) {
     throw Error(ErrorCode::unavailable, "cannot listen on " + core_->options.host + ":" +
-                                            std::to_string(core_->options.port) + ": " + ec.message());
+                                            std::to_string(core_->options.port) + ": " +
+                                            ec.message());
   }
   core_->accept();
   for (std::size_t i = 0; i < core_->options.io_threads; ++i) {
@@ -305,7 +307,9 @@ std::uint16_t Server::port() const {
   return ec ? 0 : endpoint.port();
 }
 
-std::size_t Server::in_flight() const { return core_->in_flight.load(); }
+std::size_t Server::in_flight() const {
+  return core_->in_flight.load();
+}
 
 bool Server::stop(std::chrono::milliseconds grace) {
   if (stopped_) return true;
@@ -336,9 +340,9 @@ bool Server::run_until_signal(std::chrono::milliseconds grace) {
   int received = 0;
   signals.async_wait([&](const boost::system::error_code&, int signal) { received = signal; });
   signals_ioc.run();
-  log::info("shutting down", {{"signal", received},
-                              {"in_flight", core_->in_flight.load()},
-                              {"grace_ms", grace.count()}});
+  log::info(
+      "shutting down",
+      {{"signal", received}, {"in_flight", core_->in_flight.load()}, {"grace_ms", grace.count()}});
   bool drained = stop(grace);
   log::info("stopped", {{"drained", drained}});
   return drained;

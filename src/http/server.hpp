@@ -12,9 +12,6 @@
 // responses say Connection: close) up to the grace deadline, then stops.
 #pragma once
 
-#include "common/worker_pool.hpp"
-#include "http/router.hpp"
-
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -22,6 +19,9 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "common/worker_pool.hpp"
+#include "http/router.hpp"
 
 namespace duckmesh::http {
 

@@ -1,10 +1,10 @@
 #include "ingest/service.hpp"
 
-#include "common/error.hpp"
-#include "obs/metrics.hpp"
-
 #include <algorithm>
 #include <set>
+
+#include "common/error.hpp"
+#include "obs/metrics.hpp"
 
 namespace duckmesh::ingest {
 namespace {
@@ -20,11 +20,15 @@ struct Metrics {
     auto& r = obs::Registry::global();
     static Metrics m{
         r.counter("duckmesh_ingest_events_total", "Events received, by outcome", {"outcome"}),
-        r.counter("duckmesh_ingest_rejections_total", "Events refused by validation, by reason", {"code"}),
+        r.counter("duckmesh_ingest_rejections_total", "Events refused by validation, by reason",
+                  {"code"}),
         r.counter("duckmesh_ingest_bytes_total", "Request body bytes received for ingest").get(),
-        r.gauge("duckmesh_bus_backlog_events", "Events published and not yet committed (pending + in flight)").get(),
+        r.gauge("duckmesh_bus_backlog_events",
+                "Events published and not yet committed (pending + in flight)")
+            .get(),
         r.histogram("duckmesh_ingest_visibility_seconds",
-                    "Time a waiting client waited for its events to become visible").get(),
+                    "Time a waiting client waited for its events to become visible")
+            .get(),
     };
     return m;
   }
@@ -35,7 +39,10 @@ struct Metrics {
 IngestService::IngestService(catalog::CatalogRepo& catalog, bus::IngestBus& bus,
                              commit::Coordinator& coordinator, product::ProductService& products,
                              IngestOptions options)
-    : catalog_(catalog), bus_(bus), coordinator_(coordinator), products_(products),
+    : catalog_(catalog),
+      bus_(bus),
+      coordinator_(coordinator),
+      products_(products),
       options_(std::move(options)) {}
 
 void IngestService::forget_committed_keys() {
@@ -55,11 +62,11 @@ IngestOutcome IngestService::ingest(const IngestRequest& request) {
   auto backlog = stats.pending + stats.in_flight;
   metrics.backlog.set(static_cast<double>(backlog));
   if (backlog >= options_.max_bus_backlog) {
-    throw Error(ErrorCode::unavailable,
-                "ingest is saturated: " + std::to_string(backlog) +
-                    " events wait to be committed (limit " + std::to_string(options_.max_bus_backlog) +
-                    "); retry shortly",
-                {{"backlog", backlog}, {"limit", options_.max_bus_backlog}, {"retry_after_seconds", 1}});
+    throw Error(
+        ErrorCode::unavailable,
+        "ingest is saturated: " + std::to_string(backlog) + " events wait to be committed (limit " +
+            std::to_string(options_.max_bus_backlog) + "); retry shortly",
+        {{"backlog", backlog}, {"limit", options_.max_bus_backlog}, {"retry_after_seconds", 1}});
   }
 
   if (!request.batch_key.empty()) {
@@ -82,7 +89,8 @@ IngestOutcome IngestService::ingest(const IngestRequest& request) {
   auto table_schema = schema::TableSchema::from_json_text(table.schema_json);
   auto table_options = product::TableOptions::from_json_text(table.options_json);
   ValidatorOptions vopts;
-  vopts.unknown_fields = table_options.unknown_fields == "ignore" ? UnknownFields::ignore : UnknownFields::reject;
+  vopts.unknown_fields =
+      table_options.unknown_fields == "ignore" ? UnknownFields::ignore : UnknownFields::reject;
   vopts.idempotency_column = table_options.idempotency_column;
   vopts.keyed = table.kind == catalog::TableKind::keyed;
   vopts.primary_key = table.primary_key;
@@ -105,12 +113,14 @@ IngestOutcome IngestService::ingest(const IngestRequest& request) {
                 {{"accepted", 0}, {"total", outcome.total}, {"rejected", std::move(rejected)}});
   };
   if (!outcome.rejected.empty() && request.atomic) {
-    reject_all(std::to_string(outcome.rejected.size()) + " of " + std::to_string(outcome.total) +
-               " events are invalid; nothing was accepted (atomic batch; send atomic=false to accept "
-               "the valid ones)");
+    reject_all(
+        std::to_string(outcome.rejected.size()) + " of " + std::to_string(outcome.total) +
+        " events are invalid; nothing was accepted (atomic batch; send atomic=false to accept "
+        "the valid ones)");
   }
   if (validation.valid.empty() && !outcome.rejected.empty()) {
-    reject_all("all " + std::to_string(outcome.total) + " events are invalid; nothing was accepted");
+    reject_all("all " + std::to_string(outcome.total) +
+               " events are invalid; nothing was accepted");
   }
 
   // Keys for every valid event.

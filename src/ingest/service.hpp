@@ -22,13 +22,6 @@
 // Thread safety: all methods may be called concurrently.
 #pragma once
 
-#include "bus/ingest_bus.hpp"
-#include "catalog/catalog_repo.hpp"
-#include "commit/coordinator.hpp"
-#include "ingest/token.hpp"
-#include "ingest/validation.hpp"
-#include "product/product_service.hpp"
-
 #include <chrono>
 #include <list>
 #include <map>
@@ -37,13 +30,20 @@
 #include <string>
 #include <vector>
 
+#include "bus/ingest_bus.hpp"
+#include "catalog/catalog_repo.hpp"
+#include "commit/coordinator.hpp"
+#include "ingest/token.hpp"
+#include "ingest/validation.hpp"
+#include "product/product_service.hpp"
+
 namespace duckmesh::ingest {
 
 struct IngestOptions {
-  std::size_t max_bus_backlog = 2'000'000;      // pending + in-flight records
+  std::size_t max_bus_backlog = 2'000'000;  // pending + in-flight records
   std::size_t max_events_per_request = 100'000;
   std::size_t max_decompressed_bytes = 256u << 20;
-  std::size_t remembered_responses = 10'000;    // Idempotency-Key replies kept in memory
+  std::size_t remembered_responses = 10'000;  // Idempotency-Key replies kept in memory
 };
 
 struct IngestRequest {
@@ -68,13 +68,15 @@ struct IngestOutcome {
 struct Visibility {
   bool visible = false;
   bus::Position watermark = 0;
-  std::optional<std::int64_t> snapshot_id;  // the latest snapshot, which holds the write, when visible
+  std::optional<std::int64_t>
+      snapshot_id;  // the latest snapshot, which holds the write, when visible
 };
 
 class IngestService {
  public:
-  IngestService(catalog::CatalogRepo& catalog, bus::IngestBus& bus, commit::Coordinator& coordinator,
-                product::ProductService& products, IngestOptions options = {});
+  IngestService(catalog::CatalogRepo& catalog, bus::IngestBus& bus,
+                commit::Coordinator& coordinator, product::ProductService& products,
+                IngestOptions options = {});
 
   // Errors: not_found (product/table), invalid_input (unreadable body),
   // unprocessable (invalid events; details.rejected lists them),

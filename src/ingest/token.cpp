@@ -1,8 +1,8 @@
 #include "ingest/token.hpp"
 
-#include "common/error.hpp"
-
 #include <charconv>
+
+#include "common/error.hpp"
 
 namespace duckmesh::ingest {
 namespace {
@@ -62,7 +62,8 @@ VisibilityToken VisibilityToken::decode(const std::string& text) {
   token.product = raw.substr(3, colon - 3);
   auto digits = raw.substr(colon + 1);
   auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), token.position);
-  if (ec != std::errc() || end != digits.data() + digits.size() || token.product.empty()) throw bad();
+  if (ec != std::errc() || end != digits.data() + digits.size() || token.product.empty())
+    throw bad();
   return token;
 }
 

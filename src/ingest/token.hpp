@@ -4,9 +4,9 @@
 // (base64url of "v1:<product>:<position>").
 #pragma once
 
-#include "bus/ingest_bus.hpp"
-
 #include <string>
+
+#include "bus/ingest_bus.hpp"
 
 namespace duckmesh::ingest {
 

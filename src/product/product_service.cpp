@@ -1,11 +1,10 @@
 #include "product/product_service.hpp"
 
-#include "common/error.hpp"
-
-#include <boost/json.hpp>
-
 #include <algorithm>
+#include <boost/json.hpp>
 #include <set>
+
+#include "common/error.hpp"
 
 namespace duckmesh::product {
 namespace {
@@ -17,7 +16,8 @@ const boost::json::object& require_object(const boost::json::value& body, const 
   return body.as_object();
 }
 
-std::string optional_string(const boost::json::object& o, const char* field, std::string fallback = {}) {
+std::string optional_string(const boost::json::object& o, const char* field,
+                            std::string fallback = {}) {
   auto it = o.find(field);
   if (it == o.end() || it->value().is_null()) return fallback;
   if (!it->value().is_string()) {
@@ -66,8 +66,9 @@ TableOptions TableOptions::from_json_text(const std::string& text) {
 
 catalog::TableDef parse_table_definition(const boost::json::value& body) {
   const auto& o = require_object(body, "a table definition");
-  static const std::set<std::string> known = {"name", "kind", "primary_key", "partition_by", "columns",
-                                              "unknown_fields", "idempotency_column", "description"};
+  static const std::set<std::string> known = {
+      "name",    "kind",           "primary_key",        "partition_by",
+      "columns", "unknown_fields", "idempotency_column", "description"};
   for (const auto& [key, value] : o) {
     if (!known.count(std::string(key))) {
       throw Error(ErrorCode::invalid_input,
@@ -106,14 +107,16 @@ catalog::TableDef parse_table_definition(const boost::json::value& body) {
 
   if (auto it = o.find("primary_key"); it != o.end() && !it->value().is_null()) {
     if (!it->value().is_array() || it->value().as_array().empty()) {
-      throw Error(ErrorCode::invalid_input, "field 'primary_key' must be a non-empty array of column names",
+      throw Error(ErrorCode::invalid_input,
+                  "field 'primary_key' must be a non-empty array of column names",
                   {{"field", "primary_key"}});
     }
     for (const auto& k : it->value().as_array()) {
       if (!k.is_string() || !table_schema.find(k.as_string())) {
         throw Error(ErrorCode::invalid_input,
                     "field 'primary_key' names " +
-                        (k.is_string() ? "'" + std::string(k.as_string()) + "'" : std::string("a non-string")) +
+                        (k.is_string() ? "'" + std::string(k.as_string()) + "'"
+                                       : std::string("a non-string")) +
                         ", which is not a column of the table",
                     {{"field", "primary_key"}});
       }
@@ -121,15 +124,19 @@ catalog::TableDef parse_table_definition(const boost::json::value& body) {
     }
   }
   if (def.kind == catalog::TableKind::keyed && def.primary_key.empty()) {
-    throw Error(ErrorCode::invalid_input, "a keyed table needs 'primary_key'", {{"field", "primary_key"}});
+    throw Error(ErrorCode::invalid_input, "a keyed table needs 'primary_key'",
+                {{"field", "primary_key"}});
   }
   if (def.kind == catalog::TableKind::append && !def.primary_key.empty()) {
-    throw Error(ErrorCode::invalid_input, "'primary_key' is only for kind 'keyed'", {{"field", "primary_key"}});
+    throw Error(ErrorCode::invalid_input, "'primary_key' is only for kind 'keyed'",
+                {{"field", "primary_key"}});
   }
   for (auto& c : table_schema.columns) {
-    if (std::find(def.primary_key.begin(), def.primary_key.end(), c.name) != def.primary_key.end()) {
+    if (std::find(def.primary_key.begin(), def.primary_key.end(), c.name) !=
+        def.primary_key.end()) {
       if (c.type.kind == schema::TypeKind::list || c.type.kind == schema::TypeKind::json) {
-        throw Error(ErrorCode::invalid_input, "primary key column '" + c.name + "' cannot be a list or json",
+        throw Error(ErrorCode::invalid_input,
+                    "primary key column '" + c.name + "' cannot be a list or json",
                     {{"field", "primary_key"}, {"column", c.name}});
       }
       c.nullable = false;  // keys are always required
@@ -139,7 +146,8 @@ catalog::TableDef parse_table_definition(const boost::json::value& body) {
   if (auto it = o.find("partition_by"); it != o.end() && !it->value().is_null()) {
     if (!it->value().is_object()) {
       throw Error(ErrorCode::invalid_input,
-                  "field 'partition_by' must be an object {\"column\", \"transform\"}", {{"field", "partition_by"}});
+                  "field 'partition_by' must be an object {\"column\", \"transform\"}",
+                  {{"field", "partition_by"}});
     }
     const auto& p = it->value().as_object();
     def.partition.column = optional_string(p, "column");
@@ -161,11 +169,13 @@ catalog::TableDef parse_table_definition(const boost::json::value& body) {
                     column->type.kind == schema::TypeKind::timestamptz;
     if (def.partition.transform != "identity" && !temporal) {
       throw Error(ErrorCode::invalid_input,
-                  "partition transform '" + def.partition.transform + "' needs a date or timestamp column; '" +
-                      column->name + "' is " + column->type.name(),
+                  "partition transform '" + def.partition.transform +
+                      "' needs a date or timestamp column; '" + column->name + "' is " +
+                      column->type.name(),
                   {{"field", "partition_by.transform"}});
     }
-    if (column->type.kind == schema::TypeKind::list || column->type.kind == schema::TypeKind::json) {
+    if (column->type.kind == schema::TypeKind::list ||
+        column->type.kind == schema::TypeKind::json) {
       throw Error(ErrorCode::invalid_input, "cannot partition by a list or json column",
                   {{"field", "partition_by.column"}});
     }
@@ -179,7 +189,8 @@ catalog::TableDef parse_table_definition(const boost::json::value& body) {
   }
   options.idempotency_column = optional_string(o, "idempotency_column");
   if (!options.idempotency_column.empty() && !table_schema.find(options.idempotency_column)) {
-    throw Error(ErrorCode::invalid_input, "field 'idempotency_column' must name a column of the table",
+    throw Error(ErrorCode::invalid_input,
+                "field 'idempotency_column' must name a column of the table",
                 {{"field", "idempotency_column"}});
   }
   options.description = optional_string(o, "description");
@@ -189,7 +200,9 @@ catalog::TableDef parse_table_definition(const boost::json::value& body) {
 }
 
 boost::json::object to_json(const catalog::Product& p) {
-  return {{"name", p.name}, {"description", p.description}, {"owner", p.owner},
+  return {{"name", p.name},
+          {"description", p.description},
+          {"owner", p.owner},
           {"created_at", iso_time(p.created_unix_us)}};
 }
 
@@ -206,10 +219,11 @@ boost::json::object to_json(const catalog::TableInfo& t) {
                         {"description", options.description},
                         {"created_snapshot", t.created_snapshot},
                         {"created_at", iso_time(t.created_unix_us)}};
-  o["partition_by"] = t.partition.enabled()
-                          ? boost::json::value(boost::json::object{{"column", t.partition.column},
-                                                                   {"transform", t.partition.transform}})
-                          : boost::json::value(nullptr);
+  o["partition_by"] =
+      t.partition.enabled()
+          ? boost::json::value(boost::json::object{{"column", t.partition.column},
+                                                   {"transform", t.partition.transform}})
+          : boost::json::value(nullptr);
   o["idempotency_column"] = options.idempotency_column.empty()
                                 ? boost::json::value(nullptr)
                                 : boost::json::value(options.idempotency_column);
@@ -228,16 +242,19 @@ boost::json::object to_json(const catalog::Snapshot& s) {
 catalog::Product ProductService::require_product(const std::string& product) const {
   auto p = catalog_.find_product(product);
   if (!p) {
-    throw Error(ErrorCode::not_found, "product '" + product + "' does not exist", {{"product", product}});
+    throw Error(ErrorCode::not_found, "product '" + product + "' does not exist",
+                {{"product", product}});
   }
   return *p;
 }
 
-catalog::TableInfo ProductService::require_table(const std::string& product, const std::string& table) const {
+catalog::TableInfo ProductService::require_table(const std::string& product,
+                                                 const std::string& table) const {
   require_product(product);
   auto t = catalog_.find_table(product, table);
   if (!t) {
-    throw Error(ErrorCode::not_found, "table '" + table + "' does not exist in product '" + product + "'",
+    throw Error(ErrorCode::not_found,
+                "table '" + table + "' does not exist in product '" + product + "'",
                 {{"product", product}, {"table", table}});
   }
   return *t;
@@ -247,7 +264,8 @@ boost::json::object ProductService::create_product(const boost::json::value& bod
   const auto& o = require_object(body, "a product definition");
   catalog::ProductDef def{optional_string(o, "name"), optional_string(o, "description"),
                           optional_string(o, "owner")};
-  if (def.name.empty()) throw Error(ErrorCode::invalid_input, "field 'name' is required", {{"field", "name"}});
+  if (def.name.empty())
+    throw Error(ErrorCode::invalid_input, "field 'name' is required", {{"field", "name"}});
   return to_json(catalog_.create_product(def));
 }
 
@@ -261,11 +279,13 @@ boost::json::object ProductService::describe_product(const std::string& product)
   auto o = to_json(require_product(product));
   o["tables"] = catalog_.list_tables(product).size();
   auto latest = catalog_.latest_snapshot(product);
-  o["latest_snapshot"] = latest ? boost::json::value(to_json(*latest)) : boost::json::value(nullptr);
+  o["latest_snapshot"] =
+      latest ? boost::json::value(to_json(*latest)) : boost::json::value(nullptr);
   return o;
 }
 
-boost::json::object ProductService::create_table(const std::string& product, const boost::json::value& body) {
+boost::json::object ProductService::create_table(const std::string& product,
+                                                 const boost::json::value& body) {
   require_product(product);
   auto def = parse_table_definition(body);
   auto [table, snapshot] = catalog_.create_table(product, def);
@@ -281,7 +301,8 @@ boost::json::array ProductService::list_tables(const std::string& product) const
   return out;
 }
 
-boost::json::object ProductService::describe_table(const std::string& product, const std::string& table) const {
+boost::json::object ProductService::describe_table(const std::string& product,
+                                                   const std::string& table) const {
   auto t = require_table(product, table);
   auto o = to_json(t);
   boost::json::array history;
@@ -309,7 +330,8 @@ boost::json::object ProductService::describe_table(const std::string& product, c
   return o;
 }
 
-boost::json::object ProductService::drop_table(const std::string& product, const std::string& table) {
+boost::json::object ProductService::drop_table(const std::string& product,
+                                               const std::string& table) {
   require_table(product, table);
   auto snapshot = catalog_.drop_table(product, table);
   return {{"dropped", table}, {"snapshot_id", snapshot.id}};

@@ -8,12 +8,11 @@
 // Thread safety: stateless over the catalog; safe from any thread.
 #pragma once
 
+#include <boost/json/object.hpp>
+#include <string>
+
 #include "catalog/catalog_repo.hpp"
 #include "schema/table_schema.hpp"
-
-#include <boost/json/object.hpp>
-
-#include <string>
 
 namespace duckmesh::product {
 

@@ -1,8 +1,7 @@
 #include "query/pruning.hpp"
 
-#include <boost/json.hpp>
-
 #include <algorithm>
+#include <boost/json.hpp>
 #include <cstdlib>
 
 namespace duckmesh::query {
@@ -23,7 +22,8 @@ std::string text_of(const value* v) {
 
 // Column name of a COLUMN_REF, accepting an optional qualifier equal to the
 // table's name or alias.
-std::optional<std::string> column_of(const value& expr, const std::string& table, const std::string& alias) {
+std::optional<std::string> column_of(const value& expr, const std::string& table,
+                                     const std::string& alias) {
   if (text_of(member(expr, "class")) != "COLUMN_REF") return std::nullopt;
   const auto* names = member(expr, "column_names");
   if (!names || !names->is_array()) return std::nullopt;
@@ -39,15 +39,16 @@ std::optional<std::string> column_of(const value& expr, const std::string& table
 bool constant_of(const value& expr, Predicate& p) {
   if (text_of(member(expr, "class")) != "CONSTANT") return false;
   const auto* v = member(expr, "value");
-  if (!v || (member(*v, "is_null") && member(*v, "is_null")->is_bool() && member(*v, "is_null")->as_bool())) {
+  if (!v || (member(*v, "is_null") && member(*v, "is_null")->is_bool() &&
+             member(*v, "is_null")->as_bool())) {
     return false;
   }
   const auto* type = member(*v, "type");
   std::string id = type ? text_of(member(*type, "id")) : "";
   const auto* raw = member(*v, "value");
   if (!raw) return false;
-  static const char* integers[] = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT",
-                                   "USMALLINT", "UINTEGER", "UBIGINT"};
+  static const char* integers[] = {"TINYINT",  "SMALLINT",  "INTEGER",  "BIGINT",
+                                   "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"};
   if (std::find(std::begin(integers), std::end(integers), id) != std::end(integers) ||
       id == "DOUBLE" || id == "FLOAT") {
     if (!raw->is_number()) return false;
@@ -61,7 +62,7 @@ bool constant_of(const value& expr, Predicate& p) {
     const auto* scale = info ? member(*info, "scale") : nullptr;
     if (!raw->is_number() || !scale || !scale->is_number()) return false;
     long double n = raw->is_int64() ? static_cast<long double>(raw->as_int64())
-                                     : static_cast<long double>(raw->to_number<double>());
+                                    : static_cast<long double>(raw->to_number<double>());
     for (auto s = scale->to_number<std::int64_t>(); s > 0; --s) n /= 10;
     p.number = n;
     return true;
@@ -131,7 +132,8 @@ void collect(const value& expr, const std::string& table, const std::string& ali
 
 }  // namespace
 
-std::map<std::string, std::vector<Predicate>> extract_predicates(duck::Connection& conn, std::string_view sql) {
+std::map<std::string, std::vector<Predicate>> extract_predicates(duck::Connection& conn,
+                                                                 std::string_view sql) {
   std::map<std::string, std::vector<Predicate>> result;
   std::string serialized;
   try {
@@ -146,7 +148,8 @@ std::map<std::string, std::vector<Predicate>> extract_predicates(duck::Connectio
   boost::system::error_code ec;
   auto doc = boost::json::parse(serialized, ec);
   if (ec || !doc.is_object()) return result;
-  if (const auto* err = member(doc, "error"); err && err->is_bool() && err->as_bool()) return result;
+  if (const auto* err = member(doc, "error"); err && err->is_bool() && err->as_bool())
+    return result;
   const auto* statements = member(doc, "statements");
   if (!statements || !statements->is_array() || statements->as_array().size() != 1) return result;
   const auto* node = member(statements->as_array()[0], "node");
@@ -157,7 +160,8 @@ std::map<std::string, std::vector<Predicate>> extract_predicates(duck::Connectio
   }
   const auto* from = member(*node, "from_table");
   if (!from || text_of(member(*from, "type")) != "BASE_TABLE") return result;
-  if (!text_of(member(*from, "schema_name")).empty() || !text_of(member(*from, "catalog_name")).empty()) {
+  if (!text_of(member(*from, "schema_name")).empty() ||
+      !text_of(member(*from, "catalog_name")).empty()) {
     return result;
   }
   std::string table = text_of(member(*from, "table_name"));
@@ -185,7 +189,8 @@ bool file_may_match(const catalog::DataFile& file, const std::vector<Predicate>&
       if (stats->null_count >= file.row_count && file.row_count > 0) return false;
       continue;
     }
-    bool numeric = std::find(numeric_columns.begin(), numeric_columns.end(), p.column) != numeric_columns.end();
+    bool numeric = std::find(numeric_columns.begin(), numeric_columns.end(), p.column) !=
+                   numeric_columns.end();
     bool text = std::find(text_columns.begin(), text_columns.end(), p.column) != text_columns.end();
     int below = 0, above = 0;  // constant vs [min, max]: -1 below min, +1 above max
     if (numeric && p.number) {
@@ -198,20 +203,40 @@ bool file_may_match(const catalog::DataFile& file, const std::vector<Predicate>&
       above = *p.number > hi ? 1 : 0;
       bool at_min = *p.number == lo, at_max = *p.number == hi;
       switch (p.op) {
-        case Op::eq: if (below || above) return false; break;
-        case Op::lt: if (below || at_min) return false; break;
-        case Op::le: if (below) return false; break;
-        case Op::gt: if (above || at_max) return false; break;
-        case Op::ge: if (above) return false; break;
+        case Op::eq:
+          if (below || above) return false;
+          break;
+        case Op::lt:
+          if (below || at_min) return false;
+          break;
+        case Op::le:
+          if (below) return false;
+          break;
+        case Op::gt:
+          if (above || at_max) return false;
+          break;
+        case Op::ge:
+          if (above) return false;
+          break;
       }
     } else if (text && p.text) {
       int vs_min = p.text->compare(*stats->min), vs_max = p.text->compare(*stats->max);
       switch (p.op) {
-        case Op::eq: if (vs_min < 0 || vs_max > 0) return false; break;
-        case Op::lt: if (vs_min <= 0) return false; break;
-        case Op::le: if (vs_min < 0) return false; break;
-        case Op::gt: if (vs_max >= 0) return false; break;
-        case Op::ge: if (vs_max > 0) return false; break;
+        case Op::eq:
+          if (vs_min < 0 || vs_max > 0) return false;
+          break;
+        case Op::lt:
+          if (vs_min <= 0) return false;
+          break;
+        case Op::le:
+          if (vs_min < 0) return false;
+          break;
+        case Op::gt:
+          if (vs_max >= 0) return false;
+          break;
+        case Op::ge:
+          if (vs_max > 0) return false;
+          break;
       }
     }
   }

@@ -10,13 +10,13 @@
 // key, so no older version can resurface).
 #pragma once
 
-#include "catalog/catalog_repo.hpp"
-#include "duck/connection.hpp"
-
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "catalog/catalog_repo.hpp"
+#include "duck/connection.hpp"
 
 namespace duckmesh::query {
 

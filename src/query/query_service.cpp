@@ -1,15 +1,14 @@
 #include "query/query_service.hpp"
 
+#include <boost/json.hpp>
+#include <ctime>
+
 #include "common/error.hpp"
 #include "ingest/token.hpp"
 #include "ingest/validation_values.hpp"
 #include "obs/metrics.hpp"
 #include "query/snapshot_binder.hpp"
 #include "schema/table_schema.hpp"
-
-#include <boost/json.hpp>
-
-#include <ctime>
 
 namespace duckmesh::query {
 namespace {
@@ -36,11 +35,13 @@ std::int64_t int_field(const boost::json::object& o, const char* name, std::int6
   auto it = o.find(name);
   if (it == o.end() || it->value().is_null()) return fallback;
   if (!it->value().is_int64() && !it->value().is_uint64()) {
-    throw field_error(name, "must be a whole number from " + std::to_string(min) + " to " + std::to_string(max));
+    throw field_error(
+        name, "must be a whole number from " + std::to_string(min) + " to " + std::to_string(max));
   }
   auto v = it->value().to_number<std::int64_t>();
   if (v < min || v > max) {
-    throw field_error(name, "must be a whole number from " + std::to_string(min) + " to " + std::to_string(max));
+    throw field_error(
+        name, "must be a whole number from " + std::to_string(min) + " to " + std::to_string(max));
   }
   return v;
 }
@@ -69,8 +70,8 @@ std::int64_t parse_time(const std::string& text) {
   }
   std::tm tm{};
   int micros = 0;
-  std::sscanf(canonical.c_str(), "%d-%d-%d %d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-              &tm.tm_min, &tm.tm_sec);
+  std::sscanf(canonical.c_str(), "%d-%d-%d %d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+              &tm.tm_hour, &tm.tm_min, &tm.tm_sec);
   if (auto dot = canonical.find('.'); dot != std::string::npos) {
     std::string frac = canonical.substr(dot + 1, 6);
     while (frac.size() < 6) frac += '0';
@@ -84,11 +85,20 @@ std::int64_t parse_time(const std::string& text) {
 }  // namespace
 
 QueryRequest QueryRequest::from_json(const boost::json::value& body) {
-  if (!body.is_object()) throw Error(ErrorCode::invalid_input, "the query request must be a JSON object");
+  if (!body.is_object())
+    throw Error(ErrorCode::invalid_input, "the query request must be a JSON object");
   const auto& o = body.as_object();
-  static const char* known[] = {"sql", "params", "snapshot_id", "as_of", "min_visibility_token",
-                                "wait_timeout_ms", "max_rows", "error_on_truncate", "timeout_ms",
-                                "format", "include_system_columns"};
+  static const char* known[] = {"sql",
+                                "params",
+                                "snapshot_id",
+                                "as_of",
+                                "min_visibility_token",
+                                "wait_timeout_ms",
+                                "max_rows",
+                                "error_on_truncate",
+                                "timeout_ms",
+                                "format",
+                                "include_system_columns"};
   for (const auto& [key, value] : o) {
     bool ok = false;
     for (auto k : known) ok = ok || key == k;
@@ -105,7 +115,8 @@ QueryRequest QueryRequest::from_json(const boost::json::value& body) {
   r.sql = *sql;
   if (auto it = o.find("params"); it != o.end()) {
     if (!it->value().is_null() && !it->value().is_array() && !it->value().is_object()) {
-      throw field_error("params", "must be an array (positional $1, $2...) or an object (named $name)");
+      throw field_error("params",
+                        "must be an array (positional $1, $2...) or an object (named $name)");
     }
     r.params = it->value();
   }
@@ -115,7 +126,8 @@ QueryRequest QueryRequest::from_json(const boost::json::value& body) {
   int selectors = (r.snapshot_id ? 1 : 0) + (r.as_of ? 1 : 0) + (r.min_visibility_token ? 1 : 0);
   if (selectors > 1) {
     throw Error(ErrorCode::invalid_input,
-                "give at most one of snapshot_id, as_of and min_visibility_token", {{"field", "snapshot_id"}});
+                "give at most one of snapshot_id, as_of and min_visibility_token",
+                {{"field", "snapshot_id"}});
   }
   r.wait_timeout = std::chrono::milliseconds(int_field(o, "wait_timeout_ms", 5000, 0, 300'000));
   r.max_rows = static_cast<std::size_t>(int_field(o, "max_rows", 10'000, 0, 1'000'000));
@@ -149,27 +161,29 @@ SandboxPool& QueryService::pool_for(const std::string& product) {
     auto root = std::filesystem::absolute(store_.local_path("products/" + product));
     std::filesystem::create_directories(root);
     pool = std::make_unique<SandboxPool>(std::vector<std::filesystem::path>{root},
-                                         std::filesystem::absolute(options_.scratch_dir), options_.limits,
-                                         options_.sandboxes_per_product);
+                                         std::filesystem::absolute(options_.scratch_dir),
+                                         options_.limits, options_.sandboxes_per_product);
   }
   return *pool;
 }
 
 catalog::Snapshot QueryService::resolve(const std::string& product, const QueryRequest& request) {
   if (!catalog_.find_product(product)) {
-    throw Error(ErrorCode::not_found, "product '" + product + "' does not exist", {{"product", product}});
+    throw Error(ErrorCode::not_found, "product '" + product + "' does not exist",
+                {{"product", product}});
   }
   auto latest = catalog_.latest_snapshot(product);
   if (!latest) {
-    throw Error(ErrorCode::not_found, "product '" + product + "' has no snapshot yet; create a table first",
+    throw Error(ErrorCode::not_found,
+                "product '" + product + "' has no snapshot yet; create a table first",
                 {{"product", product}});
   }
   if (request.snapshot_id) {
     auto s = catalog_.find_snapshot(product, *request.snapshot_id);
     if (!s) {
       throw Error(ErrorCode::not_found,
-                  "snapshot " + std::to_string(*request.snapshot_id) + " does not exist; the latest is " +
-                      std::to_string(latest->id),
+                  "snapshot " + std::to_string(*request.snapshot_id) +
+                      " does not exist; the latest is " + std::to_string(latest->id),
                   {{"snapshot_id", *request.snapshot_id}, {"latest_snapshot_id", latest->id}});
     }
     return *s;
@@ -191,7 +205,8 @@ catalog::Snapshot QueryService::resolve(const std::string& product, const QueryR
     if (catalog_.watermark() < token.position && !waiter_(token.position, request.wait_timeout)) {
       throw Error(ErrorCode::timeout,
                   "the write behind min_visibility_token is not visible after " +
-                      std::to_string(request.wait_timeout.count()) + " ms; retry or raise wait_timeout_ms",
+                      std::to_string(request.wait_timeout.count()) +
+                      " ms; retry or raise wait_timeout_ms",
                   {{"field", "min_visibility_token"}, {"position", token.position}});
     }
     return *catalog_.latest_snapshot(product);
@@ -199,18 +214,22 @@ catalog::Snapshot QueryService::resolve(const std::string& product, const QueryR
   return *latest;
 }
 
-QueryResult QueryService::changes(const std::string& product, const std::string& table, std::int64_t from,
-                                  std::int64_t to, Format format, std::size_t max_rows, ResultSink& sink) {
+QueryResult QueryService::changes(const std::string& product, const std::string& table,
+                                  std::int64_t from, std::int64_t to, Format format,
+                                  std::size_t max_rows, ResultSink& sink) {
   if (!catalog_.find_product(product)) {
-    throw Error(ErrorCode::not_found, "product '" + product + "' does not exist", {{"product", product}});
+    throw Error(ErrorCode::not_found, "product '" + product + "' does not exist",
+                {{"product", product}});
   }
   if (from < 0 || to < 1 || from >= to) {
-    throw Error(ErrorCode::invalid_input, "'from' must be a snapshot id below 'to' (from=0: since the start)",
+    throw Error(ErrorCode::invalid_input,
+                "'from' must be a snapshot id below 'to' (from=0: since the start)",
                 {{"field", "from"}});
   }
   for (auto id : {from, to}) {
     if (id > 0 && !catalog_.find_snapshot(product, id)) {
-      throw Error(ErrorCode::not_found, "snapshot " + std::to_string(id) + " does not exist", {{"snapshot_id", id}});
+      throw Error(ErrorCode::not_found, "snapshot " + std::to_string(id) + " does not exist",
+                  {{"snapshot_id", id}});
     }
   }
   std::optional<catalog::TableInfo> info;
@@ -218,7 +237,8 @@ QueryResult QueryService::changes(const std::string& product, const std::string&
     if (t.name == table) info = t;
   }
   if (!info) {
-    throw Error(ErrorCode::not_found, "table '" + table + "' does not exist at snapshot " + std::to_string(to),
+    throw Error(ErrorCode::not_found,
+                "table '" + table + "' does not exist at snapshot " + std::to_string(to),
                 {{"table", table}});
   }
   std::map<std::int64_t, bool> is_ingest;
@@ -228,7 +248,8 @@ QueryResult QueryService::changes(const std::string& product, const std::string&
     auto it = is_ingest.find(f.added_snapshot);
     if (it == is_ingest.end()) {
       auto s = catalog_.find_snapshot(product, f.added_snapshot);
-      it = is_ingest.emplace(f.added_snapshot, s && s->operation == catalog::Operation::ingest).first;
+      it = is_ingest.emplace(f.added_snapshot, s && s->operation == catalog::Operation::ingest)
+               .first;
     }
     if (it->second) added.push_back(std::move(f));
   }
@@ -237,7 +258,8 @@ QueryResult QueryService::changes(const std::string& product, const std::string&
   bind.all_versions = true;
   auto view = table_view_sql(*info, added, store_, bind);
   auto lease = pool_for(product).acquire(options_.queue_wait);
-  lease->connection().execute("CREATE OR REPLACE TEMP VIEW " + schema::quote_identifier(table) + " AS " + view);
+  lease->connection().execute("CREATE OR REPLACE TEMP VIEW " + schema::quote_identifier(table) +
+                              " AS " + view);
   QueryOptions q;
   q.max_rows = std::min(max_rows, options_.max_rows_limit);
   q.format = format;
@@ -248,13 +270,15 @@ QueryResult QueryService::changes(const std::string& product, const std::string&
   QueryResult result;
   result.snapshot_id = to;
   result.files_scanned = added.size();
-  result.outcome = run_query(*lease, "SELECT * FROM " + schema::quote_identifier(table) + " ORDER BY " +
-                                         schema::quote_identifier(schema::kPositionColumn),
+  result.outcome = run_query(*lease,
+                             "SELECT * FROM " + schema::quote_identifier(table) + " ORDER BY " +
+                                 schema::quote_identifier(schema::kPositionColumn),
                              q, sink);
   return result;
 }
 
-QueryResult QueryService::run(const std::string& product, const QueryRequest& request, ResultSink& sink) {
+QueryResult QueryService::run(const std::string& product, const QueryRequest& request,
+                              ResultSink& sink) {
   auto started = std::chrono::steady_clock::now();
   auto& metrics = Metrics::get();
   try {
@@ -265,7 +289,8 @@ QueryResult QueryService::run(const std::string& product, const QueryRequest& re
     bind.include_system_columns = request.include_system_columns;
     bind.predicates = &predicates;
     std::size_t scanned = 0, pruned = 0;
-    for (const auto& t : bind_snapshot(lease->connection(), catalog_, store_, product, snapshot.id, bind)) {
+    for (const auto& t :
+         bind_snapshot(lease->connection(), catalog_, store_, product, snapshot.id, bind)) {
       scanned += t.files;
       pruned += t.files_pruned;
     }
@@ -287,7 +312,8 @@ QueryResult QueryService::run(const std::string& product, const QueryRequest& re
     result.files_pruned = pruned;
     result.outcome = run_query(*lease, request.sql, q, sink);
     metrics.queries.with({"ok"}).inc();
-    metrics.seconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    metrics.seconds.observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     return result;
   } catch (const Error& e) {
     metrics.queries.with({std::string(to_string(e.code()))}).inc();

@@ -11,13 +11,7 @@
 // Thread safety: all methods may be called concurrently.
 #pragma once
 
-#include "catalog/catalog_repo.hpp"
-#include "query/executor.hpp"
-#include "query/sandbox.hpp"
-#include "storage/object_store.hpp"
-
 #include <boost/json/value.hpp>
-
 #include <functional>
 #include <map>
 #include <memory>
@@ -25,13 +19,18 @@
 #include <optional>
 #include <string>
 
+#include "catalog/catalog_repo.hpp"
+#include "query/executor.hpp"
+#include "query/sandbox.hpp"
+#include "storage/object_store.hpp"
+
 namespace duckmesh::query {
 
 struct QueryServiceOptions {
-  std::filesystem::path scratch_dir;          // sandboxes' private directories
-  SandboxLimits limits;                       // per sandbox (per query)
-  std::size_t sandboxes_per_product = 4;      // concurrent queries per product
-  std::chrono::milliseconds queue_wait{5000}; // wait for a free sandbox before 503
+  std::filesystem::path scratch_dir;           // sandboxes' private directories
+  SandboxLimits limits;                        // per sandbox (per query)
+  std::size_t sandboxes_per_product = 4;       // concurrent queries per product
+  std::chrono::milliseconds queue_wait{5000};  // wait for a free sandbox before 503
   std::chrono::milliseconds max_timeout{300'000};
   std::size_t max_rows_limit = 1'000'000;
 };
@@ -41,7 +40,7 @@ struct QueryRequest {
   std::string sql;
   boost::json::value params;
   std::optional<std::int64_t> snapshot_id;
-  std::optional<std::string> as_of;                 // RFC 3339
+  std::optional<std::string> as_of;  // RFC 3339
   std::optional<std::string> min_visibility_token;
   std::chrono::milliseconds wait_timeout{5000};
   std::size_t max_rows = 10'000;
@@ -63,7 +62,8 @@ struct QueryResult {
 
 // Waits until every bus position <= the given one is resolved, or the
 // timeout passes; true when resolved.
-using VisibilityWaiter = std::function<bool(std::uint64_t position, std::chrono::milliseconds timeout)>;
+using VisibilityWaiter =
+    std::function<bool(std::uint64_t position, std::chrono::milliseconds timeout)>;
 
 class QueryService {
  public:

@@ -1,11 +1,11 @@
 #include "query/snapshot_binder.hpp"
 
-#include "duck/sql_literal.hpp"
-#include "schema/table_schema.hpp"
-
 #include <algorithm>
 #include <map>
 #include <set>
+
+#include "duck/sql_literal.hpp"
+#include "schema/table_schema.hpp"
 
 namespace duckmesh::query {
 
@@ -43,7 +43,8 @@ std::string table_view_sql(const catalog::TableInfo& table,
   }
 
   if (files.empty()) {
-    return "SELECT " + select + (options.include_system_columns ? system_select : "") + " WHERE false";
+    return "SELECT " + select + (options.include_system_columns ? system_select : "") +
+           " WHERE false";
   }
   std::string list = "[";
   for (std::size_t i = 0; i < files.size(); ++i) {
@@ -79,9 +80,8 @@ std::string table_view_sql(const catalog::TableInfo& table,
 }
 
 std::vector<BoundTable> bind_snapshot(duck::Connection& conn, const catalog::CatalogRepo& catalog,
-                                      const storage::ObjectStore& store,
-                                      const std::string& product, std::int64_t snapshot_id,
-                                      const BindOptions& options) {
+                                      const storage::ObjectStore& store, const std::string& product,
+                                      std::int64_t snapshot_id, const BindOptions& options) {
   auto tables = catalog.tables_at(product, snapshot_id);
   auto files = catalog.live_files(product, snapshot_id, "");
   std::map<std::string, std::vector<catalog::DataFile>> by_table;
@@ -98,7 +98,8 @@ std::vector<BoundTable> bind_snapshot(duck::Connection& conn, const catalog::Cat
           // Keyed tables prune on key columns only: an older version of a
           // key must never resurface because its newer version was skipped.
           if (t.kind == catalog::TableKind::keyed &&
-              std::find(t.primary_key.begin(), t.primary_key.end(), c.name) == t.primary_key.end()) {
+              std::find(t.primary_key.begin(), t.primary_key.end(), c.name) ==
+                  t.primary_key.end()) {
             continue;
           }
           switch (c.type.kind) {

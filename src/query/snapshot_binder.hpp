@@ -8,14 +8,14 @@
 // key with deletes applied. System columns (_dm_*) are hidden unless asked.
 #pragma once
 
-#include "catalog/catalog_repo.hpp"
-#include "query/pruning.hpp"
-#include "duck/connection.hpp"
-#include "duck/database.hpp"
-#include "storage/object_store.hpp"
-
 #include <string>
 #include <vector>
+
+#include "catalog/catalog_repo.hpp"
+#include "duck/connection.hpp"
+#include "duck/database.hpp"
+#include "query/pruning.hpp"
+#include "storage/object_store.hpp"
 
 namespace duckmesh::query {
 
@@ -42,8 +42,7 @@ std::string table_view_sql(const catalog::TableInfo& table,
                            const storage::ObjectStore& store, const BindOptions& options);
 
 std::vector<BoundTable> bind_snapshot(duck::Connection& conn, const catalog::CatalogRepo& catalog,
-                                      const storage::ObjectStore& store,
-                                      const std::string& product, std::int64_t snapshot_id,
-                                      const BindOptions& options = {});
+                                      const storage::ObjectStore& store, const std::string& product,
+                                      std::int64_t snapshot_id, const BindOptions& options = {});
 
 }  // namespace duckmesh::query

@@ -1,10 +1,10 @@
 #include "schema/column_type.hpp"
 
-#include "common/error.hpp"
-
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+
+#include "common/error.hpp"
 
 namespace duckmesh::schema {
 namespace {
@@ -32,9 +32,10 @@ std::string normalize(std::string_view text) {
 }
 
 Error bad_type(std::string_view text, const std::string& why) {
-  return Error(ErrorCode::invalid_input,
-               "type '" + std::string(text) + "' is not supported: " + why + "; allowed: " + kAllowed,
-               {{"type", std::string(text)}, {"allowed", kAllowed}});
+  return Error(
+      ErrorCode::invalid_input,
+      "type '" + std::string(text) + "' is not supported: " + why + "; allowed: " + kAllowed,
+      {{"type", std::string(text)}, {"allowed", kAllowed}});
 }
 
 int parse_number(std::string_view original, std::string_view s, int min, int max) {
@@ -78,7 +79,8 @@ ColumnType parse_scalar(std::string_view original, const std::string& t) {
   } else if (name == "bigint" || name == "int8" || name == "long" || name == "int64") {
     no_args();
     type.kind = TypeKind::bigint;
-  } else if (name == "double" || name == "float8" || name == "float" || name == "double precision") {
+  } else if (name == "double" || name == "float8" || name == "float" ||
+             name == "double precision") {
     no_args();
     type.kind = TypeKind::double_;
   } else if (name == "decimal" || name == "numeric") {
@@ -98,7 +100,8 @@ ColumnType parse_scalar(std::string_view original, const std::string& t) {
     type.kind = TypeKind::varchar;
     bool is_char = name == "char" || name == "character";
     if (has_args) {
-      if (name == "text" || name == "string") throw bad_type(original, "'" + name + "' takes no length");
+      if (name == "text" || name == "string")
+        throw bad_type(original, "'" + name + "' takes no length");
       type.max_length = parse_number(original, args, 1, 1'000'000);
       type.fixed_length = is_char;
     } else if (is_char) {

@@ -29,10 +29,10 @@ enum class TypeKind {
 
 struct ColumnType {
   TypeKind kind = TypeKind::varchar;
-  int precision = 0;        // decimal
-  int scale = 0;            // decimal
-  int max_length = 0;       // varchar; 0 = unbounded
-  bool fixed_length = false;  // CHAR(n): exactly n characters
+  int precision = 0;                          // decimal
+  int scale = 0;                              // decimal
+  int max_length = 0;                         // varchar; 0 = unbounded
+  bool fixed_length = false;                  // CHAR(n): exactly n characters
   std::shared_ptr<const ColumnType> element;  // list
 
   // Parses a type literal, case-insensitively. Accepts BOOLEAN/BOOL,

@@ -1,12 +1,11 @@
 #include "schema/table_schema.hpp"
 
-#include "common/error.hpp"
-
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-
 #include <regex>
 #include <set>
+
+#include "common/error.hpp"
 
 namespace duckmesh::schema {
 namespace {
@@ -58,7 +57,9 @@ boost::json::array TableSchema::to_json() const {
   return out;
 }
 
-std::string TableSchema::to_json_text() const { return boost::json::serialize(to_json()); }
+std::string TableSchema::to_json_text() const {
+  return boost::json::serialize(to_json());
+}
 
 TableSchema TableSchema::from_json(const boost::json::value& value) {
   if (!value.is_array() || value.as_array().empty()) {
@@ -146,7 +147,8 @@ TableSchema TableSchema::from_json(const boost::json::value& value) {
       try {
         std::regex check(pattern, std::regex::ECMAScript);
       } catch (const std::regex_error& e) {
-        throw column_error(c.name, "pattern", std::string("is not a valid regular expression: ") + e.what());
+        throw column_error(c.name, "pattern",
+                           std::string("is not a valid regular expression: ") + e.what());
       }
       c.constraints.pattern = pattern;
     }
@@ -170,7 +172,8 @@ TableSchema TableSchema::from_json_text(const std::string& text) {
 }
 
 void check_identifier(std::string_view what, std::string_view name) {
-  std::string allowed = "1 to 63 characters of lowercase letters, digits and '_', starting with a letter";
+  std::string allowed =
+      "1 to 63 characters of lowercase letters, digits and '_', starting with a letter";
   bool ok = !name.empty() && name.size() <= 63 && name[0] >= 'a' && name[0] <= 'z';
   for (char c : name) {
     ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');

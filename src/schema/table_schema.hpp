@@ -2,14 +2,13 @@
 // must obey. Stored in the catalog as JSON (to_json / from_json round-trip).
 #pragma once
 
-#include "schema/column_type.hpp"
-
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
-
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "schema/column_type.hpp"
 
 namespace duckmesh::schema {
 
@@ -17,7 +16,7 @@ struct Constraints {
   std::vector<std::string> enum_values;  // empty: any value
   std::optional<double> minimum;
   std::optional<double> maximum;
-  std::optional<std::string> pattern;    // ECMAScript regular expression, whole value
+  std::optional<std::string> pattern;  // ECMAScript regular expression, whole value
   std::optional<std::size_t> max_length;
 };
 
@@ -32,9 +31,9 @@ struct Column {
 };
 
 // Hidden system columns every data file carries.
-inline constexpr const char* kPositionColumn = "_dm_position";      // UBIGINT bus position
-inline constexpr const char* kIngestedAtColumn = "_dm_ingested_at"; // TIMESTAMPTZ
-inline constexpr const char* kOperationColumn = "_dm_op";           // VARCHAR 'upsert'|'delete' (keyed)
+inline constexpr const char* kPositionColumn = "_dm_position";       // UBIGINT bus position
+inline constexpr const char* kIngestedAtColumn = "_dm_ingested_at";  // TIMESTAMPTZ
+inline constexpr const char* kOperationColumn = "_dm_op";  // VARCHAR 'upsert'|'delete' (keyed)
 
 struct TableSchema {
   std::vector<Column> columns;

@@ -1,11 +1,11 @@
 // The command-line clients (`duckmesh ingest`, `query`, `shell`) against a
 // real server started by the test.
-#include "support/http_client.hpp"
-#include "support/service_process.hpp"
-
 #include <gtest/gtest.h>
 
 #include <fstream>
+
+#include "support/http_client.hpp"
+#include "support/service_process.hpp"
 
 namespace duckmesh::testing {
 namespace {

@@ -1,14 +1,14 @@
 // Crash safety of the embedded core, with real processes killed by SIGKILL at
 // every fault point: after restart every acknowledged event is visible
 // exactly once, and nothing from an unpublished write is ever visible.
-#include "support/service_process.hpp"
-
 #include <gtest/gtest.h>
 
 #include <csignal>
 #include <random>
 #include <set>
 #include <sstream>
+
+#include "support/service_process.hpp"
 
 namespace duckmesh::testing {
 namespace {
@@ -86,7 +86,8 @@ INSTANTIATE_TEST_SUITE_P(FaultPoints, CommitFaultTest,
                                            "after_catalog_commit"));
 
 TEST_F(CrashTest, TornLogAppendLosesNoAcknowledgedEvent) {
-  auto pub = driver({"publish", "orders", "2000", "torn", "100"}, {{"DUCKMESH_FAULT", "log_mid_append@5"}});
+  auto pub = driver({"publish", "orders", "2000", "torn", "100"},
+                    {{"DUCKMESH_FAULT", "log_mid_append@5"}});
   EXPECT_EQ(pub.exit_code, -SIGKILL) << pub.err;
   long acknowledged = acked(pub.out);
   EXPECT_GE(acknowledged, 300);

@@ -1,13 +1,13 @@
 // Products, tables and ingest over HTTP against the real binary.
-#include "support/http_client.hpp"
-#include "support/service_process.hpp"
-
 #include <gtest/gtest.h>
 #include <zlib.h>
 
 #include <atomic>
 #include <csignal>
 #include <thread>
+
+#include "support/http_client.hpp"
+#include "support/service_process.hpp"
 
 namespace duckmesh::testing {
 namespace {
@@ -54,7 +54,9 @@ class IngestApiTest : public ::testing::Test {
   void SetUp() override {
     service_ = std::make_unique<ServiceProcess>(dir_.path() / "data", extra_args());
     auto c = client();
-    ASSERT_EQ(c.post("/v1/products", R"({"name":"shop","description":"a shop","owner":"team-a"})").status, 201u);
+    ASSERT_EQ(
+        c.post("/v1/products", R"({"name":"shop","description":"a shop","owner":"team-a"})").status,
+        201u);
     auto t = c.post("/v1/products/shop/tables", kOrders);
     ASSERT_EQ(t.status, 201u) << t.body;
   }
@@ -97,15 +99,18 @@ TEST_F(IngestApiTest, TableDefinitionsAreCheckedFieldByField) {
     }
   };
   expect_field(R"({"name":"t1","columns":[{"name":"a","type":"blob"}]})", "type");
-  expect_field(R"({"name":"t1","kind":"keyed","columns":[{"name":"a","type":"int"}]})", "primary_key");
+  expect_field(R"({"name":"t1","kind":"keyed","columns":[{"name":"a","type":"int"}]})",
+               "primary_key");
   expect_field(R"({"name":"t1","kind":"weird","columns":[{"name":"a","type":"int"}]})", "kind");
-  expect_field(R"({"name":"t1","columns":[{"name":"a","type":"int"}],"partition_by":{"column":"a","transform":"day"}})",
-               "partition_by.transform");
+  expect_field(
+      R"({"name":"t1","columns":[{"name":"a","type":"int"}],"partition_by":{"column":"a","transform":"day"}})",
+      "partition_by.transform");
   expect_field(R"({"name":"t1","columns":[{"name":"a","type":"int"}],"extra":1})", "extra");
   expect_field(R"({"name":"drop table","columns":[{"name":"a","type":"int"}]})", "name");
   auto dup = c.post("/v1/products/shop/tables", kOrders);
   EXPECT_EQ(dup.status, 409u);
-  auto keyed = c.post("/v1/products/shop/tables", R"J({"name":"accounts","kind":"keyed","primary_key":["id"],
+  auto keyed =
+      c.post("/v1/products/shop/tables", R"J({"name":"accounts","kind":"keyed","primary_key":["id"],
       "columns":[{"name":"id","type":"bigint"},{"name":"tags","type":"varchar[]"},{"name":"d","type":"date"},
                  {"name":"ts","type":"timestamptz"},{"name":"u","type":"uuid"},{"name":"j","type":"json"},
                  {"name":"b","type":"boolean"},{"name":"x","type":"double"},{"name":"n","type":"integer"}]})J");
@@ -117,7 +122,9 @@ TEST_F(IngestApiTest, TableDefinitionsAreCheckedFieldByField) {
 
 TEST_F(IngestApiTest, JsonArrayIsAcceptedAndBecomesVisible) {
   auto c = client();
-  auto r = c.post("/v1/products/shop/tables/orders/events?wait_for_visibility=true&timeout_ms=10000", events(0, 10));
+  auto r =
+      c.post("/v1/products/shop/tables/orders/events?wait_for_visibility=true&timeout_ms=10000",
+             events(0, 10));
   ASSERT_EQ(r.status, 200u) << r.body;
   auto body = r.json().as_object();
   EXPECT_EQ(body.at("accepted").as_int64(), 10);
@@ -138,25 +145,32 @@ TEST_F(IngestApiTest, JsonArrayIsAcceptedAndBecomesVisible) {
 
 TEST_F(IngestApiTest, NdjsonEventsObjectAndGzipAreAccepted) {
   auto c = client();
-  std::string ndjson = R"({"id":"n1","amount":1})" "\n\n" R"({"id":"n2","amount":2})" "\n";
-  auto r1 = c.post("/v1/products/shop/tables/orders/events", ndjson, {{"Content-Type", "application/x-ndjson"}});
+  std::string ndjson = R"({"id":"n1","amount":1})"
+                       "\n\n"
+                       R"({"id":"n2","amount":2})"
+                       "\n";
+  auto r1 = c.post("/v1/products/shop/tables/orders/events", ndjson,
+                   {{"Content-Type", "application/x-ndjson"}});
   EXPECT_EQ(r1.status, 202u) << r1.body;
   EXPECT_EQ(r1.json().at("accepted").as_int64(), 2);
   auto r2 = c.post("/v1/products/shop/tables/orders/events", R"({"events":[{"id":"e1"}]})");
   EXPECT_EQ(r2.json().at("accepted").as_int64(), 1) << r2.body;
-  auto r3 = c.post("/v1/products/shop/tables/orders/events?wait_for_visibility=true", gzip(events(0, 5, "g")),
-                   {{"Content-Encoding", "gzip"}});
+  auto r3 = c.post("/v1/products/shop/tables/orders/events?wait_for_visibility=true",
+                   gzip(events(0, 5, "g")), {{"Content-Encoding", "gzip"}});
   ASSERT_EQ(r3.status, 200u) << r3.body;
   EXPECT_EQ(row_count(), 8);
-  auto bad_type = c.post("/v1/products/shop/tables/orders/events", "a,b", {{"Content-Type", "text/csv"}});
+  auto bad_type =
+      c.post("/v1/products/shop/tables/orders/events", "a,b", {{"Content-Type", "text/csv"}});
   EXPECT_EQ(bad_type.status, 400u);
-  auto bad_zip = c.post("/v1/products/shop/tables/orders/events", "not gzip", {{"Content-Encoding", "gzip"}});
+  auto bad_zip =
+      c.post("/v1/products/shop/tables/orders/events", "not gzip", {{"Content-Encoding", "gzip"}});
   EXPECT_EQ(bad_zip.status, 400u);
 }
 
 TEST_F(IngestApiTest, AtomicBatchRefusesEverythingAndNamesEachBadEvent) {
   auto c = client();
-  std::string body = R"([{"id":"a1","amount":1},{"id":"a2","amount":-5},{"amount":3},{"id":"a4","status":"LOST"},
+  std::string body =
+      R"([{"id":"a1","amount":1},{"id":"a2","amount":-5},{"amount":3},{"id":"a4","status":"LOST"},
                          {"id":"a5","colour":"red"}])";
   auto r = c.post("/v1/products/shop/tables/orders/events", body);
   ASSERT_EQ(r.status, 422u) << r.body;
@@ -174,7 +188,8 @@ TEST_F(IngestApiTest, AtomicBatchRefusesEverythingAndNamesEachBadEvent) {
   c.post("/v1/products/shop/tables/orders/events?wait_for_visibility=true", events(100, 1));
   EXPECT_EQ(row_count(), 1);
 
-  auto partial = c.post("/v1/products/shop/tables/orders/events?atomic=false&wait_for_visibility=true", body);
+  auto partial =
+      c.post("/v1/products/shop/tables/orders/events?atomic=false&wait_for_visibility=true", body);
   ASSERT_EQ(partial.status, 200u) << partial.body;
   EXPECT_EQ(partial.json().at("accepted").as_int64(), 1);
   EXPECT_EQ(partial.json().at("rejected").as_array().size(), 4u);
@@ -183,18 +198,22 @@ TEST_F(IngestApiTest, AtomicBatchRefusesEverythingAndNamesEachBadEvent) {
 
 TEST_F(IngestApiTest, RetriesWithTheSameKeysWriteNothingTwice) {
   auto c = client();
-  auto first = c.post("/v1/products/shop/tables/orders/events", events(0, 20), {{"Idempotency-Key", "batch-1"}});
+  auto first = c.post("/v1/products/shop/tables/orders/events", events(0, 20),
+                      {{"Idempotency-Key", "batch-1"}});
   ASSERT_EQ(first.status, 202u) << first.body;
-  auto again = c.post("/v1/products/shop/tables/orders/events", events(0, 20), {{"Idempotency-Key", "batch-1"}});
+  auto again = c.post("/v1/products/shop/tables/orders/events", events(0, 20),
+                      {{"Idempotency-Key", "batch-1"}});
   ASSERT_EQ(again.status, 202u);
   EXPECT_EQ(again.json().at("visibility_token"), first.json().at("visibility_token"));
   EXPECT_EQ(again.json().at("accepted"), first.json().at("accepted"));
   EXPECT_TRUE(again.json().at("replayed").as_bool());
   // Per-event keys: two of these three were sent before.
-  std::string keyed = R"([{"id":"k1","_idempotency_key":"k1"},{"id":"k2","_idempotency_key":"k2"}])";
+  std::string keyed =
+      R"([{"id":"k1","_idempotency_key":"k1"},{"id":"k2","_idempotency_key":"k2"}])";
   auto k1 = c.post("/v1/products/shop/tables/orders/events?wait_for_visibility=true", keyed);
   EXPECT_EQ(k1.json().at("accepted").as_int64(), 2) << k1.body;
-  std::string keyed2 = R"([{"id":"k1","_idempotency_key":"k1"},{"id":"k2","_idempotency_key":"k2"},{"id":"k3","_idempotency_key":"k3"}])";
+  std::string keyed2 =
+      R"([{"id":"k1","_idempotency_key":"k1"},{"id":"k2","_idempotency_key":"k2"},{"id":"k3","_idempotency_key":"k3"}])";
   auto k2 = c.post("/v1/products/shop/tables/orders/events?wait_for_visibility=true", keyed2);
   EXPECT_EQ(k2.json().at("accepted").as_int64(), 1) << k2.body;
   EXPECT_EQ(k2.json().at("duplicates").as_int64(), 2);
@@ -202,7 +221,8 @@ TEST_F(IngestApiTest, RetriesWithTheSameKeysWriteNothingTwice) {
 }
 
 TEST_F(IngestApiTest, WaitTimeoutAnswers202WithAToken) {
-  auto r = client().post("/v1/products/shop/tables/orders/events?wait_for_visibility=true&timeout_ms=0", events(0, 3));
+  auto r = client().post(
+      "/v1/products/shop/tables/orders/events?wait_for_visibility=true&timeout_ms=0", events(0, 3));
   EXPECT_EQ(r.status, 202u) << r.body;
   EXPECT_FALSE(r.json().at("visible").as_bool());
   EXPECT_FALSE(r.json().at("visibility_token").as_string().empty());
@@ -220,8 +240,8 @@ TEST_F(IngestApiTest, UnknownTableAndDroppedTableAre404) {
 
 class BackpressureTest : public IngestApiTest {
   std::vector<std::string> extra_args() override {
-    return {"--ingest-max-backlog", "10", "--commit-max-batch-age-ms", "600000",
-            "--commit-max-batch-events", "1000000", "--body-limit-bytes", "4096"};
+    return {"--ingest-max-backlog",      "10",      "--commit-max-batch-age-ms", "600000",
+            "--commit-max-batch-events", "1000000", "--body-limit-bytes",        "4096"};
   }
 };
 
@@ -260,7 +280,8 @@ TEST(IngestCrash, KillDuringConcurrentIngestLosesAndDuplicatesNothing) {
         for (int attempt = 0; attempt < 400 && !stop; ++attempt) {
           try {
             HttpClient c("127.0.0.1", port.load());
-            auto r = c.post("/v1/products/shop/tables/orders/events", body, {{"Idempotency-Key", key}});
+            auto r =
+                c.post("/v1/products/shop/tables/orders/events", body, {{"Idempotency-Key", key}});
             if (r.status == 202u || r.status == 200u) {
               acked_batches++;
               break;
@@ -281,8 +302,9 @@ TEST(IngestCrash, KillDuringConcurrentIngestLosesAndDuplicatesNothing) {
   ASSERT_EQ(acked_batches.load(), kClients * kBatches);
   HttpClient c("127.0.0.1", server->port());
   // One more write we wait for: everything before it is then visible too.
-  auto last = c.post("/v1/products/shop/tables/orders/events?wait_for_visibility=true&timeout_ms=30000",
-                     events(0, 1, "last-"));
+  auto last =
+      c.post("/v1/products/shop/tables/orders/events?wait_for_visibility=true&timeout_ms=30000",
+             events(0, 1, "last-"));
   ASSERT_EQ(last.status, 200u) << last.body;
   auto rows = c.get("/v1/products/shop/tables/orders").json().at("row_count").as_int64();
   EXPECT_EQ(rows, kClients * kBatches * kPerBatch + 1);
@@ -319,7 +341,11 @@ TEST(IngestValidationOverHttp, EveryRuleIsRefusedWithItsFieldAndCode) {
       {"name":"u","type":"uuid"},{"name":"j","type":"json"},{"name":"l","type":"integer[]"},
       {"name":"req","type":"varchar","nullable":false}]})J");
   ASSERT_EQ(t.status, 201u) << t.body;
-  struct Case { std::string event; std::string field; std::string code; };
+  struct Case {
+    std::string event;
+    std::string field;
+    std::string code;
+  };
   const std::vector<Case> cases = {
       {R"({"req":"x","b":"yes"})", "b", "type"},
       {R"({"req":"x","i":1.5})", "i", "type"},
@@ -348,8 +374,10 @@ TEST(IngestValidationOverHttp, EveryRuleIsRefusedWithItsFieldAndCode) {
   };
   std::string body = "[";
   for (std::size_t i = 0; i < cases.size(); ++i) body += (i ? "," : "") + cases[i].event;
-  body += R"(,{"req":"ok","j":{"any":[1,{"x":null}]},"l":[1,null,3],"tz":"2026-11-25T10:00:00+05:30"}])";
-  auto r = c.post("/v1/products/v/tables/all_types/events?atomic=false&wait_for_visibility=true", body);
+  body +=
+      R"(,{"req":"ok","j":{"any":[1,{"x":null}]},"l":[1,null,3],"tz":"2026-11-25T10:00:00+05:30"}])";
+  auto r =
+      c.post("/v1/products/v/tables/all_types/events?atomic=false&wait_for_visibility=true", body);
   ASSERT_EQ(r.status, 200u) << r.body;
   EXPECT_EQ(r.json().at("accepted").as_int64(), 1);
   auto rejected = r.json().at("rejected").as_array();
@@ -357,8 +385,10 @@ TEST(IngestValidationOverHttp, EveryRuleIsRefusedWithItsFieldAndCode) {
   for (std::size_t i = 0; i < cases.size(); ++i) {
     const auto& e = rejected[i].as_object();
     EXPECT_EQ(e.at("index").as_int64(), static_cast<std::int64_t>(i)) << cases[i].event;
-    EXPECT_EQ(e.at("field").as_string(), cases[i].field) << cases[i].event << " -> " << boost::json::serialize(e);
-    EXPECT_EQ(e.at("code").as_string(), cases[i].code) << cases[i].event << " -> " << boost::json::serialize(e);
+    EXPECT_EQ(e.at("field").as_string(), cases[i].field)
+        << cases[i].event << " -> " << boost::json::serialize(e);
+    EXPECT_EQ(e.at("code").as_string(), cases[i].code)
+        << cases[i].event << " -> " << boost::json::serialize(e);
     EXPECT_FALSE(e.at("message").as_string().empty());
   }
   // Invalid UTF-8 in one event of an NDJSON body rejects that event only.

@@ -1,8 +1,8 @@
 // SQL over snapshots through HTTP against the real binary.
+#include <gtest/gtest.h>
+
 #include "support/http_client.hpp"
 #include "support/service_process.hpp"
-
-#include <gtest/gtest.h>
 
 namespace duckmesh::testing {
 namespace {
@@ -19,14 +19,16 @@ class QueryApiTest : public ::testing::Test {
           {"name":"note","type":"varchar"}]})J");
       ASSERT_EQ(t.status, 201u) << t.body;
     }
-    auto k = c.post("/v1/products/shop/tables", R"J({"name":"accounts","kind":"keyed","primary_key":["id"],
+    auto k = c.post("/v1/products/shop/tables",
+                    R"J({"name":"accounts","kind":"keyed","primary_key":["id"],
         "columns":[{"name":"id","type":"bigint"},{"name":"name","type":"varchar"}]})J");
     ASSERT_EQ(k.status, 201u) << k.body;
   }
   HttpClient client() { return HttpClient("127.0.0.1", service_->port()); }
 
   // Ingests and returns the visibility token.
-  std::string ingest(const std::string& product, const std::string& table, const std::string& body) {
+  std::string ingest(const std::string& product, const std::string& table,
+                     const std::string& body) {
     auto r = client().post("/v1/products/" + product + "/tables/" + table + "/events", body);
     EXPECT_EQ(r.status, 202u) << r.body;
     return std::string(r.json().at("visibility_token").as_string());
@@ -41,8 +43,10 @@ class QueryApiTest : public ::testing::Test {
 };
 
 TEST_F(QueryApiTest, ReadYourWritesWithTheVisibilityToken) {
-  auto token = ingest("shop", "orders", R"([{"id":1,"amount":"10.50","note":"a"},{"id":2,"amount":2}])");
-  auto r = query("shop", {{"sql", "SELECT id, amount, note FROM orders ORDER BY id"}, {"min_visibility_token", token}});
+  auto token =
+      ingest("shop", "orders", R"([{"id":1,"amount":"10.50","note":"a"},{"id":2,"amount":2}])");
+  auto r = query("shop", {{"sql", "SELECT id, amount, note FROM orders ORDER BY id"},
+                          {"min_visibility_token", token}});
   ASSERT_EQ(r.status, 200u) << r.body;
   auto body = r.json().as_object();
   ASSERT_EQ(body.at("rows").as_array().size(), 2u);
@@ -56,12 +60,18 @@ TEST_F(QueryApiTest, ReadYourWritesWithTheVisibilityToken) {
 
 TEST_F(QueryApiTest, TimeTravelReturnsTheRowsOfEachSnapshot) {
   auto t1 = ingest("shop", "orders", R"([{"id":1}])");
-  auto s1 = query("shop", {{"sql", "SELECT count(*) AS n FROM orders"}, {"min_visibility_token", t1}}).json();
+  auto s1 =
+      query("shop", {{"sql", "SELECT count(*) AS n FROM orders"}, {"min_visibility_token", t1}})
+          .json();
   auto t2 = ingest("shop", "orders", R"([{"id":2},{"id":3}])");
-  auto s2 = query("shop", {{"sql", "SELECT count(*) AS n FROM orders"}, {"min_visibility_token", t2}}).json();
+  auto s2 =
+      query("shop", {{"sql", "SELECT count(*) AS n FROM orders"}, {"min_visibility_token", t2}})
+          .json();
   EXPECT_EQ(s1.at("rows").at(0).at(0).as_int64(), 1);
   EXPECT_EQ(s2.at("rows").at(0).at(0).as_int64(), 3);
-  auto again = query("shop", {{"sql", "SELECT count(*) FROM orders"}, {"snapshot_id", s1.at("snapshot_id")}}).json();
+  auto again =
+      query("shop", {{"sql", "SELECT count(*) FROM orders"}, {"snapshot_id", s1.at("snapshot_id")}})
+          .json();
   EXPECT_EQ(again.at("rows").at(0).at(0).as_int64(), 1);
   EXPECT_EQ(again.at("snapshot_id"), s1.at("snapshot_id"));
   auto missing = query("shop", {{"sql", "SELECT 1"}, {"snapshot_id", 9999}});
@@ -69,11 +79,15 @@ TEST_F(QueryApiTest, TimeTravelReturnsTheRowsOfEachSnapshot) {
   EXPECT_TRUE(missing.json().at("error").at("details").as_object().contains("latest_snapshot_id"));
   auto before_all = query("shop", {{"sql", "SELECT 1"}, {"as_of", "2001-01-01T00:00:00Z"}});
   EXPECT_EQ(before_all.status, 404u);
-  auto now = query("shop", {{"sql", "SELECT count(*) FROM orders"}, {"as_of", "2999-01-01T00:00:00Z"}});
+  auto now =
+      query("shop", {{"sql", "SELECT count(*) FROM orders"}, {"as_of", "2999-01-01T00:00:00Z"}});
   EXPECT_EQ(now.json().at("rows").at(0).at(0).as_int64(), 3);
   auto snaps = client().get("/v1/products/shop/snapshots?limit=2").json();
   EXPECT_EQ(snaps.at("snapshots").as_array().size(), 2u);
-  auto one = client().get("/v1/products/shop/snapshots/" + std::to_string(s2.at("snapshot_id").as_int64())).json();
+  auto one =
+      client()
+          .get("/v1/products/shop/snapshots/" + std::to_string(s2.at("snapshot_id").as_int64()))
+          .json();
   EXPECT_EQ(one.at("operation").as_string(), "ingest");
   EXPECT_EQ(one.at("tables").at("orders").at("rows").as_int64(), 3);
 }
@@ -81,7 +95,8 @@ TEST_F(QueryApiTest, TimeTravelReturnsTheRowsOfEachSnapshot) {
 TEST_F(QueryApiTest, KeyedTablesReadTheLatestVersionWithDeletesApplied) {
   ingest("shop", "accounts", R"([{"id":1,"name":"a1"},{"id":2,"name":"b1"},{"id":1,"name":"a2"}])");
   auto token = ingest("shop", "accounts", R"([{"id":2,"_op":"delete"}])");
-  auto r = query("shop", {{"sql", "SELECT id, name FROM accounts ORDER BY id"}, {"min_visibility_token", token}});
+  auto r = query("shop", {{"sql", "SELECT id, name FROM accounts ORDER BY id"},
+                          {"min_visibility_token", token}});
   ASSERT_EQ(r.status, 200u) << r.body;
   auto rows = r.json().at("rows").as_array();
   ASSERT_EQ(rows.size(), 1u);
@@ -92,7 +107,10 @@ TEST_F(QueryApiTest, SandboxEscapesAreRefused) {
   auto other = ingest("other", "orders", R"([{"id":42}])");
   query("other", {{"sql", "SELECT 1"}, {"min_visibility_token", other}});
   std::string other_files = (dir_.path() / "data" / "store" / "products" / "other").string();
-  struct Case { std::string sql; unsigned status; };
+  struct Case {
+    std::string sql;
+    unsigned status;
+  };
   const Case cases[] = {
       {"SELECT * FROM read_csv('/etc/passwd')", 403},
       {"SELECT * FROM glob('/*')", 403},
@@ -120,20 +138,24 @@ TEST_F(QueryApiTest, ParamsAreBoundNeverSpliced) {
                           {"min_visibility_token", token}});
   ASSERT_EQ(r.status, 200u) << r.body;
   EXPECT_EQ(r.json().at("rows").at(0).at(0).as_int64(), 0);
-  auto named = query("shop", {{"sql", "SELECT count(*) FROM orders WHERE id = $id"}, {"params", {{"id", 2}}}});
+  auto named = query(
+      "shop", {{"sql", "SELECT count(*) FROM orders WHERE id = $id"}, {"params", {{"id", 2}}}});
   EXPECT_EQ(named.json().at("rows").at(0).at(0).as_int64(), 1) << named.body;
 }
 
 TEST_F(QueryApiTest, LimitsTimeoutsAndFormats) {
   auto token = ingest("shop", "orders", R"([{"id":1,"note":"a,b"},{"id":2,"note":"c"},{"id":3}])");
-  auto truncated = query("shop", {{"sql", "SELECT id FROM orders ORDER BY id"}, {"max_rows", 2},
+  auto truncated = query("shop", {{"sql", "SELECT id FROM orders ORDER BY id"},
+                                  {"max_rows", 2},
                                   {"min_visibility_token", token}});
   EXPECT_TRUE(truncated.json().at("truncated").as_bool());
   EXPECT_EQ(truncated.json().at("rows").as_array().size(), 2u);
-  auto strict = query("shop", {{"sql", "SELECT id FROM orders"}, {"max_rows", 2}, {"error_on_truncate", true}});
+  auto strict = query(
+      "shop", {{"sql", "SELECT id FROM orders"}, {"max_rows", 2}, {"error_on_truncate", true}});
   EXPECT_EQ(strict.status, 400u);
 
-  auto slow = query("shop", {{"sql", "SELECT count(*) FROM range(100000000000)"}, {"timeout_ms", 300}});
+  auto slow =
+      query("shop", {{"sql", "SELECT count(*) FROM range(100000000000)"}, {"timeout_ms", 300}});
   EXPECT_EQ(slow.status, 408u) << slow.body;
   EXPECT_EQ(slow.json().at("error").at("code").as_string(), "timeout");
   EXPECT_EQ(client().get("/monitoring/health").status, 200u);
@@ -177,14 +199,18 @@ TEST_F(QueryApiTest, StatisticsPruneFilesAndResultsStayExact) {
   EXPECT_EQ(point.at("rows").as_array().size(), 1u);
   EXPECT_EQ(point.at("files_scanned").as_int64(), 1);
   EXPECT_EQ(point.at("files_pruned").as_int64(), 2);
-  auto range = query("shop", {{"sql", "SELECT count(*) FROM orders o WHERE o.id >= 100 AND note < 'n2'"}}).json();
+  auto range =
+      query("shop", {{"sql", "SELECT count(*) FROM orders o WHERE o.id >= 100 AND note < 'n2'"}})
+          .json();
   EXPECT_EQ(range.at("rows").at(0).at(0).as_int64(), 10);
   EXPECT_EQ(range.at("files_scanned").as_int64(), 1);
-  auto between = query("shop", {{"sql", "SELECT count(*) FROM orders WHERE id BETWEEN 5 AND 150"}}).json();
+  auto between =
+      query("shop", {{"sql", "SELECT count(*) FROM orders WHERE id BETWEEN 5 AND 150"}}).json();
   EXPECT_EQ(between.at("rows").at(0).at(0).as_int64(), 15);
   EXPECT_EQ(between.at("files_pruned").as_int64(), 1);
   // Shapes it cannot prove safe prune nothing, and stay correct.
-  auto disjunction = query("shop", {{"sql", "SELECT count(*) FROM orders WHERE id = 105 OR id = 5"}}).json();
+  auto disjunction =
+      query("shop", {{"sql", "SELECT count(*) FROM orders WHERE id = 105 OR id = 5"}}).json();
   EXPECT_EQ(disjunction.at("rows").at(0).at(0).as_int64(), 2);
   EXPECT_EQ(disjunction.at("files_pruned").as_int64(), 0);
   auto none = query("shop", {{"sql", "SELECT count(*) FROM orders WHERE id > 1000"}}).json();
@@ -200,9 +226,15 @@ namespace {
 
 TEST_F(QueryApiTest, ChangesBetweenSnapshotsAndTableHistory) {
   auto t1 = ingest("shop", "orders", R"([{"id":1},{"id":2}])");
-  auto s1 = query("shop", {{"sql", "SELECT 1"}, {"min_visibility_token", t1}}).json().at("snapshot_id").as_int64();
+  auto s1 = query("shop", {{"sql", "SELECT 1"}, {"min_visibility_token", t1}})
+                .json()
+                .at("snapshot_id")
+                .as_int64();
   auto t2 = ingest("shop", "orders", R"([{"id":3}])");
-  auto s2 = query("shop", {{"sql", "SELECT 1"}, {"min_visibility_token", t2}}).json().at("snapshot_id").as_int64();
+  auto s2 = query("shop", {{"sql", "SELECT 1"}, {"min_visibility_token", t2}})
+                .json()
+                .at("snapshot_id")
+                .as_int64();
   auto c = client();
   auto changes = c.get("/v1/products/shop/tables/orders/changes?from=" + std::to_string(s1) +
                        "&to=" + std::to_string(s2));
@@ -238,7 +270,8 @@ namespace {
 
 TEST_F(QueryApiTest, LargeResultsStreamWithChunkedTransfer) {
   auto r = query("shop", {{"sql", "SELECT range AS n, 'row ' || range AS s FROM range(300000)"},
-                          {"format", "ndjson"}, {"max_rows", 1000000}});
+                          {"format", "ndjson"},
+                          {"max_rows", 1000000}});
   ASSERT_EQ(r.status, 200u) << r.body.substr(0, 300);
   EXPECT_EQ(r.header("transfer-encoding"), "chunked");
   EXPECT_EQ(std::count(r.body.begin(), r.body.end(), '\n'), 300000);
@@ -260,8 +293,9 @@ TEST_F(QueryApiTest, ArrowIpcStreamOverHttp) {
   ASSERT_EQ(r.status, 200u) << r.body;
   EXPECT_EQ(r.header("content-type"), "application/vnd.apache.arrow.stream");
   ASSERT_GE(r.body.size(), 16u);
-  EXPECT_EQ(r.body.substr(0, 4), std::string("\xFF\xFF\xFF\xFF", 4));                    // first message
-  EXPECT_EQ(r.body.substr(r.body.size() - 8), std::string("\xFF\xFF\xFF\xFF\0\0\0\0", 8));  // end of stream
+  EXPECT_EQ(r.body.substr(0, 4), std::string("\xFF\xFF\xFF\xFF", 4));  // first message
+  EXPECT_EQ(r.body.substr(r.body.size() - 8),
+            std::string("\xFF\xFF\xFF\xFF\0\0\0\0", 8));  // end of stream
 }
 
 }  // namespace

@@ -1,10 +1,10 @@
 // The service as a user meets it: the real binary on a loopback port.
-#include "support/http_client.hpp"
-#include "support/service_process.hpp"
-
 #include <gtest/gtest.h>
 
 #include <regex>
+
+#include "support/http_client.hpp"
+#include "support/service_process.hpp"
 
 namespace duckmesh::testing {
 namespace {
@@ -13,7 +13,9 @@ using boost::beast::http::verb;
 
 class ServiceTest : public ::testing::Test {
  protected:
-  void SetUp() override { service_ = std::make_unique<ServiceProcess>(dir_.path() / "data", extra_args()); }
+  void SetUp() override {
+    service_ = std::make_unique<ServiceProcess>(dir_.path() / "data", extra_args());
+  }
   virtual std::vector<std::string> extra_args() { return {}; }
   HttpClient client() { return HttpClient("127.0.0.1", service_->port()); }
 
@@ -86,7 +88,8 @@ TEST_F(ServiceTest, RequestIdIsEchoedOrMade) {
   auto c = client();
   auto given = c.request(verb::get, "/monitoring/health", "", {{"X-Request-Id", "abc-123"}});
   EXPECT_EQ(given.header("x-request-id"), "abc-123");
-  auto bad = c.request(verb::get, "/monitoring/health", "", {{"X-Request-Id", "no spaces allowed"}});
+  auto bad =
+      c.request(verb::get, "/monitoring/health", "", {{"X-Request-Id", "no spaces allowed"}});
   EXPECT_TRUE(std::regex_match(bad.header("x-request-id"), std::regex("[0-9a-f]{32}")))
       << bad.header("x-request-id");
   auto made = c.get("/monitoring/health");
@@ -128,8 +131,11 @@ TEST_F(ServiceTest, MetricsCountRequestsByRouteMethodAndStatus) {
   auto text = c.get("/metrics");
   EXPECT_EQ(text.header("content-type"), "text/plain; version=0.0.4; charset=utf-8");
   EXPECT_EQ(sample(text.body, series), std::max(before, 0.0) + 5);
-  EXPECT_EQ(sample(text.body, R"(duckmesh_http_requests_total{route="unmatched",method="GET",status="404"})"), 1);
-  EXPECT_NE(text.body.find("# TYPE duckmesh_http_request_duration_seconds histogram"), std::string::npos);
+  EXPECT_EQ(sample(text.body,
+                   R"(duckmesh_http_requests_total{route="unmatched",method="GET",status="404"})"),
+            1);
+  EXPECT_NE(text.body.find("# TYPE duckmesh_http_request_duration_seconds histogram"),
+            std::string::npos);
   EXPECT_GT(sample(text.body, "process_resident_memory_bytes"), 0);
   EXPECT_GT(sample(text.body, "process_open_fds"), 0);
   EXPECT_GT(sample(text.body, "process_start_time_seconds"), 1.7e9);
@@ -186,8 +192,10 @@ TEST(ServiceLifecycle, SigtermDrainsARequestInFlightAndExitsZero) {
   RawConnection raw("127.0.0.1", service.port());
   std::string body = R"({"level": "debug"})";
   // Headers and half the body: the request is in flight when SIGTERM arrives.
-  raw.send("POST /admin/logging/level HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body.substr(0, 5));
+  raw.send(
+      "POST /admin/logging/level HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Content-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body.substr(0, 5));
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   service.signal(SIGTERM);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));

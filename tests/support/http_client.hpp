@@ -6,7 +6,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
-
 #include <map>
 #include <string>
 
@@ -61,7 +60,9 @@ class HttpClient {
     return out;
   }
 
-  HttpResponse get(const std::string& target) { return request(boost::beast::http::verb::get, target); }
+  HttpResponse get(const std::string& target) {
+    return request(boost::beast::http::verb::get, target);
+  }
   HttpResponse post(const std::string& target, const std::string& body,
                     const std::map<std::string, std::string>& headers = {}) {
     return request(boost::beast::http::verb::post, target, body, headers);

@@ -4,9 +4,8 @@
 // can read.
 #pragma once
 
-#include <gtest/gtest.h>
-
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -75,7 +74,9 @@ inline RunResult run_program(const std::string& program, const std::vector<std::
   int status = 0;
   ::waitpid(pid, &status, 0);
   RunResult r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? -WTERMSIG(status) : -1000;
+  r.exit_code = WIFEXITED(status)     ? WEXITSTATUS(status)
+                : WIFSIGNALED(status) ? -WTERMSIG(status)
+                                      : -1000;
   std::ifstream o(out_path), e(err_path);
   std::stringstream so, se;
   so << o.rdbuf();

@@ -7,17 +7,16 @@
 //   core_driver run DIR TABLE COUNT KEY_PREFIX               publishes while the coordinator runs
 //   core_driver count DIR TABLE                              prints "rows distinct_keys snapshot"
 //   core_driver orphans DIR                                  prints store files no snapshot knows
-#include "app/node.hpp"
-#include "duck/connection.hpp"
-#include "duck/database.hpp"
-#include "query/snapshot_binder.hpp"
-
 #include <boost/json.hpp>
-
 #include <cstdio>
 #include <iostream>
 #include <set>
 #include <string>
+
+#include "app/node.hpp"
+#include "duck/connection.hpp"
+#include "duck/database.hpp"
+#include "query/snapshot_binder.hpp"
 
 using namespace duckmesh;
 
@@ -79,7 +78,8 @@ int main(int argc, char** argv) {
       by_day.partition = {"at", "day"};
       node.catalog().create_table("shop", by_day);
     } else if (cmd == "publish") {
-      publish(node, args[2], std::stoul(args[3]), args[4], args.size() > 5 ? std::stoul(args[5]) : 50);
+      publish(node, args[2], std::stoul(args[3]), args[4],
+              args.size() > 5 ? std::stoul(args[5]) : 50);
     } else if (cmd == "commit") {
       node.coordinator().drain();
     } else if (cmd == "run") {

@@ -1,10 +1,11 @@
 #include "app/config.hpp"
-#include "common/error.hpp"
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
+
+#include "common/error.hpp"
 
 namespace duckmesh::app {
 namespace {
@@ -40,11 +41,11 @@ TEST(Config, FlagsBeatEnvironmentBeatsFileBeatsDefaults) {
                              "log_level": "debug"})");
   auto env = env_of({{"DUCKMESH_LISTEN", "127.0.0.1:7001"}, {"DUCKMESH_DATA_DIR", "/from/env"}});
   auto c = load_config({{"listen", "127.0.0.1:7002"}}, env, file);
-  EXPECT_EQ(c.listen_port, 7002);           // flag
-  EXPECT_EQ(c.data_dir, "/from/env");       // environment over file
-  EXPECT_EQ(c.io_threads, 3u);              // file over default
+  EXPECT_EQ(c.listen_port, 7002);      // flag
+  EXPECT_EQ(c.data_dir, "/from/env");  // environment over file
+  EXPECT_EQ(c.io_threads, 3u);         // file over default
   EXPECT_EQ(c.log_level, "debug");
-  EXPECT_EQ(c.worker_threads, 8u);          // default
+  EXPECT_EQ(c.worker_threads, 8u);  // default
 }
 
 TEST(Config, ConfigFileCanBeNamedByEnvironment) {
@@ -54,10 +55,11 @@ TEST(Config, ConfigFileCanBeNamedByEnvironment) {
 }
 
 TEST(Config, SeedCompatibleVariables) {
-  auto c = load_config({}, env_of({{"ONTO_SERVER_URL", "http://onto:9000"},
-                                   {"ONTO_SERVER_TIMEOUT", "2.5"},
-                                   {"USE_MOCK_ONTO_SERVER", "true"},
-                                   {"DUCKDB_PATH", "/tmp/x.duckdb"}}),
+  auto c = load_config({},
+                       env_of({{"ONTO_SERVER_URL", "http://onto:9000"},
+                               {"ONTO_SERVER_TIMEOUT", "2.5"},
+                               {"USE_MOCK_ONTO_SERVER", "true"},
+                               {"DUCKDB_PATH", "/tmp/x.duckdb"}}),
                        "");
   EXPECT_EQ(c.onto_server_url, "http://onto:9000");
   EXPECT_DOUBLE_EQ(c.onto_server_timeout_s, 2.5);

@@ -1,14 +1,14 @@
 // Idempotency keys of ingest batches: stable for an unchanged input, new for
 // a changed one.
 #include "client/batch_key.hpp"
-#include "common/error.hpp"
 
 #include <gtest/gtest.h>
-
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
+
+#include "common/error.hpp"
 
 namespace duckmesh::client {
 namespace {

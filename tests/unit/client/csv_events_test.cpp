@@ -1,12 +1,13 @@
 // CSV cells typed by the table schema, and CSV input cut into NDJSON batches.
-#include "client/batch_source.hpp"
 #include "client/csv_events.hpp"
-#include "common/error.hpp"
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
 #include <sstream>
+
+#include "client/batch_source.hpp"
+#include "common/error.hpp"
 
 namespace duckmesh::client {
 namespace {

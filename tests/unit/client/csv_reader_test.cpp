@@ -1,10 +1,11 @@
 // CsvReader: RFC 4180 records, streamed.
 #include "client/csv_reader.hpp"
-#include "common/error.hpp"
 
 #include <gtest/gtest.h>
 
 #include <sstream>
+
+#include "common/error.hpp"
 
 namespace duckmesh::client {
 namespace {

@@ -1,18 +1,19 @@
 // HttpClient against a scripted loopback server: keep-alive, reconnecting
 // after the server closed an idle connection, timeouts, chunked bodies,
 // gzip request bodies, and retries.
-#include "client/gzip.hpp"
 #include "client/http_client.hpp"
-#include "client/retry.hpp"
-#include "client/server_error.hpp"
-#include "common/error.hpp"
 
-#include <boost/asio.hpp>
 #include <gtest/gtest.h>
 #include <zlib.h>
 
 #include <atomic>
+#include <boost/asio.hpp>
 #include <thread>
+
+#include "client/gzip.hpp"
+#include "client/retry.hpp"
+#include "client/server_error.hpp"
+#include "common/error.hpp"
 
 namespace duckmesh::client {
 namespace {

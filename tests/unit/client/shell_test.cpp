@@ -2,7 +2,6 @@
 #include "client/shell.hpp"
 
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <fstream>

@@ -1,9 +1,11 @@
 // Query results as aligned text tables.
-#include "client/server_error.hpp"
 #include "client/text_table.hpp"
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include "client/server_error.hpp"
 
 namespace duckmesh::client {
 namespace {

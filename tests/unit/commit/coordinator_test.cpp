@@ -1,14 +1,14 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
 #include "app/node.hpp"
 #include "common/error.hpp"
 #include "duck/connection.hpp"
 #include "duck/database.hpp"
 #include "query/snapshot_binder.hpp"
 #include "support/service_process.hpp"
-
-#include <gtest/gtest.h>
-
-#include <atomic>
-#include <thread>
 
 namespace duckmesh::commit {
 namespace {
@@ -27,10 +27,14 @@ class CoordinatorTest : public ::testing::Test {
   }
 
   void create_append(const std::string& name, catalog::PartitionSpec partition = {}) {
-    catalog::TableDef def{name, catalog::TableKind::append, {}, partition,
-                          R"J([{"name":"id","type":"bigint"},{"name":"amount","type":"decimal(12,2)"},
+    catalog::TableDef def{
+        name,
+        catalog::TableKind::append,
+        {},
+        partition,
+        R"J([{"name":"id","type":"bigint"},{"name":"amount","type":"decimal(12,2)"},
                               {"name":"at","type":"timestamp"},{"name":"tags","type":"varchar[]"}])J",
-                          "{}"};
+        "{}"};
     node_->catalog().create_table("shop", def);
   }
 
@@ -80,8 +84,9 @@ class CoordinatorTest : public ::testing::Test {
 
 TEST_F(CoordinatorTest, EventsBecomeTypedParquetRowsInOneSnapshot) {
   create_append("orders");
-  publish("orders", {R"({"id": 1, "amount": 10.50, "at": "2026-11-25T10:00:00Z", "tags": ["a","b"]})",
-                     R"({"id": 2, "amount": 3, "at": "2026-11-25T12:30:00+02:00"})"});
+  publish("orders",
+          {R"({"id": 1, "amount": 10.50, "at": "2026-11-25T10:00:00Z", "tags": ["a","b"]})",
+           R"({"id": 2, "amount": 3, "at": "2026-11-25T12:30:00+02:00"})"});
   auto result = node_->coordinator().commit_once();
   EXPECT_EQ(result.committed, 2u);
   ASSERT_EQ(result.snapshots.size(), 1u);
@@ -113,7 +118,8 @@ TEST_F(CoordinatorTest, EventsBecomeTypedParquetRowsInOneSnapshot) {
 TEST_F(CoordinatorTest, EmptyTableIsATypedEmptyRelation) {
   create_append("orders");
   EXPECT_EQ(scalar("SELECT count(*) FROM orders"), "0");
-  EXPECT_EQ(scalar("SELECT typeof(amount) FROM (SELECT * FROM orders UNION ALL SELECT NULL, 1.5, NULL, NULL)"),
+  EXPECT_EQ(scalar("SELECT typeof(amount) FROM (SELECT * FROM orders UNION ALL SELECT NULL, 1.5, "
+                   "NULL, NULL)"),
             "DECIMAL(12,2)");
 }
 
@@ -153,9 +159,13 @@ TEST_F(CoordinatorTest, DuplicateKeysWithinABatchAndAcrossBatchesYieldOneRow) {
 }
 
 TEST_F(CoordinatorTest, KeyedTableLaterVersionsWinAndDeletesHideTheKey) {
-  catalog::TableDef def{"accounts", catalog::TableKind::keyed, {"id"}, {},
-                        R"([{"name":"id","type":"bigint","nullable":false},{"name":"name","type":"varchar"}])",
-                        "{}"};
+  catalog::TableDef def{
+      "accounts",
+      catalog::TableKind::keyed,
+      {"id"},
+      {},
+      R"([{"name":"id","type":"bigint","nullable":false},{"name":"name","type":"varchar"}])",
+      "{}"};
   node_->catalog().create_table("shop", def);
   publish("accounts", {R"({"id": 1, "name": "a1"})", R"({"id": 2, "name": "b1"})",
                        R"({"id": 1, "name": "a2"})"});
@@ -168,7 +178,8 @@ TEST_F(CoordinatorTest, KeyedTableLaterVersionsWinAndDeletesHideTheKey) {
   EXPECT_EQ(rows[0], (std::vector<std::string>{"1", "a2"}));
   EXPECT_EQ(rows[1], (std::vector<std::string>{"3", "c1"}));
   // Time travel: the deleted key is back in the snapshot before the delete.
-  EXPECT_EQ(scalar("SELECT string_agg(name, ',' ORDER BY id) FROM accounts", before_delete), "a2,b1");
+  EXPECT_EQ(scalar("SELECT string_agg(name, ',' ORDER BY id) FROM accounts", before_delete),
+            "a2,b1");
 }
 
 TEST_F(CoordinatorTest, AnUnconvertibleEventIsDeadLetteredAndTheOthersCommit) {
@@ -191,7 +202,8 @@ TEST_F(CoordinatorTest, AnUnconvertibleEventIsDeadLetteredAndTheOthersCommit) {
 
 TEST_F(CoordinatorTest, PartitionedTableWritesOneFilePerPartition) {
   create_append("events", {"at", "day"});
-  publish("events", {R"({"id": 1, "at": "2026-11-24T23:00:00Z"})", R"({"id": 2, "at": "2026-11-25T01:00:00Z"})",
+  publish("events", {R"({"id": 1, "at": "2026-11-24T23:00:00Z"})",
+                     R"({"id": 2, "at": "2026-11-25T01:00:00Z"})",
                      R"({"id": 3, "at": "2026-11-25T02:00:00Z"})", R"({"id": 4})"});
   auto result = node_->coordinator().commit_once();
   EXPECT_EQ(result.files, 3u);
@@ -214,7 +226,8 @@ TEST_F(CoordinatorTest, BackgroundLoopCommitsByAgeAndWaitForReturnsWhenVisible) 
   node_->coordinator().notify_published(1);
   EXPECT_TRUE(node_->coordinator().wait_for(positions.back(), std::chrono::seconds(10)));
   EXPECT_EQ(scalar("SELECT count(*) FROM orders"), "1");
-  EXPECT_FALSE(node_->coordinator().wait_for(positions.back() + 100, std::chrono::milliseconds(50)));
+  EXPECT_FALSE(
+      node_->coordinator().wait_for(positions.back() + 100, std::chrono::milliseconds(50)));
   node_->coordinator().stop();
 }
 

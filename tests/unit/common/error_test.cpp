@@ -1,20 +1,19 @@
 #include "common/error.hpp"
 
-#include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
 
+#include <boost/json/serialize.hpp>
 #include <set>
 
 namespace duckmesh {
 namespace {
 
 TEST(Error, EveryCodeHasADistinctWireNameAndAnErrorStatus) {
-  const ErrorCode all[] = {ErrorCode::invalid_input, ErrorCode::not_found,
-                           ErrorCode::method_not_allowed, ErrorCode::conflict,
-                           ErrorCode::unauthorized, ErrorCode::forbidden,
-                           ErrorCode::payload_too_large, ErrorCode::unprocessable,
-                           ErrorCode::rate_limited, ErrorCode::timeout,
-                           ErrorCode::unavailable, ErrorCode::internal};
+  const ErrorCode all[] = {
+      ErrorCode::invalid_input,     ErrorCode::not_found,     ErrorCode::method_not_allowed,
+      ErrorCode::conflict,          ErrorCode::unauthorized,  ErrorCode::forbidden,
+      ErrorCode::payload_too_large, ErrorCode::unprocessable, ErrorCode::rate_limited,
+      ErrorCode::timeout,           ErrorCode::unavailable,   ErrorCode::internal};
   std::set<std::string_view> names;
   for (ErrorCode c : all) {
     EXPECT_TRUE(names.insert(to_string(c)).second) << to_string(c);

@@ -22,7 +22,10 @@ TEST(WorkerPool, RefusesWhenTheQueueIsFull) {
   auto gate = release.get_future().share();
   WorkerPool pool(1, 2);
   std::atomic<int> started{0};
-  ASSERT_TRUE(pool.try_submit([&, gate] { started++; gate.wait(); }));
+  ASSERT_TRUE(pool.try_submit([&, gate] {
+    started++;
+    gate.wait();
+  }));
   while (started.load() == 0) std::this_thread::yield();  // the only worker is now busy
   EXPECT_TRUE(pool.try_submit([gate] { gate.wait(); }));
   EXPECT_TRUE(pool.try_submit([gate] { gate.wait(); }));

@@ -1,27 +1,40 @@
-#include "common/error.hpp"
-#include "schema/table_schema.hpp"
+#include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
-#include <gtest/gtest.h>
+
+#include "common/error.hpp"
+#include "schema/table_schema.hpp"
 
 namespace duckmesh::schema {
 namespace {
 
 TEST(ColumnType, ParsesEverySupportedSpelling) {
-  struct Case { const char* text; const char* sql; const char* name; };
+  struct Case {
+    const char* text;
+    const char* sql;
+    const char* name;
+  };
   const Case cases[] = {
-      {"BOOLEAN", "BOOLEAN", "boolean"},        {"bool", "BOOLEAN", "boolean"},
-      {"INTEGER", "INTEGER", "integer"},        {"int", "INTEGER", "integer"},
-      {"BIGINT", "BIGINT", "bigint"},           {"double", "DOUBLE", "double"},
+      {"BOOLEAN", "BOOLEAN", "boolean"},
+      {"bool", "BOOLEAN", "boolean"},
+      {"INTEGER", "INTEGER", "integer"},
+      {"int", "INTEGER", "integer"},
+      {"BIGINT", "BIGINT", "bigint"},
+      {"double", "DOUBLE", "double"},
       {"DECIMAL(20,2)", "DECIMAL(20,2)", "decimal(20,2)"},
       {"numeric( 5 , 2 )", "DECIMAL(5,2)", "decimal(5,2)"},
-      {"VARCHAR", "VARCHAR", "varchar"},        {"TEXT", "VARCHAR", "varchar"},
-      {"varchar(40)", "VARCHAR", "varchar(40)"}, {"CHAR(3)", "VARCHAR", "char(3)"},
-      {"DATE", "DATE", "date"},                 {"TIMESTAMP", "TIMESTAMP", "timestamp"},
+      {"VARCHAR", "VARCHAR", "varchar"},
+      {"TEXT", "VARCHAR", "varchar"},
+      {"varchar(40)", "VARCHAR", "varchar(40)"},
+      {"CHAR(3)", "VARCHAR", "char(3)"},
+      {"DATE", "DATE", "date"},
+      {"TIMESTAMP", "TIMESTAMP", "timestamp"},
       {"timestamptz", "TIMESTAMPTZ", "timestamptz"},
       {"TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ", "timestamptz"},
-      {"UUID", "UUID", "uuid"},                 {"json", "JSON", "json"},
-      {"INTEGER[]", "INTEGER[]", "integer[]"},  {"decimal(10,3)[]", "DECIMAL(10,3)[]", "decimal(10,3)[]"},
+      {"UUID", "UUID", "uuid"},
+      {"json", "JSON", "json"},
+      {"INTEGER[]", "INTEGER[]", "integer[]"},
+      {"decimal(10,3)[]", "DECIMAL(10,3)[]", "decimal(10,3)[]"},
   };
   for (const auto& c : cases) {
     auto t = ColumnType::parse(c.text);
@@ -88,7 +101,8 @@ TEST(TableSchema, RefusesBadColumnsNamingTheColumnAndField) {
 }
 
 TEST(Identifiers, OnlySafeNamesPass) {
-  for (auto good : {"a", "orders", "order_items_2", "select"}) EXPECT_NO_THROW(check_identifier("table name", good));
+  for (auto good : {"a", "orders", "order_items_2", "select"})
+    EXPECT_NO_THROW(check_identifier("table name", good));
   for (auto bad : {"", "Orders", "1abc", "_dm_position", "a-b", "a b", "a\"b", "x;drop",
                    "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijkl"}) {
     EXPECT_THROW(check_identifier("table name", bad), Error) << bad;
