@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "client/batch_key.hpp"
+#include "client/failure.hpp"
 #include "client/progress_line.hpp"
 #include "client/server_error.hpp"
 #include "common/error.hpp"
@@ -380,18 +381,8 @@ class IngestRun {
 int run_ingest(const IngestCommand& command, Console& console, std::istream& standard_input) {
   try {
     return IngestRun(command, console, standard_input).run();
-  } catch (const ServerError& e) {
-    console.err << describe(e);
-    return kExitFailed;
-  } catch (const TransportError& e) {
-    console.err << "error: " << e.what() << "\n";
-    return kExitFailed;
-  } catch (const ProtocolError& e) {
-    console.err << "error: " << e.what() << "\n";
-    return kExitFailed;
-  } catch (const Error& e) {
-    console.err << "error: " << e.what() << "\n";
-    return e.code() == ErrorCode::invalid_input ? kExitBadInput : kExitFailed;
+  } catch (...) {
+    return report_failure(console);
   }
 }
 

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <iterator>
 
+#include "client/failure.hpp"
 #include "client/server_error.hpp"
 #include "client/text_table.hpp"
 #include "common/error.hpp"
@@ -89,20 +90,8 @@ int run_query(const QueryCommand& command, Console& console, std::istream& stand
               console.err << "retrying the query in " << delay.count() << " ms: " << why << "\n";
             });
     return kExitOk;
-  } catch (const ServerError& e) {
-    console.out.flush();
-    console.err << describe(e);
-    return kExitFailed;
-  } catch (const TransportError& e) {
-    console.out.flush();
-    console.err << "error: " << e.what() << "\n";
-    return kExitFailed;
-  } catch (const ProtocolError& e) {
-    console.err << "error: " << e.what() << "\n";
-    return kExitFailed;
-  } catch (const Error& e) {
-    console.err << "error: " << e.what() << "\n";
-    return e.code() == ErrorCode::invalid_input ? kExitBadInput : kExitFailed;
+  } catch (...) {
+    return report_failure(console);
   }
 }
 

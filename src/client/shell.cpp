@@ -7,6 +7,7 @@
 #include <fstream>
 #include <optional>
 
+#include "client/failure.hpp"
 #include "client/query_command.hpp"
 #include "client/server_error.hpp"
 #include "client/text_table.hpp"
@@ -99,16 +100,8 @@ class Shell {
     try {
       action();
       return true;
-    } catch (const ServerError& e) {
-      console_.out.flush();
-      console_.err << describe(e);
-    } catch (const TransportError& e) {
-      console_.out.flush();
-      console_.err << "error: " << e.what() << "\n";
-    } catch (const ProtocolError& e) {
-      console_.err << "error: " << e.what() << "\n";
-    } catch (const Error& e) {
-      console_.err << "error: " << e.what() << "\n";
+    } catch (...) {
+      report_failure(console_);
     }
     console_.err.flush();
     ++failures_;
