@@ -2,13 +2,15 @@
 // embedded core, side by side with raw DuckDB converting the same events from
 // NDJSON to Parquet in the same run.
 //
-//   bench_commit [EVENTS=1000000] [BATCH=1000]
+//   bench_commit [EVENTS=1000000] [BATCH=1000] [PUBLISHERS=2]
 //
 // Events are ~200 bytes of JSON. DuckMesh's figure covers the whole path: the
 // durable log (fsync per group commit), the coordinator's Parquet writes, the
 // catalog publication and the ack. Raw DuckDB's covers only the conversion of
 // a file already on disk, so the ratio is the price of durability and
 // snapshots.
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -47,6 +49,15 @@ std::string event(std::size_t i) {
   return buf;
 }
 
+// CPU seconds (user + system) of the whole process so far: the figure that
+// stays comparable when other work shares the machine.
+double process_cpu_seconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  auto secs = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return secs(u.ru_utime) + secs(u.ru_stime);
+}
+
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -58,6 +69,7 @@ double percentile(std::vector<double> v, double p) {
 int main(int argc, char** argv) {
   std::size_t events = argc > 1 ? std::stoul(argv[1]) : 1'000'000;
   std::size_t batch = argc > 2 ? std::stoul(argv[2]) : 1000;
+  std::size_t publisher_count = argc > 3 ? std::stoul(argv[3]) : 2;
   auto dir =
       std::filesystem::temp_directory_path() / ("duckmesh-bench-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
@@ -68,12 +80,13 @@ int main(int argc, char** argv) {
     payloads.push_back(event(i));
     bytes += payloads.back().size();
   }
-  std::printf("events: %zu, avg %.0f bytes, batch %zu, cores %u\n", events,
-              static_cast<double>(bytes) / static_cast<double>(events), batch,
+  std::printf("events: %zu, avg %.0f bytes, batch %zu, publishers %zu, cores %u\n", events,
+              static_cast<double>(bytes) / static_cast<double>(events), batch, publisher_count,
               std::thread::hardware_concurrency());
 
   // --- raw DuckDB: NDJSON file -> Parquet -------------------------------
   double raw_eps = 0;
+  double raw_cpu = 0;
   {
     auto ndjson = dir / "raw.ndjson";
     {
@@ -83,6 +96,7 @@ int main(int argc, char** argv) {
     duck::Database db(":memory:", {});
     duck::Connection conn(db);
     auto start = Clock::now();
+    double cpu_start = process_cpu_seconds();
     conn.execute("COPY (SELECT * FROM read_json('" + ndjson.string() +
                  "', format='newline_delimited', columns={'event_id':'VARCHAR','user_id':'BIGINT',"
                  "'kind':'VARCHAR','amount':'DECIMAL(12,2)','at':'TIMESTAMP','country':'VARCHAR',"
@@ -90,7 +104,9 @@ int main(int argc, char** argv) {
                  (dir / "raw.parquet").string() + "' (FORMAT parquet, COMPRESSION zstd)");
     double secs = std::chrono::duration<double>(Clock::now() - start).count();
     raw_eps = static_cast<double>(events) / secs;
-    std::printf("raw DuckDB NDJSON->Parquet: %.3f s, %.0f events/s\n", secs, raw_eps);
+    raw_cpu = process_cpu_seconds() - cpu_start;
+    std::printf("raw DuckDB NDJSON->Parquet: %.3f s, %.0f events/s, %.3f CPU s\n", secs, raw_eps,
+                raw_cpu);
   }
 
   // --- DuckMesh: publish -> visible --------------------------------------
@@ -121,11 +137,12 @@ int main(int argc, char** argv) {
       }
     });
     auto start = Clock::now();
-    // Two publishers, as concurrent clients would be, sharing group commits.
+    double cpu_start = process_cpu_seconds();
+    // Concurrent publishers, as concurrent clients would be, sharing group commits.
     std::mutex order;
     std::atomic<std::size_t> next_batch{0};
     std::vector<std::thread> publishers;
-    for (int t = 0; t < 2; ++t) {
+    for (std::size_t t = 0; t < publisher_count; ++t) {
       publishers.emplace_back([&] {
         for (;;) {
           std::size_t b = next_batch.fetch_add(1);
@@ -158,6 +175,7 @@ int main(int argc, char** argv) {
     for (auto p : last_position) last = std::max(last, p);
     node.coordinator().wait_for(last, std::chrono::minutes(10));
     auto end = Clock::now();
+    double cpu = process_cpu_seconds() - cpu_start;
     done = true;
     watcher.join();
     node.coordinator().stop();
@@ -176,6 +194,8 @@ int main(int argc, char** argv) {
     std::printf(
         "duckmesh publish->visible end to end: %.3f s, %.0f events/s, ratio to raw DuckDB %.2f\n",
         secs, eps, eps / raw_eps);
+    std::printf("duckmesh CPU: %.3f s, %.2f x raw DuckDB's CPU for the same events\n", cpu,
+                cpu / raw_cpu);
     std::printf("ack->visible latency per batch: p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
                 percentile(ack_to_visible, 0.50), percentile(ack_to_visible, 0.99),
                 percentile(ack_to_visible, 1.0));
@@ -186,6 +206,50 @@ int main(int argc, char** argv) {
     std::printf("files: %zu, rows in files: %lld, snapshots: %lld\n", files.size(),
                 static_cast<long long>(rows),
                 static_cast<long long>(node.catalog().latest_snapshot("bench")->id));
+  }
+
+  // --- the two halves apart: publish with no coordinator, then commit ----
+  {
+    app::NodeOptions options;
+    options.data_dir = dir / "phases";
+    options.coordinator.max_batch_events = 200'000;
+    app::Node node(options);
+    node.catalog().create_product({"bench", "", ""});
+    node.catalog().create_table("bench",
+                                {"events", catalog::TableKind::append, {}, {}, kSchema, "{}"});
+    std::size_t batches = (events + batch - 1) / batch;
+    std::atomic<std::size_t> next_batch{0};
+    auto start = Clock::now();
+    double cpu_start = process_cpu_seconds();
+    std::vector<std::thread> publishers;
+    for (std::size_t t = 0; t < publisher_count; ++t) {
+      publishers.emplace_back([&] {
+        for (std::size_t b; (b = next_batch.fetch_add(1)) < batches;) {
+          std::vector<bus::Record> records;
+          for (std::size_t i = b * batch; i < std::min(events, (b + 1) * batch); ++i) {
+            bus::Record r;
+            r.product = "bench";
+            r.table = "events";
+            r.payload = payloads[i];
+            records.push_back(std::move(r));
+          }
+          node.bus().publish(std::move(records));
+        }
+      });
+    }
+    for (auto& t : publishers) t.join();
+    double publish_secs = std::chrono::duration<double>(Clock::now() - start).count();
+    double publish_cpu = process_cpu_seconds() - cpu_start;
+    start = Clock::now();
+    cpu_start = process_cpu_seconds();
+    node.coordinator().drain();
+    double commit_secs = std::chrono::duration<double>(Clock::now() - start).count();
+    double commit_cpu = process_cpu_seconds() - cpu_start;
+    std::printf(
+        "apart: publish %.3f s (%.0f events/s, %.3f CPU s); commit %.3f s (%.0f events/s, "
+        "%.3f CPU s, %.2f x raw DuckDB's CPU)\n",
+        publish_secs, static_cast<double>(events) / publish_secs, publish_cpu, commit_secs,
+        static_cast<double>(events) / commit_secs, commit_cpu, commit_cpu / raw_cpu);
   }
   std::filesystem::remove_all(dir);
   return 0;

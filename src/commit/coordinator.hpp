@@ -32,6 +32,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -43,6 +44,7 @@
 #include "catalog/catalog_repo.hpp"
 #include "duck/connection.hpp"
 #include "duck/database.hpp"
+#include "schema/table_schema.hpp"
 #include "storage/object_store.hpp"
 
 namespace duckmesh::commit {
@@ -100,6 +102,13 @@ class Coordinator {
   void loop();
   void write_group(Group& group, std::vector<catalog::NewFile>& files,
                    std::vector<const bus::Record*>& bad, std::vector<std::string>& bad_reasons);
+  // Where a new data file is written locally, and its key in the store.
+  std::pair<std::filesystem::path, std::string> new_file_paths(
+      const catalog::TableInfo& table, const std::optional<std::string>& partition);
+  // Pruning statistics of a written Parquet file, read from its footer.
+  std::vector<catalog::ColumnStats> footer_statistics(
+      const std::filesystem::path& file, const std::vector<const schema::Column*>& stat_columns,
+      const schema::TableSchema& table_schema, std::int64_t row_count);
   std::vector<catalog::NewFile> write_records(const catalog::TableInfo& table,
                                               const std::vector<const bus::Record*>& records);
 

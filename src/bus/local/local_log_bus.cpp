@@ -605,10 +605,16 @@ std::vector<Record> LocalLogBus::claim_batch(const std::string& consumer, std::s
   const Clock::time_point now = Clock::now();
   requeue_expired_locked(now);
   const Clock::time_point deadline = now + lease;
+  out.reserve(std::min(limit, pending_.size()));
+  auto slot_it = live_.end();
   while (out.size() < limit && !pending_.empty()) {
     const Position p = *pending_.begin();
     pending_.erase(pending_.begin());
-    Slot& slot = live_.at(p);
+    // Pending positions come in order, so the next slot is usually the next node.
+    if (slot_it != live_.end()) ++slot_it;
+    if (slot_it == live_.end() || slot_it->first != p) slot_it = live_.find(p);
+    if (slot_it == live_.end()) throw Error(ErrorCode::internal, "ingest log index lost a record");
+    Slot& slot = slot_it->second;
     slot.leased = true;
     slot.consumer = consumer;
     slot.deadline = deadline;

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <map>
 #include <thread>
 
 #include "app/node.hpp"
@@ -113,6 +114,64 @@ TEST_F(CoordinatorTest, EventsBecomeTypedParquetRowsInOneSnapshot) {
   }
   EXPECT_TRUE(saw_id);
   EXPECT_EQ(node_->coordinator().watermark(), 2u);
+}
+
+// Statistics come from the Parquet footer: folded over row groups in the
+// column's type, NULL-only columns marked as such, and bounds of strings too
+// long for the footer left unknown (a cut-short max would prune wrongly).
+TEST(CoordinatorStatistics, FooterStatisticsSpanRowGroupsAndNeverUnderstateBounds) {
+  TempDir dir;
+  app::NodeOptions options;
+  options.data_dir = dir.path();
+  options.coordinator.max_batch_events = 10'000;
+  options.coordinator.row_group_size = 1000;  // several row groups per file
+  app::Node node(options);
+  node.catalog().create_product({"shop", "", ""});
+  node.catalog().create_table(
+      "shop", {"t",
+               catalog::TableKind::append,
+               {},
+               {},
+               R"J([{"name":"n","type":"bigint"},{"name":"d","type":"decimal(12,2)"},
+                    {"name":"at","type":"timestamp"},{"name":"s","type":"varchar"},
+                    {"name":"empty","type":"varchar"},{"name":"long","type":"varchar"}])J",
+               "{}"});
+  std::vector<bus::Record> records;
+  for (int i = 0; i < 3500; ++i) {
+    bus::Record r;
+    r.product = "shop";
+    r.table = "t";
+    // n runs 3499 down to 0 so the smallest value sits in the last row group;
+    // 9 < 10 as numbers but not as text.
+    int n = 3499 - i;
+    r.payload = "{\"n\":" + std::to_string(n) + ",\"d\":" + std::to_string(n) +
+                ".25,\"at\":\"2026-11-25T10:00:00+01:00\",\"s\":\"v" + std::to_string(n) +
+                "\",\"long\":\"" + std::string(300, 'a') + std::to_string(n) + "\"}";
+    records.push_back(std::move(r));
+  }
+  node.bus().publish(std::move(records));
+  auto result = node.coordinator().commit_once();
+  ASSERT_EQ(result.committed, 3500u);
+  auto files = node.catalog().live_files("shop", result.snapshots.at(0).id, "t");
+  ASSERT_EQ(files.size(), 1u);
+  std::map<std::string, catalog::ColumnStats> by_column;
+  for (auto& s : files[0].stats) by_column[s.column] = s;
+  EXPECT_EQ(by_column["n"].min.value_or("?"), "0");
+  EXPECT_EQ(by_column["n"].max.value_or("?"), "3499");
+  EXPECT_EQ(by_column["n"].null_count, 0);
+  EXPECT_EQ(by_column["d"].min.value_or("?"), "0.25");
+  EXPECT_EQ(by_column["d"].max.value_or("?"), "3499.25");
+  EXPECT_EQ(by_column["at"].min.value_or("?"), "2026-11-25 09:00:00");
+  EXPECT_EQ(by_column["s"].min.value_or("?"), "v0");
+  EXPECT_EQ(by_column["s"].max.value_or("?"), "v999");
+  EXPECT_FALSE(by_column["empty"].min.has_value());
+  EXPECT_EQ(by_column["empty"].null_count, 3500);
+  // Unknown bounds: no min/max, and not claimed to be all NULL.
+  EXPECT_FALSE(by_column["long"].min.has_value());
+  EXPECT_FALSE(by_column["long"].max.has_value());
+  EXPECT_EQ(by_column["long"].null_count, 0);
+  EXPECT_EQ(by_column["_dm_position"].min.value_or("?"), "1");
+  EXPECT_EQ(by_column["_dm_position"].max.value_or("?"), "3500");
 }
 
 TEST_F(CoordinatorTest, EmptyTableIsATypedEmptyRelation) {
