@@ -600,27 +600,39 @@ std::vector<Record> LocalLogBus::claim_batch(const std::string& consumer, std::s
                                              std::chrono::milliseconds lease) {
   if (consumer.empty()) throw Error(ErrorCode::invalid_input, "claim_batch: consumer is empty");
   if (lease.count() < 0) throw Error(ErrorCode::invalid_input, "claim_batch: negative lease");
+  // Copying a large batch takes a while; the lock is let go every
+  // kClaimChunk records so publishers can index their groups meanwhile.
+  constexpr std::size_t kClaimChunk = 8192;
   std::vector<Record> out;
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   const Clock::time_point now = Clock::now();
   requeue_expired_locked(now);
   const Clock::time_point deadline = now + lease;
   out.reserve(std::min(limit, pending_.size()));
-  auto slot_it = live_.end();
   while (out.size() < limit && !pending_.empty()) {
-    const Position p = *pending_.begin();
-    pending_.erase(pending_.begin());
-    // Pending positions come in order, so the next slot is usually the next node.
-    if (slot_it != live_.end()) ++slot_it;
-    if (slot_it == live_.end() || slot_it->first != p) slot_it = live_.find(p);
-    if (slot_it == live_.end()) throw Error(ErrorCode::internal, "ingest log index lost a record");
-    Slot& slot = slot_it->second;
-    slot.leased = true;
-    slot.consumer = consumer;
-    slot.deadline = deadline;
-    ++slot.record.attempts;
-    leases_.emplace(deadline, p);
-    out.push_back(slot.record);
+    auto slot_it = live_.end();
+    const std::size_t chunk_end = std::min(limit, out.size() + kClaimChunk);
+    while (out.size() < chunk_end && !pending_.empty()) {
+      const Position p = *pending_.begin();
+      pending_.erase(pending_.begin());
+      // Pending positions come in order, so the next slot is usually the next node.
+      if (slot_it != live_.end()) ++slot_it;
+      if (slot_it == live_.end() || slot_it->first != p) slot_it = live_.find(p);
+      if (slot_it == live_.end()) {
+        throw Error(ErrorCode::internal, "ingest log index lost a record");
+      }
+      Slot& slot = slot_it->second;
+      slot.leased = true;
+      slot.consumer = consumer;
+      slot.deadline = deadline;
+      ++slot.record.attempts;
+      leases_.emplace(deadline, p);
+      out.push_back(slot.record);
+    }
+    if (out.size() < limit && !pending_.empty()) {
+      lock.unlock();
+      lock.lock();
+    }
   }
   return out;
 }
