@@ -2,7 +2,7 @@
 // embedded core, side by side with raw DuckDB converting the same events from
 // NDJSON to Parquet in the same run.
 //
-//   bench_commit [EVENTS=1000000] [BATCH=1000] [PUBLISHERS=2]
+//   bench_commit [EVENTS=1000000] [BATCH=1000] [PUBLISHERS=2] [COMMIT_BATCH=200000]
 //
 // Events are ~200 bytes of JSON. DuckMesh's figure covers the whole path: the
 // durable log (fsync per group commit), the coordinator's Parquet writes, the
@@ -70,6 +70,7 @@ int main(int argc, char** argv) {
   std::size_t events = argc > 1 ? std::stoul(argv[1]) : 1'000'000;
   std::size_t batch = argc > 2 ? std::stoul(argv[2]) : 1000;
   std::size_t publisher_count = argc > 3 ? std::stoul(argv[3]) : 2;
+  std::size_t commit_batch = argc > 4 ? std::stoul(argv[4]) : 200'000;
   auto dir =
       std::filesystem::temp_directory_path() / ("duckmesh-bench-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
@@ -113,7 +114,7 @@ int main(int argc, char** argv) {
   {
     app::NodeOptions options;
     options.data_dir = dir / "node";
-    options.coordinator.max_batch_events = 200'000;
+    options.coordinator.max_batch_events = commit_batch;
     app::Node node(options);
     node.catalog().create_product({"bench", "", ""});
     node.catalog().create_table("bench",
@@ -212,7 +213,7 @@ int main(int argc, char** argv) {
   {
     app::NodeOptions options;
     options.data_dir = dir / "phases";
-    options.coordinator.max_batch_events = 200'000;
+    options.coordinator.max_batch_events = commit_batch;
     app::Node node(options);
     node.catalog().create_product({"bench", "", ""});
     node.catalog().create_table("bench",
