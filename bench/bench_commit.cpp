@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -56,6 +57,31 @@ double process_cpu_seconds() {
   ::getrusage(RUSAGE_SELF, &u);
   auto secs = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
   return secs(u.ru_utime) + secs(u.ru_stime);
+}
+
+// A node on `dir` with the bench product and its table.
+std::unique_ptr<app::Node> make_node(const std::filesystem::path& dir, std::size_t commit_batch) {
+  app::NodeOptions options;
+  options.data_dir = dir;
+  options.coordinator.max_batch_events = commit_batch;
+  auto node = std::make_unique<app::Node>(options);
+  node->catalog().create_product({"bench", "", ""});
+  node->catalog().create_table("bench",
+                               {"events", catalog::TableKind::append, {}, {}, kSchema, "{}"});
+  return node;
+}
+
+std::vector<bus::Record> batch_records(const std::vector<std::string>& payloads, std::size_t from,
+                                       std::size_t to) {
+  std::vector<bus::Record> records;
+  for (std::size_t i = from; i < to; ++i) {
+    bus::Record r;
+    r.product = "bench";
+    r.table = "events";
+    r.payload = payloads[i];
+    records.push_back(std::move(r));
+  }
+  return records;
 }
 
 double percentile(std::vector<double> v, double p) {
@@ -112,13 +138,8 @@ int main(int argc, char** argv) {
 
   // --- DuckMesh: publish -> visible --------------------------------------
   {
-    app::NodeOptions options;
-    options.data_dir = dir / "node";
-    options.coordinator.max_batch_events = commit_batch;
-    app::Node node(options);
-    node.catalog().create_product({"bench", "", ""});
-    node.catalog().create_table("bench",
-                                {"events", catalog::TableKind::append, {}, {}, kSchema, "{}"});
+    auto node_ptr = make_node(dir / "node", commit_batch);
+    app::Node& node = *node_ptr;
     node.coordinator().start();
 
     std::size_t batches = (events + batch - 1) / batch;
@@ -148,14 +169,7 @@ int main(int argc, char** argv) {
         for (;;) {
           std::size_t b = next_batch.fetch_add(1);
           if (b >= batches) return;
-          std::vector<bus::Record> records;
-          for (std::size_t i = b * batch; i < std::min(events, (b + 1) * batch); ++i) {
-            bus::Record r;
-            r.product = "bench";
-            r.table = "events";
-            r.payload = payloads[i];
-            records.push_back(std::move(r));
-          }
+          auto records = batch_records(payloads, b * batch, std::min(events, (b + 1) * batch));
           auto n = records.size();
           auto positions = node.bus().publish(std::move(records));
           std::lock_guard lock(order);
@@ -211,13 +225,8 @@ int main(int argc, char** argv) {
 
   // --- the two halves apart: publish with no coordinator, then commit ----
   {
-    app::NodeOptions options;
-    options.data_dir = dir / "phases";
-    options.coordinator.max_batch_events = commit_batch;
-    app::Node node(options);
-    node.catalog().create_product({"bench", "", ""});
-    node.catalog().create_table("bench",
-                                {"events", catalog::TableKind::append, {}, {}, kSchema, "{}"});
+    auto node_ptr = make_node(dir / "phases", commit_batch);
+    app::Node& node = *node_ptr;
     std::size_t batches = (events + batch - 1) / batch;
     std::atomic<std::size_t> next_batch{0};
     auto start = Clock::now();
@@ -226,14 +235,7 @@ int main(int argc, char** argv) {
     for (std::size_t t = 0; t < publisher_count; ++t) {
       publishers.emplace_back([&] {
         for (std::size_t b; (b = next_batch.fetch_add(1)) < batches;) {
-          std::vector<bus::Record> records;
-          for (std::size_t i = b * batch; i < std::min(events, (b + 1) * batch); ++i) {
-            bus::Record r;
-            r.product = "bench";
-            r.table = "events";
-            r.payload = payloads[i];
-            records.push_back(std::move(r));
-          }
+          auto records = batch_records(payloads, b * batch, std::min(events, (b + 1) * batch));
           node.bus().publish(std::move(records));
         }
       });
