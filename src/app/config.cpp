@@ -206,6 +206,57 @@ const std::vector<Setting>& settings() {
        [](Config& c, const std::string& v) {
          c.use_mock_onto_server = parse_bool("use_mock_onto_server", v);
        }},
+      {"store",
+       {"DUCKMESH_STORE"},
+       "where data files live: local (<data_dir>/store) or s3 (an S3-compatible server)",
+       [](Config& c, const std::string& v) {
+         if (v != "local" && v != "s3") throw bad_value("store", v, "local or s3");
+         c.store = v;
+       }},
+      {"s3_endpoint",
+       {"DUCKMESH_S3_ENDPOINT", "AWS_ENDPOINT_URL"},
+       "S3-compatible server, http(s)://host[:port]",
+       [](Config& c, const std::string& v) {
+         if (v.rfind("http://", 0) != 0 && v.rfind("https://", 0) != 0) {
+           throw bad_value("s3_endpoint", v, "an http:// or https:// URL");
+         }
+         c.s3_endpoint = v;
+       }},
+      {"s3_bucket",
+       {"DUCKMESH_S3_BUCKET"},
+       "bucket of the data files",
+       [](Config& c, const std::string& v) { c.s3_bucket = v; }},
+      {"s3_prefix",
+       {"DUCKMESH_S3_PREFIX"},
+       "key prefix inside the bucket (optional)",
+       [](Config& c, const std::string& v) {
+         std::string p = v;
+         while (!p.empty() && p.front() == '/') p.erase(p.begin());
+         while (!p.empty() && p.back() == '/') p.pop_back();
+         c.s3_prefix = p;
+       }},
+      {"s3_region",
+       {"DUCKMESH_S3_REGION", "AWS_REGION"},
+       "region the requests are signed for",
+       [](Config& c, const std::string& v) { c.s3_region = v; }},
+      {"s3_access_key",
+       {"DUCKMESH_S3_ACCESS_KEY", "AWS_ACCESS_KEY_ID"},
+       "access key id",
+       [](Config& c, const std::string& v) { c.s3_access_key = v; }},
+      {"s3_secret_key",
+       {"DUCKMESH_S3_SECRET_KEY", "AWS_SECRET_ACCESS_KEY"},
+       "secret access key (never logged)",
+       [](Config& c, const std::string& v) { c.s3_secret_key = v; }},
+      {"s3_path_style",
+       {"DUCKMESH_S3_PATH_STYLE"},
+       "path-style addressing (host/bucket/key); false: virtual-host style (bucket.host/key)",
+       [](Config& c, const std::string& v) { c.s3_path_style = parse_bool("s3_path_style", v); }},
+      {"s3_cache_bytes",
+       {"DUCKMESH_S3_CACHE_BYTES"},
+       "bytes of local copies of data files kept for queries (least recently used go first)",
+       [](Config& c, const std::string& v) {
+         c.s3_cache_bytes = parse_int<std::uint64_t>("s3_cache_bytes", v, 1, 1ull << 50);
+       }},
   };
   return all;
 }
@@ -245,6 +296,15 @@ boost::json::object Config::to_json() const {
       {"onto_server_url", mask_url(onto_server_url)},
       {"onto_server_timeout", onto_server_timeout_s},
       {"use_mock_onto_server", use_mock_onto_server},
+      {"store", store},
+      {"s3_endpoint", mask_url(s3_endpoint)},
+      {"s3_bucket", s3_bucket},
+      {"s3_prefix", s3_prefix},
+      {"s3_region", s3_region},
+      {"s3_access_key", s3_access_key},
+      {"s3_secret_key", s3_secret_key.empty() ? "" : "***"},
+      {"s3_path_style", s3_path_style},
+      {"s3_cache_bytes", s3_cache_bytes},
   };
 }
 

@@ -39,6 +39,16 @@ struct Config {
   std::string onto_server_url = "http://localhost:8001";
   double onto_server_timeout_s = 5.0;
   bool use_mock_onto_server = false;
+  // Where data files live: "local" (<data_dir>/store) or "s3".
+  std::string store = "local";
+  std::string s3_endpoint;  // http(s)://host[:port]
+  std::string s3_bucket;
+  std::string s3_prefix;
+  std::string s3_region = "us-east-1";
+  std::string s3_access_key;
+  std::string s3_secret_key;
+  bool s3_path_style = true;
+  std::uint64_t s3_cache_bytes = 4ull << 30;  // local copies of data files for queries
 
   std::string listen() const { return listen_host + ":" + std::to_string(listen_port); }
   // Every setting with its value, secrets masked (credentials in URLs).

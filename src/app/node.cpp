@@ -15,8 +15,15 @@ Node::Node(NodeOptions options) : options_(std::move(options)) {
   bus_options.dir = options_.data_dir / "log";
   bus_ = std::make_unique<bus::LocalLogBus>(bus_options);
   // Absolute, so file paths handed to DuckDB match the sandbox allow-list.
-  store_ = std::make_unique<storage::LocalObjectStore>(
-      std::filesystem::absolute(options_.data_dir / "store"));
+  if (options_.s3) {
+    auto s3 = *options_.s3;
+    if (s3.cache_dir.empty()) s3.cache_dir = options_.data_dir / "s3-cache";
+    s3.cache_dir = std::filesystem::absolute(s3.cache_dir);
+    store_ = std::make_unique<storage::S3ObjectStore>(std::move(s3));
+  } else {
+    store_ = std::make_unique<storage::LocalObjectStore>(
+        std::filesystem::absolute(options_.data_dir / "store"));
+  }
   coordinator_ =
       std::make_unique<commit::Coordinator>(*catalog_, *bus_, *store_, options_.coordinator);
 }

@@ -9,16 +9,21 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 
 #include "bus/ingest_bus.hpp"
 #include "catalog/catalog_repo.hpp"
 #include "commit/coordinator.hpp"
 #include "storage/object_store.hpp"
+#include "storage/s3/s3_object_store.hpp"
 
 namespace duckmesh::app {
 
 struct NodeOptions {
   std::filesystem::path data_dir = "./duckmesh-data";
+  // Data files on an S3-compatible server instead of <data_dir>/store when
+  // set; its cache_dir defaults to <data_dir>/s3-cache.
+  std::optional<storage::S3Options> s3;
   commit::CoordinatorOptions coordinator;
 };
 

@@ -10,6 +10,7 @@
 #include "api/products.hpp"
 #include "api/query.hpp"
 #include "app/node.hpp"
+#include "common/error.hpp"
 #include "duck/database.hpp"
 #include "http/middleware.hpp"
 #include "http/server.hpp"
@@ -20,6 +21,35 @@
 #include "query/query_service.hpp"
 
 namespace duckmesh::app {
+
+namespace {
+
+// The S3 store's options from the configuration; invalid_input naming a
+// missing setting.
+storage::S3Options s3_options(const Config& config) {
+  auto require = [](const std::string& value, const char* setting) {
+    if (value.empty()) {
+      throw Error(ErrorCode::invalid_input,
+                  std::string("setting '") + setting + "' is required when store is s3",
+                  {{"setting", setting}});
+    }
+  };
+  require(config.s3_endpoint, "s3_endpoint");
+  require(config.s3_bucket, "s3_bucket");
+  require(config.s3_access_key, "s3_access_key");
+  require(config.s3_secret_key, "s3_secret_key");
+  storage::S3Options o;
+  o.endpoint = config.s3_endpoint;
+  o.bucket = config.s3_bucket;
+  o.prefix = config.s3_prefix;
+  o.region = config.s3_region;
+  o.credentials = {config.s3_access_key, config.s3_secret_key, ""};
+  o.path_style = config.s3_path_style;
+  o.cache_bytes = config.s3_cache_bytes;
+  return o;
+}
+
+}  // namespace
 
 int serve(const Config& config) {
   log::init(*log::parse_level(config.log_level));
@@ -40,6 +70,7 @@ int serve(const Config& config) {
   node_options.coordinator.max_batch_events = config.commit_max_batch_events;
   node_options.coordinator.max_batch_age =
       std::chrono::milliseconds(config.commit_max_batch_age_ms);
+  if (config.store == "s3") node_options.s3 = s3_options(config);
   Node node(node_options);
   node.coordinator().start();
   product::ProductService products(node.catalog());

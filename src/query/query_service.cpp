@@ -158,8 +158,7 @@ SandboxPool& QueryService::pool_for(const std::string& product) {
   if (!pool) {
     // The product's files live under products/<product>/ in the store; a
     // sandbox may read nothing else.
-    auto root = std::filesystem::absolute(store_.local_path("products/" + product));
-    std::filesystem::create_directories(root);
+    auto root = std::filesystem::absolute(store_.local_directory("products/" + product));
     pool = std::make_unique<SandboxPool>(std::vector<std::filesystem::path>{root},
                                          std::filesystem::absolute(options_.scratch_dir),
                                          options_.limits, options_.sandboxes_per_product);

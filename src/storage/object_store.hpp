@@ -49,6 +49,11 @@ class ObjectStore {
   // returns a cached copy. The path stays valid until the object is deleted.
   virtual std::filesystem::path local_path(const std::string& key) const = 0;
 
+  // The local directory below which local_path() puts the objects whose keys
+  // start with `prefix` + "/" (what a query sandbox may read). Created if
+  // missing.
+  virtual std::filesystem::path local_directory(const std::string& prefix) const = 0;
+
   // Info for one object, or nullopt if absent.
   virtual std::optional<ObjectInfo> stat(const std::string& key) const = 0;
 

@@ -273,6 +273,12 @@ fs::path LocalObjectStore::local_path(const std::string& key) const {
   return root_ / key;
 }
 
+fs::path LocalObjectStore::local_directory(const std::string& prefix) const {
+  check_key(prefix);
+  fs::create_directories(root_ / prefix);
+  return root_ / prefix;
+}
+
 std::optional<ObjectInfo> LocalObjectStore::stat(const std::string& key) const {
   check_key(key);
   const fs::path path = root_ / key;

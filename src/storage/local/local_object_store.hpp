@@ -45,6 +45,7 @@ class LocalObjectStore final : public ObjectStore {
   void put(const std::string& key, std::string_view bytes) override;
   std::string get(const std::string& key) const override;
   std::filesystem::path local_path(const std::string& key) const override;
+  std::filesystem::path local_directory(const std::string& prefix) const override;
   std::optional<ObjectInfo> stat(const std::string& key) const override;
   std::vector<ObjectInfo> list(const std::string& prefix) const override;
   void remove(const std::string& key) override;

@@ -389,6 +389,13 @@ fs::path S3ObjectStore::local_path(const std::string& key) const {
   return path;
 }
 
+fs::path S3ObjectStore::local_directory(const std::string& prefix) const {
+  check_key(prefix);
+  auto dir = options_.cache_dir / "objects" / prefix;
+  fs::create_directories(dir);
+  return dir;
+}
+
 void S3ObjectStore::remember_cached(const std::string& key, std::uint64_t size) const {
   std::vector<std::string> evict;
   {
