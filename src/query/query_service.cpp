@@ -180,6 +180,15 @@ catalog::Snapshot QueryService::resolve(const std::string& product, const QueryR
   }
   if (request.snapshot_id) {
     auto s = catalog_.find_snapshot(product, *request.snapshot_id);
+    auto oldest = s ? std::nullopt : catalog_.oldest_snapshot(product);
+    if (!s && oldest && *request.snapshot_id < oldest->id) {
+      throw Error(ErrorCode::not_found,
+                  "snapshot " + std::to_string(*request.snapshot_id) +
+                      " has expired; the oldest available is " + std::to_string(oldest->id),
+                  {{"snapshot_id", *request.snapshot_id},
+                   {"oldest_snapshot_id", oldest->id},
+                   {"latest_snapshot_id", latest->id}});
+    }
     if (!s) {
       throw Error(ErrorCode::not_found,
                   "snapshot " + std::to_string(*request.snapshot_id) +
@@ -191,8 +200,12 @@ catalog::Snapshot QueryService::resolve(const std::string& product, const QueryR
   if (request.as_of) {
     auto s = catalog_.snapshot_as_of(product, parse_time(*request.as_of));
     if (!s) {
-      throw Error(ErrorCode::not_found, "no snapshot was committed at or before " + *request.as_of,
-                  {{"as_of", *request.as_of}});
+      auto oldest = catalog_.oldest_snapshot(product);
+      throw Error(
+          ErrorCode::not_found,
+          "no snapshot was committed at or before " + *request.as_of +
+              (oldest ? "; the oldest available is " + std::to_string(oldest->id) : std::string()),
+          {{"as_of", *request.as_of}, {"oldest_snapshot_id", oldest ? oldest->id : 0}});
     }
     return *s;
   }
