@@ -242,6 +242,14 @@ class CatalogRepo {
   virtual std::vector<DataFile> live_files(const std::string& product, std::int64_t snapshot_id,
                                            const std::string& table) const = 0;
 
+  // Files of `table` added by snapshots after `after_snapshot` up to and
+  // including `up_to_snapshot`, whether still live or since retired (by a
+  // compaction), except those already unreferenced (gc may have deleted
+  // them). Ordered by id. The rows a table received in that range.
+  virtual std::vector<DataFile> files_added(const std::string& product, const std::string& table,
+                                            std::int64_t after_snapshot,
+                                            std::int64_t up_to_snapshot) const = 0;
+
   // --- retention and garbage collection --------------------------------
   // The oldest snapshot still readable (expiry forgets older ones), or nullopt.
   virtual std::optional<Snapshot> oldest_snapshot(const std::string& product) const = 0;

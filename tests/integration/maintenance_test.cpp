@@ -159,6 +159,10 @@ TEST(MaintenanceWithServer, CommandsRunBesideAServerAndExpiredSnapshotsAreNotFou
   ASSERT_EQ(compact.exit_code, 0) << compact.err;
   EXPECT_NE(compact.out.find("shop.orders: compacted"), std::string::npos) << compact.out;
   EXPECT_EQ(count(""), "50/50");
+  // The changes feed still lists every ingested row after the compaction.
+  auto changes = c.get("/v1/products/shop/tables/orders/changes?from=0");
+  ASSERT_EQ(changes.status, 200u) << changes.body;
+  EXPECT_EQ(changes.header("x-row-count"), "50");
   token = ingest(100);  // the server still ingests into the compacted table
   EXPECT_EQ(count(token), "60/60");
 
@@ -177,6 +181,11 @@ TEST(MaintenanceWithServer, CommandsRunBesideAServerAndExpiredSnapshotsAreNotFou
   auto details = old.json().at("error").at("details");
   const auto oldest = details.at("oldest_snapshot_id").as_int64();
   EXPECT_GT(oldest, 1);
+  auto incomplete = c.get("/v1/products/shop/tables/orders/changes?from=0");
+  EXPECT_EQ(incomplete.status, 404u) << incomplete.body;
+  EXPECT_NE(incomplete.body.find("no longer complete"), std::string::npos) << incomplete.body;
+  auto recent = c.get("/v1/products/shop/tables/orders/changes?from=" + std::to_string(oldest - 1));
+  EXPECT_EQ(recent.status, 200u) << recent.body;
   auto kept = c.post(
       "/v1/products/shop/query",
       "{\"sql\":\"SELECT count(*) FROM orders\",\"snapshot_id\":" + std::to_string(oldest) + "}");

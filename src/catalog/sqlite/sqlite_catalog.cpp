@@ -949,6 +949,27 @@ std::vector<DataFile> SqliteCatalog::live_files(const std::string& product,
   return files;
 }
 
+std::vector<DataFile> SqliteCatalog::files_added(const std::string& product,
+                                                 const std::string& table,
+                                                 std::int64_t after_snapshot,
+                                                 std::int64_t up_to_snapshot) const {
+  std::lock_guard lock(mutex_);
+  Transaction transaction(*connection_, Transaction::Mode::read);
+  const std::int64_t product_id = require_product_id(*connection_, product);
+  auto query = connection_->prepare("SELECT " + std::string(kFileColumns) +
+                                    " FROM data_files WHERE product_id = ?1 AND table_name = ?2 "
+                                    "AND added_snapshot > ?3 AND added_snapshot <= ?4 "
+                                    "AND unreferenced_at IS NULL ORDER BY id");
+  query.bind_int64(1, product_id)
+      .bind_text(2, table)
+      .bind_int64(3, after_snapshot)
+      .bind_int64(4, up_to_snapshot);
+  std::vector<DataFile> files;
+  while (query.step()) files.push_back(read_file(query, product));
+  transaction.commit();
+  return files;
+}
+
 // --- retention and garbage collection --------------------------------------
 
 std::optional<Snapshot> SqliteCatalog::oldest_snapshot(const std::string& product) const {

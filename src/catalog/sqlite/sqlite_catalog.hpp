@@ -109,6 +109,9 @@ class SqliteCatalog final : public CatalogRepo {
 
   std::optional<Snapshot> latest_snapshot(const std::string& product) const override;
   std::optional<Snapshot> find_snapshot(const std::string& product, std::int64_t id) const override;
+  std::vector<DataFile> files_added(const std::string& product, const std::string& table,
+                                    std::int64_t after_snapshot,
+                                    std::int64_t up_to_snapshot) const override;
   std::optional<Snapshot> oldest_snapshot(const std::string& product) const override;
   ExpiryResult expire_snapshots(const std::string& product, std::size_t keep_at_least,
                                 std::int64_t committed_before_unix_us, bool dry_run) override;
