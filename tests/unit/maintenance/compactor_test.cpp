@@ -3,12 +3,14 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <boost/json/parse.hpp>
 #include <map>
 #include <set>
 #include <thread>
 
 #include "common/error.hpp"
 #include "maintenance_test_support.hpp"
+#include "product/product_service.hpp"
 
 namespace duckmesh::maintenance {
 namespace {
@@ -209,6 +211,28 @@ TEST_F(CompactorTest, RowsFollowTheTableSortKey) {
   auto rows = rows_of(conn, "SELECT string_agg(id::VARCHAR, ',') FROM read_parquet('" +
                                 node_->store().local_path(f[0].path).string() + "')");
   EXPECT_EQ(rows.at(0).at(0), "1,3,5,7,8,9");
+}
+
+TEST_F(CompactorTest, TheSortKeyOfATableDefinitionOrdersCompactedRows) {
+  auto def = product::parse_table_definition(boost::json::parse(R"J({"name": "events",
+      "columns": [{"name": "id", "type": "bigint"}, {"name": "k", "type": "varchar"}],
+      "sort_key": ["k", "id"]})J"));
+  node_->catalog().create_table("shop", def);
+  ingest("events", {R"({"id": 3, "k": "b"})", R"({"id": 1, "k": "b"})"});
+  ingest("events", {R"({"id": 2, "k": "a"})", R"({"id": 0, "k": "c"})"});
+  Compactor compactor(node_->catalog(), node_->store());
+  ASSERT_EQ(compactor.compact_table("shop", "events").outcome, CompactionOutcome::compacted);
+  auto f = files("events");
+  ASSERT_EQ(f.size(), 1u);
+  duck::Database db(":memory:", {});
+  duck::Connection conn(db);
+  auto rows = rows_of(conn, "SELECT string_agg(k || id::VARCHAR, ',') FROM read_parquet('" +
+                                node_->store().local_path(f[0].path).string() + "')");
+  EXPECT_EQ(rows.at(0).at(0), "a2,b1,b3,c0");
+  EXPECT_THROW(product::parse_table_definition(boost::json::parse(
+                   R"J({"name": "x", "columns": [{"name": "id", "type": "bigint"}],
+                        "sort_key": ["nope"]})J")),
+               Error);
 }
 
 TEST_F(CompactorTest, ALostRaceIsRetriedAndLosesNothing) {
