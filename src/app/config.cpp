@@ -185,6 +185,68 @@ const std::vector<Setting>& settings() {
        [](Config& c, const std::string& v) {
          c.ingest_max_backlog = parse_int<std::size_t>("ingest_max_backlog", v, 1, 1'000'000'000);
        }},
+      {"maintenance_enabled",
+       {"DUCKMESH_MAINTENANCE_ENABLED"},
+       "run compaction, snapshot expiry and gc in the background of serve",
+       [](Config& c, const std::string& v) {
+         c.maintenance_enabled = parse_bool("maintenance_enabled", v);
+       }},
+      {"maintenance_interval_ms",
+       {"DUCKMESH_MAINTENANCE_INTERVAL_MS"},
+       "time between two background maintenance passes (compact, expire, gc)",
+       [](Config& c, const std::string& v) {
+         c.maintenance_interval_ms =
+             parse_int<std::int64_t>("maintenance_interval_ms", v, 100, 86'400'000);
+       }},
+      {"compact_target_file_bytes",
+       {"DUCKMESH_COMPACT_TARGET_FILE_BYTES"},
+       "compaction packs small files into files of at most this many bytes (input size)",
+       [](Config& c, const std::string& v) {
+         c.compact_target_file_bytes =
+             parse_int<std::int64_t>("compact_target_file_bytes", v, 1024, std::int64_t{1} << 40);
+       }},
+      {"compact_target_file_rows",
+       {"DUCKMESH_COMPACT_TARGET_FILE_ROWS"},
+       "compaction packs small files into files of at most this many rows",
+       [](Config& c, const std::string& v) {
+         c.compact_target_file_rows =
+             parse_int<std::int64_t>("compact_target_file_rows", v, 1, 1'000'000'000);
+       }},
+      {"compact_small_file_bytes",
+       {"DUCKMESH_COMPACT_SMALL_FILE_BYTES"},
+       "a file below this many bytes (and below compact_small_file_rows) is merged",
+       [](Config& c, const std::string& v) {
+         c.compact_small_file_bytes =
+             parse_int<std::int64_t>("compact_small_file_bytes", v, 1, std::int64_t{1} << 40);
+       }},
+      {"compact_small_file_rows",
+       {"DUCKMESH_COMPACT_SMALL_FILE_ROWS"},
+       "a file below this many rows (and below compact_small_file_bytes) is merged",
+       [](Config& c, const std::string& v) {
+         c.compact_small_file_rows =
+             parse_int<std::int64_t>("compact_small_file_rows", v, 1, 1'000'000'000);
+       }},
+      {"retention_max_age_s",
+       {"DUCKMESH_RETENTION_MAX_AGE_S"},
+       "snapshots older than this many seconds expire (beyond retention_min_snapshots)",
+       [](Config& c, const std::string& v) {
+         c.retention_max_age_s =
+             parse_int<std::int64_t>("retention_max_age_s", v, 0, std::int64_t{100} * 365 * 86'400);
+       }},
+      {"retention_min_snapshots",
+       {"DUCKMESH_RETENTION_MIN_SNAPSHOTS"},
+       "the newest snapshots of each product that never expire, whatever their age",
+       [](Config& c, const std::string& v) {
+         c.retention_min_snapshots =
+             parse_int<std::size_t>("retention_min_snapshots", v, 1, 100'000'000);
+       }},
+      {"gc_grace_s",
+       {"DUCKMESH_GC_GRACE_S"},
+       "seconds gc waits after a file stops being referenced (or an orphan was written) "
+       "before deleting it",
+       [](Config& c, const std::string& v) {
+         c.gc_grace_s = parse_int<std::int64_t>("gc_grace_s", v, 0, std::int64_t{365} * 86'400);
+       }},
       {"onto_server_url",
        {"ONTO_SERVER_URL", "DUCKMESH_ONTO_SERVER_URL"},
        "base URL of the ontology server that declares the product's tables",
@@ -293,6 +355,15 @@ boost::json::object Config::to_json() const {
       {"commit_max_batch_events", commit_max_batch_events},
       {"commit_max_batch_age_ms", commit_max_batch_age_ms},
       {"ingest_max_backlog", ingest_max_backlog},
+      {"maintenance_enabled", maintenance_enabled},
+      {"maintenance_interval_ms", maintenance_interval_ms},
+      {"compact_target_file_bytes", compact_target_file_bytes},
+      {"compact_target_file_rows", compact_target_file_rows},
+      {"compact_small_file_bytes", compact_small_file_bytes},
+      {"compact_small_file_rows", compact_small_file_rows},
+      {"retention_max_age_s", retention_max_age_s},
+      {"retention_min_snapshots", retention_min_snapshots},
+      {"gc_grace_s", gc_grace_s},
       {"onto_server_url", mask_url(onto_server_url)},
       {"onto_server_timeout", onto_server_timeout_s},
       {"use_mock_onto_server", use_mock_onto_server},

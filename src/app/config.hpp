@@ -36,6 +36,16 @@ struct Config {
   std::size_t commit_max_batch_events = 100'000;
   std::int64_t commit_max_batch_age_ms = 200;
   std::size_t ingest_max_backlog = 2'000'000;
+  // Maintenance (compaction, snapshot expiry, gc); see maintenance/*.hpp.
+  bool maintenance_enabled = true;
+  std::int64_t maintenance_interval_ms = 60'000;
+  std::int64_t compact_target_file_bytes = std::int64_t{128} << 20;
+  std::int64_t compact_target_file_rows = 1'000'000;
+  std::int64_t compact_small_file_bytes = std::int64_t{32} << 20;
+  std::int64_t compact_small_file_rows = 250'000;
+  std::int64_t retention_max_age_s = 7 * 24 * 3600;
+  std::size_t retention_min_snapshots = 10;
+  std::int64_t gc_grace_s = 3600;
   std::string onto_server_url = "http://localhost:8001";
   double onto_server_timeout_s = 5.0;
   bool use_mock_onto_server = false;

@@ -1,10 +1,12 @@
 // duckmesh: one binary for every role of the service.
 #include <CLI/CLI.hpp>
+#include <array>
 #include <cstdlib>
 #include <iostream>
 #include <map>
 
 #include "app/config.hpp"
+#include "app/maintenance_command.hpp"
 #include "app/serve.hpp"
 #include "client/ingest_command.hpp"
 #include "client/query_command.hpp"
@@ -146,6 +148,38 @@ int main(int argc, char** argv) {
                     "History file, used when standard input is a terminal [env DUCKMESH_HISTORY; "
                     "default ~/.duckmesh_history]");
 
+  // Maintenance of a data directory (safe while a server runs on it).
+  struct MaintenanceFlags {
+    std::map<std::string, std::string> values;
+    std::map<std::string, CLI::Option*> options;
+    duckmesh::app::MaintenanceCommand command;
+    CLI::App* sub = nullptr;
+  };
+  std::array<MaintenanceFlags, 3> maintenance;
+  const std::array<std::pair<const char*, const char*>, 3> maintenance_commands{{
+      {"compact",
+       "Merge the small data files of a data directory's tables into large ones (new compact "
+       "snapshot; query results do not change)"},
+      {"expire",
+       "Forget snapshots past retention (retention_max_age_s and retention_min_snapshots)"},
+      {"gc",
+       "Delete data files no kept snapshot needs and orphans of crashed writes, after "
+       "gc_grace_s"},
+  }};
+  for (std::size_t i = 0; i < maintenance.size(); ++i) {
+    auto& m = maintenance[i];
+    m.sub = app.add_subcommand(maintenance_commands[i].first, maintenance_commands[i].second);
+    m.sub->add_option("--config", config_file,
+                      "JSON file of setting: value pairs [env DUCKMESH_CONFIG]");
+    add_setting_flags(*m.sub, m.values, m.options);
+    m.sub->add_option("--product", m.command.product, "Only this data product [default: all]");
+    if (i == 0) {
+      m.sub->add_option("--table", m.command.table, "Only this table (needs --product)");
+    } else {
+      m.sub->add_flag("--dry-run", m.command.dry_run, "Report what would happen; change nothing");
+    }
+  }
+
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -174,6 +208,15 @@ int main(int argc, char** argv) {
       shell_command.history_file = history_file.empty() ? duckmesh::client::default_history_file()
                                                         : std::filesystem::path(history_file);
       return duckmesh::client::run_shell(shell_command, console, std::cin);
+    }
+    for (std::size_t i = 0; i < maintenance.size(); ++i) {
+      auto& m = maintenance[i];
+      if (!*m.sub) continue;
+      auto config = duckmesh::app::load_config(given_flags(m.values, m.options),
+                                               duckmesh::app::process_environment(), config_file);
+      if (i == 0) return duckmesh::app::run_compact(config, m.command, std::cout);
+      if (i == 1) return duckmesh::app::run_expire(config, m.command, std::cout);
+      return duckmesh::app::run_gc(config, m.command, std::cout);
     }
     if (*serve) {
       auto config = duckmesh::app::load_config(given_flags(values, options),

@@ -28,6 +28,17 @@ Node::Node(NodeOptions options) : options_(std::move(options)) {
       std::make_unique<commit::Coordinator>(*catalog_, *bus_, *store_, options_.coordinator);
 }
 
+StorageBackends open_storage(const std::filesystem::path& data_dir, int busy_timeout_ms) {
+  StorageBackends backends;
+  catalog::SqliteCatalogOptions catalog_options;
+  catalog_options.path = (data_dir / "catalog.sqlite").string();
+  catalog_options.busy_timeout_ms = busy_timeout_ms;
+  backends.catalog = std::make_unique<catalog::SqliteCatalog>(catalog_options);
+  backends.store =
+      std::make_unique<storage::LocalObjectStore>(std::filesystem::absolute(data_dir / "store"));
+  return backends;
+}
+
 Node::~Node() {
   if (coordinator_) coordinator_->stop();
 }

@@ -47,4 +47,13 @@ class Node {
   std::unique_ptr<commit::Coordinator> coordinator_;
 };
 
+// The catalog and store of a data directory, without its ingest log (whose
+// lock a running server holds): what the maintenance commands need. The
+// catalog waits up to `busy_timeout_ms` for another process's write.
+struct StorageBackends {
+  std::unique_ptr<catalog::CatalogRepo> catalog;
+  std::unique_ptr<storage::ObjectStore> store;
+};
+StorageBackends open_storage(const std::filesystem::path& data_dir, int busy_timeout_ms);
+
 }  // namespace duckmesh::app

@@ -9,6 +9,7 @@
 #include "api/monitoring.hpp"
 #include "api/products.hpp"
 #include "api/query.hpp"
+#include "app/maintenance_command.hpp"
 #include "app/node.hpp"
 #include "common/error.hpp"
 #include "duck/database.hpp"
@@ -73,6 +74,13 @@ int serve(const Config& config) {
   if (config.store == "s3") node_options.s3 = s3_options(config);
   Node node(node_options);
   node.coordinator().start();
+  std::unique_ptr<maintenance::MaintenanceLoop> maintenance;
+  if (config.maintenance_enabled) {
+    maintenance = std::make_unique<maintenance::MaintenanceLoop>(node.catalog(), node.store(),
+                                                                 maintenance_options(config));
+    maintenance->refresh_table_metrics();
+    maintenance->start();
+  }
   product::ProductService products(node.catalog());
   ingest::IngestOptions ingest_options;
   ingest_options.max_bus_backlog = config.ingest_max_backlog;
@@ -121,6 +129,7 @@ int serve(const Config& config) {
   std::cout << "duckmesh listening on http://" << address << std::endl;
 
   server.run_until_signal(std::chrono::milliseconds(config.shutdown_grace_ms));
+  if (maintenance) maintenance->stop();
   node.coordinator().stop();
   return 0;
 }

@@ -144,6 +144,13 @@ struct PositionRange {
   bus::Position last = 0;
 };
 
+// What expire_snapshots did (or, on a dry run, would do).
+struct ExpiryResult {
+  std::int64_t expired = 0;                 // snapshots forgotten
+  std::optional<std::int64_t> oldest_kept;  // the oldest snapshot still readable
+  std::int64_t files_unreferenced = 0;      // files no kept snapshot needs any more
+};
+
 // One product's part of a publication.
 struct Publication {
   std::string product;
@@ -234,6 +241,48 @@ class CatalogRepo {
   // all tables when `table` is empty.
   virtual std::vector<DataFile> live_files(const std::string& product, std::int64_t snapshot_id,
                                            const std::string& table) const = 0;
+
+  // Files of `table` added by snapshots after `after_snapshot` up to and
+  // including `up_to_snapshot`, whether still live or since retired (by a
+  // compaction), except those already unreferenced (gc may have deleted
+  // them). Ordered by id. The rows a table received in that range.
+  virtual std::vector<DataFile> files_added(const std::string& product, const std::string& table,
+                                            std::int64_t after_snapshot,
+                                            std::int64_t up_to_snapshot) const = 0;
+
+  // --- retention and garbage collection --------------------------------
+  // The oldest snapshot still readable (expiry forgets older ones), or nullopt.
+  virtual std::optional<Snapshot> oldest_snapshot(const std::string& product) const = 0;
+
+  // One transaction: forgets the product's oldest snapshots, keeping always
+  // the newest `keep_at_least` (at least 1: the newest snapshot is never
+  // expired) and every snapshot committed at or after `committed_before_unix_us`.
+  // Expiry only ever removes a prefix of the history, so the kept snapshots
+  // are contiguous. A file retired at or before the oldest kept snapshot is
+  // needed by no kept snapshot; it is marked unreferenced at the current
+  // time (once), which starts its grace period for garbage collection.
+  // Tables, schema versions and idempotency records are kept. With `dry_run`
+  // nothing changes and the result says what would happen.
+  // not_found for the product; invalid_input when keep_at_least is 0.
+  virtual ExpiryResult expire_snapshots(const std::string& product, std::size_t keep_at_least,
+                                        std::int64_t committed_before_unix_us, bool dry_run) = 0;
+
+  // Files of the product marked unreferenced at or before `unreferenced_before_unix_us`
+  // (their grace period is over): no kept snapshot lists them, so their objects
+  // may be deleted. Ordered by id.
+  virtual std::vector<DataFile> collectable_files(
+      const std::string& product, std::int64_t unreferenced_before_unix_us) const = 0;
+
+  // Forgets the catalog rows of files among `file_ids` that are unreferenced
+  // (others are left alone); returns how many were forgotten. Called after
+  // their objects are deleted, so a crash in between only repeats the delete.
+  virtual std::size_t forget_files(const std::string& product,
+                                   const std::vector<std::int64_t>& file_ids) = 0;
+
+  // Every object key the catalog still records for a file of any product, in
+  // any state (live, retired, unreferenced). An object in the store under
+  // products/ that is not among them was never published: an orphan.
+  virtual std::vector<std::string> known_file_paths() const = 0;
 };
 
 }  // namespace duckmesh::catalog

@@ -120,11 +120,23 @@ CREATE TABLE resolved_ranges (
 );
 )sql";
 
+// Garbage collection: a file that no kept snapshot lists any more (expiry
+// passed the snapshot that retired it) is stamped with the time that
+// happened; its object is deleted only after a grace period from then, so a
+// reader that resolved an expired snapshot just before can finish.
+constexpr std::string_view kUnreferencedFiles = R"sql(
+ALTER TABLE data_files ADD COLUMN unreferenced_at BIGINT;
+CREATE INDEX data_files_unreferenced ON data_files (product_id, unreferenced_at)
+  WHERE unreferenced_at IS NOT NULL;
+)sql";
+
 constexpr std::array kMigrations{
     Migration{1,
               "products, tables, schema versions, snapshots, data files, idempotency, "
               "bus progress",
               kInitialSchema},
+    Migration{2, "data_files.unreferenced_at for garbage collection after snapshot expiry",
+              kUnreferencedFiles},
 };
 
 }  // namespace

@@ -50,6 +50,11 @@ boost::json::object TableOptions::to_json() const {
   boost::json::object o{{"unknown_fields", unknown_fields}};
   if (!idempotency_column.empty()) o["idempotency_column"] = idempotency_column;
   if (!description.empty()) o["description"] = description;
+  if (!sort_key.empty()) {
+    boost::json::array key;
+    for (const auto& c : sort_key) key.emplace_back(c);
+    o["sort_key"] = std::move(key);
+  }
   return o;
 }
 
@@ -61,6 +66,11 @@ TableOptions TableOptions::from_json_text(const std::string& text) {
   options.unknown_fields = optional_string(o, "unknown_fields", "reject");
   options.idempotency_column = optional_string(o, "idempotency_column");
   options.description = optional_string(o, "description");
+  if (const auto* key = o.if_contains("sort_key"); key && key->is_array()) {
+    for (const auto& c : key->as_array()) {
+      if (c.is_string()) options.sort_key.emplace_back(c.as_string());
+    }
+  }
   return options;
 }
 
@@ -68,13 +78,14 @@ catalog::TableDef parse_table_definition(const boost::json::value& body) {
   const auto& o = require_object(body, "a table definition");
   static const std::set<std::string> known = {
       "name",    "kind",           "primary_key",        "partition_by",
-      "columns", "unknown_fields", "idempotency_column", "description"};
+      "columns", "unknown_fields", "idempotency_column", "description",
+      "sort_key"};
   for (const auto& [key, value] : o) {
     if (!known.count(std::string(key))) {
       throw Error(ErrorCode::invalid_input,
                   "unknown field '" + std::string(key) +
                       "' in table definition; allowed: name, kind, primary_key, partition_by, "
-                      "columns, unknown_fields, idempotency_column, description",
+                      "columns, unknown_fields, idempotency_column, description, sort_key",
                   {{"field", std::string(key)}});
     }
   }
@@ -194,6 +205,20 @@ catalog::TableDef parse_table_definition(const boost::json::value& body) {
                 {{"field", "idempotency_column"}});
   }
   options.description = optional_string(o, "description");
+  if (const auto* key = o.if_contains("sort_key")) {
+    if (!key->is_array() || key->as_array().empty()) {
+      throw Error(ErrorCode::invalid_input,
+                  "field 'sort_key' must be a non-empty array of column names",
+                  {{"field", "sort_key"}});
+    }
+    for (const auto& c : key->as_array()) {
+      if (!c.is_string() || !table_schema.find(std::string(c.as_string()))) {
+        throw Error(ErrorCode::invalid_input, "field 'sort_key' must name columns of the table",
+                    {{"field", "sort_key"}});
+      }
+      options.sort_key.emplace_back(c.as_string());
+    }
+  }
   def.schema_json = table_schema.to_json_text();
   def.options_json = boost::json::serialize(options.to_json());
   return def;
@@ -227,6 +252,7 @@ boost::json::object to_json(const catalog::TableInfo& t) {
   o["idempotency_column"] = options.idempotency_column.empty()
                                 ? boost::json::value(nullptr)
                                 : boost::json::value(options.idempotency_column);
+  if (!options.sort_key.empty()) o["sort_key"] = options.to_json().at("sort_key");
   return o;
 }
 

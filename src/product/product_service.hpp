@@ -21,6 +21,7 @@ struct TableOptions {
   std::string unknown_fields = "reject";  // "reject" | "ignore"
   std::string idempotency_column;         // a column whose value keys idempotency
   std::string description;
+  std::vector<std::string> sort_key;  // compaction orders rows by these columns
 
   boost::json::object to_json() const;
   static TableOptions from_json_text(const std::string& text);
@@ -30,7 +31,7 @@ struct TableOptions {
 //   {"name", "kind": "append"|"keyed", "primary_key": [...],
 //    "partition_by": {"column", "transform": "day"|"month"|"year"|"identity"},
 //    "columns": [...], "unknown_fields": "reject"|"ignore",
-//    "idempotency_column", "description"}
+//    "idempotency_column", "description", "sort_key": [...]}
 // invalid_input naming the field on any problem.
 catalog::TableDef parse_table_definition(const boost::json::value& body);
 

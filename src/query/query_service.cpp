@@ -179,6 +179,15 @@ catalog::Snapshot QueryService::resolve(const std::string& product, const QueryR
   }
   if (request.snapshot_id) {
     auto s = catalog_.find_snapshot(product, *request.snapshot_id);
+    auto oldest = s ? std::nullopt : catalog_.oldest_snapshot(product);
+    if (!s && oldest && *request.snapshot_id < oldest->id) {
+      throw Error(ErrorCode::not_found,
+                  "snapshot " + std::to_string(*request.snapshot_id) +
+                      " has expired; the oldest available is " + std::to_string(oldest->id),
+                  {{"snapshot_id", *request.snapshot_id},
+                   {"oldest_snapshot_id", oldest->id},
+                   {"latest_snapshot_id", latest->id}});
+    }
     if (!s) {
       throw Error(ErrorCode::not_found,
                   "snapshot " + std::to_string(*request.snapshot_id) +
@@ -190,8 +199,12 @@ catalog::Snapshot QueryService::resolve(const std::string& product, const QueryR
   if (request.as_of) {
     auto s = catalog_.snapshot_as_of(product, parse_time(*request.as_of));
     if (!s) {
-      throw Error(ErrorCode::not_found, "no snapshot was committed at or before " + *request.as_of,
-                  {{"as_of", *request.as_of}});
+      auto oldest = catalog_.oldest_snapshot(product);
+      throw Error(
+          ErrorCode::not_found,
+          "no snapshot was committed at or before " + *request.as_of +
+              (oldest ? "; the oldest available is " + std::to_string(oldest->id) : std::string()),
+          {{"as_of", *request.as_of}, {"oldest_snapshot_id", oldest ? oldest->id : 0}});
     }
     return *s;
   }
@@ -225,7 +238,23 @@ QueryResult QueryService::changes(const std::string& product, const std::string&
                 "'from' must be a snapshot id below 'to' (from=0: since the start)",
                 {{"field", "from"}});
   }
+  // The snapshot just before the oldest kept one may have expired: changes
+  // after it are still complete.
+  const auto oldest_kept = catalog_.oldest_snapshot(product);
+  // Files a compaction retired still hold the rows their ingest added, as
+  // long as expiry has not passed `from`: every file added after `from` is
+  // then retired, if at all, after the oldest kept snapshot and still exists.
+  if (const auto& oldest = oldest_kept; oldest && from < oldest->id - 1) {
+    throw Error(ErrorCode::not_found,
+                "changes after snapshot " + std::to_string(from) +
+                    " are no longer complete: older snapshots have expired; the oldest available "
+                    "is " +
+                    std::to_string(oldest->id) + " (use from >= " + std::to_string(oldest->id - 1) +
+                    ")",
+                {{"from", from}, {"oldest_snapshot_id", oldest->id}});
+  }
   for (auto id : {from, to}) {
+    if (id == from && oldest_kept && id == oldest_kept->id - 1) continue;
     if (id > 0 && !catalog_.find_snapshot(product, id)) {
       throw Error(ErrorCode::not_found, "snapshot " + std::to_string(id) + " does not exist",
                   {{"snapshot_id", id}});
@@ -242,8 +271,9 @@ QueryResult QueryService::changes(const std::string& product, const std::string&
   }
   std::map<std::int64_t, bool> is_ingest;
   std::vector<catalog::DataFile> added;
-  for (auto& f : catalog_.live_files(product, to, table)) {
-    if (f.added_snapshot <= from) continue;
+  for (auto& f : catalog_.files_added(product, table, from, to)) {
+    // A name reused after a drop: only files of the table live at `to`.
+    if (f.added_snapshot < info->created_snapshot) continue;
     auto it = is_ingest.find(f.added_snapshot);
     if (it == is_ingest.end()) {
       auto s = catalog_.find_snapshot(product, f.added_snapshot);

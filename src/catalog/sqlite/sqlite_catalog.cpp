@@ -949,4 +949,158 @@ std::vector<DataFile> SqliteCatalog::live_files(const std::string& product,
   return files;
 }
 
+std::vector<DataFile> SqliteCatalog::files_added(const std::string& product,
+                                                 const std::string& table,
+                                                 std::int64_t after_snapshot,
+                                                 std::int64_t up_to_snapshot) const {
+  std::lock_guard lock(mutex_);
+  Transaction transaction(*connection_, Transaction::Mode::read);
+  const std::int64_t product_id = require_product_id(*connection_, product);
+  auto query = connection_->prepare("SELECT " + std::string(kFileColumns) +
+                                    " FROM data_files WHERE product_id = ?1 AND table_name = ?2 "
+                                    "AND added_snapshot > ?3 AND added_snapshot <= ?4 "
+                                    "AND unreferenced_at IS NULL ORDER BY id");
+  query.bind_int64(1, product_id)
+      .bind_text(2, table)
+      .bind_int64(3, after_snapshot)
+      .bind_int64(4, up_to_snapshot);
+  std::vector<DataFile> files;
+  while (query.step()) files.push_back(read_file(query, product));
+  transaction.commit();
+  return files;
+}
+
+// --- retention and garbage collection --------------------------------------
+
+std::optional<Snapshot> SqliteCatalog::oldest_snapshot(const std::string& product) const {
+  std::lock_guard lock(mutex_);
+  Transaction transaction(*connection_, Transaction::Mode::read);
+  const auto product_id = find_product_id(*connection_, product);
+  if (!product_id) return std::nullopt;
+  auto query = connection_->prepare("SELECT " + std::string(kSnapshotColumns) +
+                                    " FROM snapshots WHERE product_id = ?1 ORDER BY id LIMIT 1");
+  query.bind_int64(1, *product_id);
+  auto snapshot = first_snapshot(query, product);
+  transaction.commit();
+  return snapshot;
+}
+
+ExpiryResult SqliteCatalog::expire_snapshots(const std::string& product, std::size_t keep_at_least,
+                                             std::int64_t committed_before_unix_us, bool dry_run) {
+  if (keep_at_least == 0) {
+    throw_invalid("expiry must keep at least the newest snapshot", "keep_at_least");
+  }
+  std::lock_guard lock(mutex_);
+  Connection& db = *connection_;
+  Transaction transaction(db, dry_run ? Transaction::Mode::read : Transaction::Mode::write);
+  const std::int64_t product_id = require_product_id(db, product);
+  ExpiryResult result;
+
+  // The newest snapshot that count retention lets go: the (keep_at_least+1)-th newest.
+  auto beyond_count = db.prepare(
+      "SELECT id FROM snapshots WHERE product_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2");
+  beyond_count.bind_int64(1, product_id).bind_int64(2, static_cast<std::int64_t>(keep_at_least));
+  std::optional<std::int64_t> last_expired;
+  if (beyond_count.step()) {
+    const std::int64_t by_count = beyond_count.column_int64(0);
+    // Age retention keeps every snapshot committed at or after the cutoff;
+    // commit times increase with ids, so the expired ones are a prefix.
+    auto by_age = db.prepare(
+        "SELECT MAX(id) FROM snapshots WHERE product_id = ?1 AND committed_at < ?2 AND id <= ?3");
+    by_age.bind_int64(1, product_id)
+        .bind_int64(2, committed_before_unix_us)
+        .bind_int64(3, by_count);
+    if (by_age.step() && !by_age.column_is_null(0)) last_expired = by_age.column_int64(0);
+  }
+
+  if (last_expired) {
+    auto count = db.prepare("SELECT COUNT(*) FROM snapshots WHERE product_id = ?1 AND id <= ?2");
+    count.bind_int64(1, product_id).bind_int64(2, *last_expired);
+    count.step();
+    result.expired = count.column_int64(0);
+    result.oldest_kept = *last_expired + 1;
+  } else {
+    auto oldest = db.prepare("SELECT MIN(id) FROM snapshots WHERE product_id = ?1");
+    oldest.bind_int64(1, product_id);
+    if (oldest.step() && !oldest.column_is_null(0)) result.oldest_kept = oldest.column_int64(0);
+  }
+
+  // A file retired by snapshot R is read only by snapshots before R: none is
+  // kept once R <= the oldest kept snapshot.
+  if (result.oldest_kept) {
+    auto pending = db.prepare(
+        "SELECT COUNT(*) FROM data_files WHERE product_id = ?1 AND removed_snapshot <= ?2 "
+        "AND unreferenced_at IS NULL");
+    pending.bind_int64(1, product_id).bind_int64(2, *result.oldest_kept);
+    pending.step();
+    result.files_unreferenced = pending.column_int64(0);
+  }
+  if (dry_run) {
+    transaction.commit();
+    return result;
+  }
+  if (last_expired) {
+    db.prepare("DELETE FROM snapshots WHERE product_id = ?1 AND id <= ?2")
+        .bind_int64(1, product_id)
+        .bind_int64(2, *last_expired)
+        .run();
+  }
+  if (result.oldest_kept && result.files_unreferenced > 0) {
+    db.prepare(
+          "UPDATE data_files SET unreferenced_at = ?3 WHERE product_id = ?1 "
+          "AND removed_snapshot <= ?2 AND unreferenced_at IS NULL")
+        .bind_int64(1, product_id)
+        .bind_int64(2, *result.oldest_kept)
+        .bind_int64(3, now_unix_us())
+        .run();
+  }
+  transaction.commit();
+  return result;
+}
+
+std::vector<DataFile> SqliteCatalog::collectable_files(
+    const std::string& product, std::int64_t unreferenced_before_unix_us) const {
+  std::lock_guard lock(mutex_);
+  Transaction transaction(*connection_, Transaction::Mode::read);
+  const std::int64_t product_id = require_product_id(*connection_, product);
+  auto query = connection_->prepare("SELECT " + std::string(kFileColumns) +
+                                    " FROM data_files WHERE product_id = ?1 "
+                                    "AND unreferenced_at IS NOT NULL AND unreferenced_at <= ?2 "
+                                    "ORDER BY id");
+  query.bind_int64(1, product_id).bind_int64(2, unreferenced_before_unix_us);
+  std::vector<DataFile> files;
+  while (query.step()) files.push_back(read_file(query, product));
+  transaction.commit();
+  return files;
+}
+
+std::size_t SqliteCatalog::forget_files(const std::string& product,
+                                        const std::vector<std::int64_t>& file_ids) {
+  if (file_ids.empty()) return 0;
+  std::lock_guard lock(mutex_);
+  Connection& db = *connection_;
+  Transaction transaction(db, Transaction::Mode::write);
+  const std::int64_t product_id = require_product_id(db, product);
+  auto forget = db.prepare(
+      "DELETE FROM data_files WHERE id = ?1 AND product_id = ?2 AND unreferenced_at IS NOT NULL");
+  std::size_t forgotten = 0;
+  for (const std::int64_t id : file_ids) {
+    forget.bind_int64(1, id).bind_int64(2, product_id).run();
+    forget.reset();
+    forgotten += static_cast<std::size_t>(db.changes());
+  }
+  transaction.commit();
+  return forgotten;
+}
+
+std::vector<std::string> SqliteCatalog::known_file_paths() const {
+  std::lock_guard lock(mutex_);
+  Transaction transaction(*connection_, Transaction::Mode::read);
+  auto query = connection_->prepare("SELECT path FROM data_files ORDER BY path");
+  std::vector<std::string> paths;
+  while (query.step()) paths.push_back(query.column_text(0));
+  transaction.commit();
+  return paths;
+}
+
 }  // namespace duckmesh::catalog

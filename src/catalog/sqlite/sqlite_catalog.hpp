@@ -109,6 +109,17 @@ class SqliteCatalog final : public CatalogRepo {
 
   std::optional<Snapshot> latest_snapshot(const std::string& product) const override;
   std::optional<Snapshot> find_snapshot(const std::string& product, std::int64_t id) const override;
+  std::vector<DataFile> files_added(const std::string& product, const std::string& table,
+                                    std::int64_t after_snapshot,
+                                    std::int64_t up_to_snapshot) const override;
+  std::optional<Snapshot> oldest_snapshot(const std::string& product) const override;
+  ExpiryResult expire_snapshots(const std::string& product, std::size_t keep_at_least,
+                                std::int64_t committed_before_unix_us, bool dry_run) override;
+  std::vector<DataFile> collectable_files(const std::string& product,
+                                          std::int64_t unreferenced_before_unix_us) const override;
+  std::size_t forget_files(const std::string& product,
+                           const std::vector<std::int64_t>& file_ids) override;
+  std::vector<std::string> known_file_paths() const override;
   std::optional<Snapshot> snapshot_as_of(const std::string& product,
                                          std::int64_t unix_us) const override;
   std::vector<Snapshot> list_snapshots(const std::string& product, std::size_t limit,

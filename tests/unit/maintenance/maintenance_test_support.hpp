@@ -1,0 +1,109 @@
+// A node over a temporary data directory with helpers to ingest, commit and
+// query, shared by the maintenance tests.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "app/node.hpp"
+#include "duck/connection.hpp"
+#include "duck/database.hpp"
+#include "query/snapshot_binder.hpp"
+#include "support/service_process.hpp"
+
+namespace duckmesh::maintenance::testing {
+
+class NodeFixture : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    app::NodeOptions options;
+    options.data_dir = dir_.path();
+    options.coordinator.max_batch_events = 100'000;
+    options.coordinator.max_batch_age = std::chrono::milliseconds(1);
+    node_ = std::make_unique<app::Node>(options);
+    node_->catalog().create_product({"shop", "", ""});
+  }
+
+  void create_append(const std::string& name, catalog::PartitionSpec partition = {},
+                     std::string options_json = "{}") {
+    catalog::TableDef def{
+        name,
+        catalog::TableKind::append,
+        {},
+        partition,
+        R"J([{"name":"id","type":"bigint"},{"name":"amount","type":"decimal(12,2)"},
+             {"name":"at","type":"timestamp"},{"name":"tags","type":"varchar[]"}])J",
+        std::move(options_json)};
+    node_->catalog().create_table("shop", def);
+  }
+
+  void create_keyed(const std::string& name, catalog::PartitionSpec partition = {}) {
+    catalog::TableDef def{name,
+                          catalog::TableKind::keyed,
+                          {"id"},
+                          partition,
+                          R"J([{"name":"id","type":"bigint","nullable":false},
+                               {"name":"name","type":"varchar"},{"name":"at","type":"timestamp"}])J",
+                          "{}"};
+    node_->catalog().create_table("shop", def);
+  }
+
+  // Publishes the payloads and commits them as one batch (one file per partition).
+  void ingest(const std::string& table, const std::vector<std::string>& payloads) {
+    std::vector<bus::Record> records;
+    for (const auto& p : payloads) {
+      bus::Record r;
+      r.product = "shop";
+      r.table = table;
+      r.payload = p;
+      records.push_back(std::move(r));
+    }
+    node_->bus().publish(std::move(records));
+    while (node_->coordinator().commit_once().claimed > 0) {
+    }
+  }
+
+  std::int64_t latest() { return node_->catalog().latest_snapshot("shop")->id; }
+
+  std::vector<catalog::DataFile> files(const std::string& table, std::int64_t snapshot = 0) {
+    return node_->catalog().live_files("shop", snapshot ? snapshot : latest(), table);
+  }
+
+  std::vector<std::vector<std::string>> query(const std::string& sql, std::int64_t snapshot = 0,
+                                              bool system = false) {
+    if (snapshot == 0) snapshot = latest();
+    duck::Database db(":memory:", {});
+    duck::Connection conn(db);
+    conn.execute("SET TimeZone='UTC'");
+    query::bind_snapshot(conn, node_->catalog(), node_->store(), "shop", snapshot, {system});
+    return rows_of(conn, sql);
+  }
+
+  static std::vector<std::vector<std::string>> rows_of(duck::Connection& conn,
+                                                       const std::string& sql) {
+    auto result = conn.query(sql);
+    std::vector<std::vector<std::string>> rows;
+    while (auto chunk = result.next_chunk()) {
+      for (std::size_t r = 0; r < chunk->size(); ++r) {
+        std::vector<std::string> row;
+        for (std::size_t c = 0; c < chunk->column_count(); ++c) {
+          row.push_back(chunk->is_null(c, r) ? "NULL" : chunk->to_text(c, r));
+        }
+        rows.push_back(std::move(row));
+      }
+    }
+    return rows;
+  }
+
+  std::string scalar(const std::string& sql, std::int64_t snapshot = 0) {
+    return query(sql, snapshot).at(0).at(0);
+  }
+
+  duckmesh::testing::TempDir dir_;
+  std::unique_ptr<app::Node> node_;
+};
+
+}  // namespace duckmesh::maintenance::testing
