@@ -142,9 +142,16 @@ Resolved OntologyClient::get(const std::string& id) {
     return {cached->schema, Origin::stale_cache};
   }
   if (bundled_) {
-    auto schema = bundled_->fetch_schema(id);  // not_found names the bundled source
-    note_origin(Origin::bundled);
-    return {std::move(schema), Origin::bundled};
+    try {
+      auto schema = bundled_->fetch_schema(id);
+      note_origin(Origin::bundled);
+      return {std::move(schema), Origin::bundled};
+    } catch (const Error& e) {
+      // Without a server the bundled folder is the authority; with one, the
+      // server's failure is the reason there is no answer.
+      if (!server_ || e.code() != ErrorCode::not_found) throw;
+      why += "; the bundled ontology has no schema '" + id + "' either";
+    }
   }
   throw Error(ErrorCode::unavailable, "schema '" + id + "' is not available: " + why,
               {{"schema", id}});
