@@ -6,11 +6,13 @@
 
 #include "api/admin.hpp"
 #include "api/domain.hpp"
+#include "api/ops.hpp"
 #include "api/ingest.hpp"
 #include "api/monitoring.hpp"
 #include "api/products.hpp"
 #include "api/query.hpp"
 #include "app/node.hpp"
+#include "domain/entity_ops.hpp"
 #include "domain/ontology_tables.hpp"
 #include "duck/database.hpp"
 #include "http/middleware.hpp"
@@ -118,6 +120,8 @@ int serve(const Config& config) {
                                   .tables = &ontology_tables,
                                   .products = &products,
                                   .ontology = ontology.get()});
+  domain::EntityOps entity_ops(ingest, queries, products, config.default_product);
+  api::add_ops_routes(router, entity_ops);
   api::add_admin_routes(router);
   api::add_product_routes(router, products);
   api::add_ingest_routes(router, ingest);
