@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "api/admin.hpp"
+#include "api/discovery.hpp"
 #include "api/domain.hpp"
 #include "api/ops.hpp"
 #include "api/ingest.hpp"
@@ -122,6 +123,8 @@ int serve(const Config& config) {
                                   .ontology = ontology.get()});
   domain::EntityOps entity_ops(ingest, queries, products, config.default_product);
   api::add_ops_routes(router, entity_ops);
+  api::add_discovery_routes(
+      router, {.product = config.default_product, .products = &products, .router = &router});
   api::add_admin_routes(router);
   api::add_product_routes(router, products);
   api::add_ingest_routes(router, ingest);

@@ -171,3 +171,82 @@ TEST_F(OpsApiTest, DisbursementsJoinProjects) {
 
 }  // namespace
 }  // namespace duckmesh::testing
+
+namespace duckmesh::testing {
+namespace {
+
+TEST_F(OpsApiTest, WelcomeOpenApiDocsAndMetadata) {
+  auto welcome = call(verb::get, "/");
+  ASSERT_EQ(welcome.status, 200u);
+  EXPECT_EQ(welcome.json().at("links").at("openapi"), "/openapi.json");
+
+  auto doc = call(verb::get, "/openapi.json").json();
+  EXPECT_EQ(doc.at("openapi"), "3.1.0");
+  const auto& paths = doc.at("paths").as_object();
+  std::vector<std::pair<std::string, std::string>> expected = {
+      {"/", "get"},
+      {"/openapi.json", "get"},
+      {"/docs", "get"},
+      {"/metadata", "get"},
+      {"/ops/initialize", "post"},
+      {"/ops/{entity}", "post"},
+      {"/ops/{entity}", "get"},
+      {"/ops/{entity}/{id}", "get"},
+      {"/ops/{entity}/{id}", "put"},
+      {"/ops/{entity}/{id}", "patch"},
+      {"/ops/{entity}/{id}", "delete"},
+      {"/admin/tables", "get"},
+      {"/admin/tables", "post"},
+      {"/admin/tables/{table}", "put"},
+      {"/admin/tables/{table}", "delete"},
+      {"/admin/logging/level", "get"},
+      {"/admin/logging/level", "post"},
+      {"/monitoring/health", "get"},
+      {"/monitoring/metrics", "get"},
+      {"/monitoring/metrics/system", "get"},
+      {"/metrics", "get"},
+      {"/v1/products/{product}/query", "post"},
+  };
+  for (const auto& [path, method] : expected) {
+    ASSERT_TRUE(paths.contains(path)) << path;
+    EXPECT_TRUE(paths.at(path).as_object().contains(method)) << method << " " << path;
+  }
+  // Every documented operation is served: no documented path is unknown to
+  // the router (a request to it never answers "no route" 404 or 405).
+  for (const auto& [path, item] : paths) {
+    std::string target(path);
+    for (auto at = target.find('{'); at != std::string::npos; at = target.find('{')) {
+      target.replace(at, target.find('}', at) - at + 1, "x");
+    }
+    for (const auto& [method, op] : item.as_object()) {
+      if (method != "get") continue;
+      auto r = call(verb::get, target);
+      EXPECT_NE(r.status, 405u) << "GET " << target;
+      if (r.status == 404u) {
+        EXPECT_EQ(r.body.find("no route"), std::string::npos) << "GET " << target << r.body;
+      }
+    }
+  }
+  auto docs = call(verb::get, "/docs");
+  EXPECT_EQ(docs.status, 200u);
+  EXPECT_NE(docs.header("content-type").find("text/html"), std::string::npos);
+
+  auto meta = call(verb::get, "/metadata");
+  ASSERT_EQ(meta.status, 200u) << meta.body;
+  EXPECT_EQ(meta.header("content-type"), "application/ld+json");
+  auto m = meta.json().as_object();
+  EXPECT_EQ(m.at("@type"), "dcat:Catalog");
+  auto datasets = m.at("dcat:dataset").as_array();
+  ASSERT_EQ(datasets.size(), 4u);
+  for (const auto& d : datasets) {
+    EXPECT_EQ(d.at("@type"), "dcat:Dataset");
+    EXPECT_FALSE(d.at("dct:description").as_string().empty()) << d;
+    EXPECT_NE(std::string(d.at("dcat:distribution").as_array()[0].at("dcat:accessURL").as_string())
+                  .find("/v1/products/default/query"),
+              std::string::npos);
+    EXPECT_FALSE(d.at("dct:conformsTo").at("columns").as_array().empty());
+  }
+}
+
+}  // namespace
+}  // namespace duckmesh::testing
