@@ -116,6 +116,20 @@ int serve(const Config& config) {
   monitoring.checks["ontology"] = [&ontology] {
     return ontology::health_check(ontology->status());
   };
+  // Bus lag: events published but not yet committed (or resolved). Degraded
+  // past half the ingest backlog limit, unhealthy at it (ingest then sheds).
+  monitoring.checks["bus"] = [&node, limit = config.ingest_max_backlog] {
+    auto stats = node.bus().stats();
+    auto watermark = node.coordinator().watermark();
+    std::uint64_t lag = stats.last_position > watermark ? stats.last_position - watermark : 0;
+    const char* status = lag >= limit ? "unhealthy" : lag >= limit / 2 ? "degraded" : "healthy";
+    return boost::json::object{{"status", status},
+                               {"lag_events", lag},
+                               {"pending", stats.pending},
+                               {"in_flight", stats.in_flight},
+                               {"dead_letters", stats.dead_letters},
+                               {"watermark", watermark}};
+  };
   api::add_monitoring_routes(router, std::move(monitoring));
   api::add_domain_routes(router, {.product = config.default_product,
                                   .tables = &ontology_tables,

@@ -81,6 +81,8 @@ TEST(Ontology, DefaultProductIsCreatedFromTheServerOnFirstStart) {
   EXPECT_EQ(health.status, 200u);
   EXPECT_EQ(health.json().at("checks").at("ontology").at("status"), "healthy");
   EXPECT_EQ(health.json().at("checks").at("ontology").at("breaker_state"), "closed");
+  EXPECT_EQ(health.json().at("checks").at("bus").at("status"), "healthy");
+  EXPECT_EQ(health.json().at("checks").at("bus").at("lag_events"), 0);
 }
 
 TEST(Ontology, SchemasAreCachedForTheTtl) {
