@@ -39,20 +39,19 @@ void add_discovery_routes(http::Router& router, DiscoveryContext c) {
   router.add(
       http::Verb::get, "/",
       [c](http::Request&) {
-        return http::Response::json(
-            200, {{"name", "DuckMesh"},
-                  {"version", DUCKMESH_VERSION},
-                  {"description", "Governed data products on DuckDB"},
-                  {"default_product", c.product},
-                  {"links",
-                   {{"docs", "/docs"},
-                    {"openapi", "/openapi.json"},
-                    {"metadata", "/metadata"},
-                    {"health", "/monitoring/health"},
-                    {"metrics", "/metrics"},
-                    {"tables", "/admin/tables"},
-                    {"example", "/ops/projects"},
-                    {"products", "/v1/products"}}}});
+        return http::Response::json(200, {{"name", "DuckMesh"},
+                                          {"version", DUCKMESH_VERSION},
+                                          {"description", "Governed data products on DuckDB"},
+                                          {"default_product", c.product},
+                                          {"links",
+                                           {{"docs", "/docs"},
+                                            {"openapi", "/openapi.json"},
+                                            {"metadata", "/metadata"},
+                                            {"health", "/monitoring/health"},
+                                            {"metrics", "/metrics"},
+                                            {"tables", "/admin/tables"},
+                                            {"example", "/ops/projects"},
+                                            {"products", "/v1/products"}}}});
       },
       "Welcome, with links to the rest of the API");
 
@@ -86,13 +85,13 @@ void add_discovery_routes(http::Router& router, DiscoveryContext c) {
           std::string name(o.at("name").as_string());
           boost::json::array columns;
           for (const auto& col : o.at("columns").as_array()) {
-            columns.emplace_back(boost::json::object{
-                {"name", col.at("name")},
-                {"datatype", col.at("type")},
-                {"required", !col.at("nullable").as_bool()},
-                {"dct:description", col.as_object().contains("description")
-                                        ? col.at("description")
-                                        : boost::json::value("")}});
+            columns.emplace_back(
+                boost::json::object{{"name", col.at("name")},
+                                    {"datatype", col.at("type")},
+                                    {"required", !col.at("nullable").as_bool()},
+                                    {"dct:description", col.as_object().contains("description")
+                                                            ? col.at("description")
+                                                            : boost::json::value("")}});
           }
           datasets.emplace_back(boost::json::object{
               {"@type", "dcat:Dataset"},
@@ -102,10 +101,11 @@ void add_discovery_routes(http::Router& router, DiscoveryContext c) {
               {"dct:description", o.at("description")},
               {"dct:publisher", product.at("owner")},
               {"dct:accrualPeriodicity", "continuous"},
-              {"dct:conformsTo", {{"kind", o.at("kind")},
-                                  {"primary_key", o.at("primary_key")},
-                                  {"schema_version", o.at("schema_version")},
-                                  {"columns", std::move(columns)}}},
+              {"dct:conformsTo",
+               {{"kind", o.at("kind")},
+                {"primary_key", o.at("primary_key")},
+                {"schema_version", o.at("schema_version")},
+                {"columns", std::move(columns)}}},
               {"dcat:distribution",
                boost::json::array{boost::json::object{
                    {"@type", "dcat:Distribution"},

@@ -38,8 +38,8 @@ void add_domain_routes(http::Router& router, DomainContext c) {
   router.add(
       http::Verb::get, "/admin/tables",
       [c](http::Request&) {
-        return http::Response::json(200, {{"product", c.product},
-                                          {"tables", c.tables->list(c.product)}});
+        return http::Response::json(
+            200, {{"product", c.product}, {"tables", c.tables->list(c.product)}});
       },
       "Tables of the default product with their ontology version and compatibility mode");
 

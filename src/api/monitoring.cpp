@@ -43,10 +43,10 @@ boost::json::object check_disk(const std::string& data_dir) {
   std::uint64_t free = std::uint64_t(fs.f_bavail) * fs.f_frsize;
   double free_percent =
       total > 0 ? 100.0 * static_cast<double>(free) / static_cast<double>(total) : 0;
-  const char* status = total == 0 ? "unhealthy"
-                       : free_percent < 2      ? "unhealthy"
-                       : free_percent < 10     ? "degraded"
-                                               : "healthy";
+  const char* status = total == 0          ? "unhealthy"
+                       : free_percent < 2  ? "unhealthy"
+                       : free_percent < 10 ? "degraded"
+                                           : "healthy";
   return {{"status", status},
           {"free_bytes", free},
           {"total_bytes", total},
@@ -72,13 +72,17 @@ void add_monitoring_routes(http::Router& router, MonitoringContext context) {
         bool healthy = true, degraded = false;
         for (const auto& [name, check] : checks) {
           const auto& status = check.as_object().at("status");
-          if (status == "degraded") degraded = true;
-          else if (status != "healthy") healthy = false;
+          if (status == "degraded")
+            degraded = true;
+          else if (status != "healthy")
+            healthy = false;
         }
         auto uptime =
             std::chrono::duration<double>(std::chrono::system_clock::now() - context.started);
         boost::json::object body{
-            {"status", !healthy ? "unhealthy" : degraded ? "degraded" : "healthy"},
+            {"status", !healthy   ? "unhealthy"
+                       : degraded ? "degraded"
+                                  : "healthy"},
             {"version", DUCKMESH_VERSION},
             {"duckdb_version", duck::library_version()},
             {"uptime_seconds", uptime.count()},

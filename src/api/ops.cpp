@@ -18,9 +18,12 @@ void add_ops_routes(http::Router& router, domain::EntityOps& ops) {
       [&ops](http::Request& r) {
         domain::ListQuery q;
         for (const auto& [k, v] : r.query) {
-          if (k == "sort") q.sort = v;
-          else if (k == "cursor") q.cursor = v;
-          else if (k != "limit" && k != "offset") q.filters.emplace(k, v);
+          if (k == "sort")
+            q.sort = v;
+          else if (k == "cursor")
+            q.cursor = v;
+          else if (k != "limit" && k != "offset")
+            q.filters.emplace(k, v);
         }
         q.limit = r.int_query_param("limit", 50, 1, 1000);
         q.offset = r.int_query_param("offset", 0, 0, INT64_MAX);

@@ -155,22 +155,26 @@ int main(int argc, char** argv) {
       "\"error_rate\", \"error_status\", \"down\"}.");
   onto_serve->add_option("--dir", onto_options.dir, "Folder of <schema_id>.json files")
       ->capture_default_str();
-  onto_serve->add_option("--host", onto_options.host, "Address to listen on")->capture_default_str();
+  onto_serve->add_option("--host", onto_options.host, "Address to listen on")
+      ->capture_default_str();
   onto_serve->add_option("--port", onto_options.port, "Port (0: any free port)")
       ->capture_default_str();
-  onto_serve->add_option("--control-port", onto_options.control_port,
-                         "Port of the fault control endpoint (0: any free port)")
+  onto_serve
+      ->add_option("--control-port", onto_options.control_port,
+                   "Port of the fault control endpoint (0: any free port)")
       ->capture_default_str();
   onto_serve->add_option("--latency-ms", onto_options.latency_ms, "Delay before every answer")
       ->check(CLI::Range(0, 600'000));
-  onto_serve->add_option("--error-rate", onto_options.error_rate,
-                         "Share of answers replaced by --error-status (0 to 1)")
+  onto_serve
+      ->add_option("--error-rate", onto_options.error_rate,
+                   "Share of answers replaced by --error-status (0 to 1)")
       ->check(CLI::Range(0.0, 1.0));
   onto_serve->add_option("--error-status", onto_options.error_status, "Status of injected errors")
       ->check(CLI::Range(400, 599))
       ->capture_default_str();
-  onto_serve->add_flag("--down", onto_options.down,
-                       "Start down: connections are refused until the control endpoint brings it up");
+  onto_serve->add_flag(
+      "--down", onto_options.down,
+      "Start down: connections are refused until the control endpoint brings it up");
 
   CLI11_PARSE(app, argc, argv);
 

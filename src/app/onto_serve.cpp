@@ -60,8 +60,8 @@ std::optional<http::Response> inject(Faults& faults) {
   }
   if (latency > 0) std::this_thread::sleep_for(std::chrono::milliseconds(latency));
   if (fail) {
-    return http::Response::json(status, {{"error", {{"code", "injected"},
-                                                    {"message", "fault injected by onto-serve"}}}});
+    return http::Response::json(
+        status, {{"error", {{"code", "injected"}, {"message", "fault injected by onto-serve"}}}});
   }
   return std::nullopt;
 }
@@ -110,8 +110,8 @@ double number_field(const boost::json::object& o, const char* name, double min, 
   const auto& v = o.at(name);
   if (!v.is_number() || v.to_number<double>() < min || v.to_number<double>() > max) {
     throw Error(ErrorCode::invalid_input,
-                std::string("field '") + name + "' must be a number from " +
-                    std::to_string(min) + " to " + std::to_string(max),
+                std::string("field '") + name + "' must be a number from " + std::to_string(min) +
+                    " to " + std::to_string(max),
                 {{"field", name}});
   }
   return v.to_number<double>();
@@ -175,7 +175,8 @@ int onto_serve(const OntoServeOptions& options) {
         {
           std::lock_guard lock(faults.mutex);
           if (o.contains("latency_ms"))
-            faults.latency_ms = static_cast<std::int64_t>(number_field(o, "latency_ms", 0, 600'000));
+            faults.latency_ms =
+                static_cast<std::int64_t>(number_field(o, "latency_ms", 0, 600'000));
           if (o.contains("error_rate")) faults.error_rate = number_field(o, "error_rate", 0, 1);
           if (o.contains("error_status"))
             faults.error_status = static_cast<unsigned>(number_field(o, "error_status", 400, 599));

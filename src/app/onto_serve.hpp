@@ -25,10 +25,10 @@ namespace duckmesh::app {
 struct OntoServeOptions {
   std::string dir = "examples/ontology";
   std::string host = "127.0.0.1";
-  std::uint16_t port = 8001;          // 0: any free port
-  std::uint16_t control_port = 0;     // 0: any free port
+  std::uint16_t port = 8001;       // 0: any free port
+  std::uint16_t control_port = 0;  // 0: any free port
   std::int64_t latency_ms = 0;
-  double error_rate = 0;              // 0..1 of answers replaced by error_status
+  double error_rate = 0;  // 0..1 of answers replaced by error_status
   unsigned error_status = 500;
   bool down = false;
 };

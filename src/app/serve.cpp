@@ -7,9 +7,9 @@
 #include "api/admin.hpp"
 #include "api/discovery.hpp"
 #include "api/domain.hpp"
-#include "api/ops.hpp"
 #include "api/ingest.hpp"
 #include "api/monitoring.hpp"
+#include "api/ops.hpp"
 #include "api/products.hpp"
 #include "api/query.hpp"
 #include "app/node.hpp"
@@ -40,8 +40,9 @@ std::unique_ptr<ontology::OntologyClient> make_ontology_client(const Config& con
   if (!dir.empty()) {
     bundled = std::make_unique<ontology::BundledSchemaSource>(dir);
   } else {
-    log::warn("no bundled ontology folder found; without the ontology server no table "
-              "definitions are available");
+    log::warn(
+        "no bundled ontology folder found; without the ontology server no table "
+        "definitions are available");
   }
   std::unique_ptr<ontology::SchemaSource> server;
   if (!config.use_mock_onto_server) {
@@ -55,8 +56,7 @@ std::unique_ptr<ontology::OntologyClient> make_ontology_client(const Config& con
   options.breaker.cool_down = seconds(config.onto_breaker_cooldown_s);
   log::info("ontology", {{"server", config.use_mock_onto_server ? "" : config.onto_server_url},
                          {"bundled", dir.string()}});
-  return std::make_unique<ontology::OntologyClient>(std::move(server), std::move(bundled),
-                                                    options);
+  return std::make_unique<ontology::OntologyClient>(std::move(server), std::move(bundled), options);
 }
 
 }  // namespace

@@ -61,9 +61,8 @@ const boost::json::object& require_object(const boost::json::value& body) {
     boost::json::array fields;
     std::string message;
     for (const auto& r : it->value().as_array()) {
-      fields.emplace_back(boost::json::object{{"field", r.at("field")},
-                                              {"code", r.at("code")},
-                                              {"message", r.at("message")}});
+      fields.emplace_back(boost::json::object{
+          {"field", r.at("field")}, {"code", r.at("code")}, {"message", r.at("message")}});
       if (message.empty()) message = std::string(r.at("message").as_string());
     }
     auto first = it->value().as_array()[0].at("field");
@@ -140,10 +139,10 @@ std::vector<boost::json::object> EntityOps::select(const std::string& sql,
 std::optional<boost::json::object> EntityOps::find(const Entity& e, const std::string& id) {
   const auto& key = e.info.primary_key[0];
   const auto* column = e.schema.find(key);
-  auto rows = select("SELECT * FROM " + schema::quote_identifier(e.info.name) + " WHERE " +
-                         schema::quote_identifier(key) + " = CAST($1 AS " + column->type.sql() +
-                         ")",
-                     boost::json::array{boost::json::value(id)});
+  auto rows =
+      select("SELECT * FROM " + schema::quote_identifier(e.info.name) + " WHERE " +
+                 schema::quote_identifier(key) + " = CAST($1 AS " + column->type.sql() + ")",
+             boost::json::array{boost::json::value(id)});
   if (rows.empty()) return std::nullopt;
   return std::move(rows[0]);
 }
@@ -172,7 +171,8 @@ boost::json::object EntityOps::create(const std::string& entity, const boost::js
   auto e = entity_of(entity, false);
   auto record = require_object(body);
   if (record.contains("_op")) {
-    throw Error(ErrorCode::unprocessable, "field '_op' is not part of a record", {{"field", "_op"}});
+    throw Error(ErrorCode::unprocessable, "field '_op' is not part of a record",
+                {{"field", "_op"}});
   }
   for (const auto& c : e.schema.columns) {
     bool missing = !record.contains(c.name) || record.at(c.name).is_null();
@@ -229,12 +229,12 @@ boost::json::object EntityOps::update(const std::string& entity, const std::stri
                                                 : boost::json::serialize(it->value());
     if (given != id) {
       throw Error(ErrorCode::unprocessable,
-                  "field '" + key + "' cannot change (the record is " + id + ")",
-                  {{"field", key}});
+                  "field '" + key + "' cannot change (the record is " + id + ")", {{"field", key}});
     }
   }
   if (changes.contains("_op")) {
-    throw Error(ErrorCode::unprocessable, "field '_op' is not part of a record", {{"field", "_op"}});
+    throw Error(ErrorCode::unprocessable, "field '_op' is not part of a record",
+                {{"field", "_op"}});
   }
   boost::json::object record;
   if (merge) {
@@ -245,7 +245,8 @@ boost::json::object EntityOps::update(const std::string& entity, const std::stri
   }
   record[key] = (*existing)[key];
   for (const auto& c : e.schema.columns) {
-    if (c.name == kCreated && existing->contains(kCreated)) record[kCreated] = existing->at(kCreated);
+    if (c.name == kCreated && existing->contains(kCreated))
+      record[kCreated] = existing->at(kCreated);
     if (c.name == kUpdated) {
       if (auto now = now_for(c)) record[kUpdated] = *now;
     }
@@ -335,10 +336,10 @@ boost::json::object EntityOps::list(const std::string& entity, const ListQuery& 
                   {{"field", "cursor"}});
     }
   }
-  auto rows = select("SELECT * FROM " + schema::quote_identifier(e.info.name) + where + order +
-                         " LIMIT " + std::to_string(q.limit + 1) + " OFFSET " +
-                         std::to_string(offset),
-                     std::move(params));
+  auto rows =
+      select("SELECT * FROM " + schema::quote_identifier(e.info.name) + where + order + " LIMIT " +
+                 std::to_string(q.limit + 1) + " OFFSET " + std::to_string(offset),
+             std::move(params));
   bool more = static_cast<std::int64_t>(rows.size()) > q.limit;
   if (more) rows.resize(static_cast<std::size_t>(q.limit));
   boost::json::array items;

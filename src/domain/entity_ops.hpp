@@ -28,7 +28,7 @@ namespace duckmesh::domain {
 
 struct ListQuery {
   std::multimap<std::string, std::string> filters;  // column -> value (equality)
-  std::string sort;                                  // "col,-other"; empty: primary key
+  std::string sort;                                 // "col,-other"; empty: primary key
   std::int64_t limit = 50;
   std::int64_t offset = 0;
   std::string cursor;  // from a previous page's next_cursor

@@ -99,8 +99,10 @@ TableOutcome OntologyTables::create(const std::string& product, const std::strin
   auto def = product::parse_table_definition(resolved.schema.table_definition());
   auto current = schema::TableSchema::from_json_text(existing->schema_json);
   auto proposed = schema::TableSchema::from_json_text(def.schema_json);
-  auto use = mode ? *mode : published_mode(resolved.schema).value_or(
-                                stored_mode(*existing).value_or(ontology::Compatibility::backward));
+  auto use =
+      mode ? *mode
+           : published_mode(resolved.schema)
+                 .value_or(stored_mode(*existing).value_or(ontology::Compatibility::backward));
   auto report = ontology::check_compatibility(current, proposed, use);
   auto layout = layout_change(*existing, def);
   if (report.unchanged() && layout.empty()) {
@@ -113,9 +115,8 @@ TableOutcome OntologyTables::create(const std::string& product, const std::strin
   boost::json::object details{{"table", schema_id}, {"compatibility", report.to_json()}};
   if (!layout.empty()) details["layout"] = layout;
   throw Error(ErrorCode::conflict,
-              "table '" + schema_id +
-                  "' exists with a different schema; PUT /admin/tables/" + schema_id +
-                  " evolves it to the ontology's version",
+              "table '" + schema_id + "' exists with a different schema; PUT /admin/tables/" +
+                  schema_id + " evolves it to the ontology's version",
               std::move(details));
 }
 
@@ -137,7 +138,8 @@ TableOutcome OntologyTables::apply(const std::string& product, const std::string
   auto out = outcome_of(schema_id, resolved);
   auto existing = catalog_.find_table(product, def.name);
   if (!existing) {
-    auto use = mode ? *mode : published_mode(resolved.schema).value_or(ontology::Compatibility::backward);
+    auto use =
+        mode ? *mode : published_mode(resolved.schema).value_or(ontology::Compatibility::backward);
     def.options_json = options_with_ontology(def, resolved, use);
     try {
       auto [table, snapshot] = catalog_.create_table(product, def);
@@ -151,9 +153,10 @@ TableOutcome OntologyTables::apply(const std::string& product, const std::string
       if (!existing) throw;
     }
   }
-  auto use = mode ? *mode
-                  : published_mode(resolved.schema)
-                        .value_or(stored_mode(*existing).value_or(ontology::Compatibility::backward));
+  auto use =
+      mode ? *mode
+           : published_mode(resolved.schema)
+                 .value_or(stored_mode(*existing).value_or(ontology::Compatibility::backward));
   out.schema_version = existing->schema_version;
   auto layout = layout_change(*existing, def);
   if (!layout.empty()) {
@@ -202,8 +205,8 @@ boost::json::object OntologyTables::initialize(const std::string& product, bool 
   products_.require_product(product);
   auto listed = ontology_.list();
   boost::json::array tables;
-  std::map<std::string, int> counts{{"created", 0}, {"updated", 0}, {"unchanged", 0},
-                                    {"refused", 0}, {"failed", 0}};
+  std::map<std::string, int> counts{
+      {"created", 0}, {"updated", 0}, {"unchanged", 0}, {"refused", 0}, {"failed", 0}};
   for (const auto& id : listed.ids) {
     try {
       auto outcome = apply(product, id, std::nullopt, force);
@@ -234,8 +237,8 @@ boost::json::array OntologyTables::list(const std::string& product) const {
       auto options = parse_object(info->options_json);
       o["compatibility"] = options.contains("compatibility") ? options.at("compatibility")
                                                              : boost::json::value("backward");
-      o["ontology"] = options.contains("ontology") ? options.at("ontology")
-                                                   : boost::json::value(nullptr);
+      o["ontology"] =
+          options.contains("ontology") ? options.at("ontology") : boost::json::value(nullptr);
     }
     out.emplace_back(std::move(o));
   }

@@ -34,11 +34,11 @@ boost::json::object openapi_document(const Router& router, const ApiInfo& info) 
     std::size_t at = 0;
     while ((at = route.pattern.find('{', at)) != std::string::npos) {
       auto end = route.pattern.find('}', at);
-      parameters.emplace_back(boost::json::object{
-          {"name", route.pattern.substr(at + 1, end - at - 1)},
-          {"in", "path"},
-          {"required", true},
-          {"schema", {{"type", "string"}}}});
+      parameters.emplace_back(
+          boost::json::object{{"name", route.pattern.substr(at + 1, end - at - 1)},
+                              {"in", "path"},
+                              {"required", true},
+                              {"schema", {{"type", "string"}}}});
       at = end;
     }
     boost::json::object responses{
@@ -60,18 +60,17 @@ boost::json::object openapi_document(const Router& router, const ApiInfo& info) 
     if (!path.is_object()) path = boost::json::object{};
     path.as_object()[method] = std::move(operation);
   }
-  boost::json::object error_schema{
-      {"type", "object"},
-      {"required", boost::json::array{"error"}},
-      {"properties",
-       {{"error",
-         {{"type", "object"},
-          {"required", boost::json::array{"code", "message"}},
-          {"properties",
-           {{"code", {{"type", "string"}}},
-            {"message", {{"type", "string"}}},
-            {"details", {{"type", "object"}}},
-            {"request_id", {{"type", "string"}}}}}}}}}};
+  boost::json::object error_schema{{"type", "object"},
+                                   {"required", boost::json::array{"error"}},
+                                   {"properties",
+                                    {{"error",
+                                      {{"type", "object"},
+                                       {"required", boost::json::array{"code", "message"}},
+                                       {"properties",
+                                        {{"code", {{"type", "string"}}},
+                                         {"message", {{"type", "string"}}},
+                                         {"details", {{"type", "object"}}},
+                                         {"request_id", {{"type", "string"}}}}}}}}}};
   return {{"openapi", "3.1.0"},
           {"info",
            {{"title", info.title}, {"version", info.version}, {"description", info.description}}},

@@ -33,10 +33,10 @@ BundledSchemaSource::BundledSchemaSource(std::filesystem::path dir) : dir_(std::
       auto schema = OntologySchema::parse_text(read_text(entry.path()));
       schemas_.emplace(id, std::move(schema));
     } catch (const Error& e) {
-      throw Error(ErrorCode::invalid_input,
-                  "bundled ontology file '" + entry.path().string() + "': " +
-                      std::string(e.message()),
-                  {{"path", entry.path().string()}});
+      throw Error(
+          ErrorCode::invalid_input,
+          "bundled ontology file '" + entry.path().string() + "': " + std::string(e.message()),
+          {{"path", entry.path().string()}});
     }
   }
 }

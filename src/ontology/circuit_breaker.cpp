@@ -4,12 +4,9 @@ namespace duckmesh::ontology {
 
 std::string_view to_string(BreakerState state) {
   switch (state) {
-    case BreakerState::closed:
-      return "closed";
-    case BreakerState::open:
-      return "open";
-    case BreakerState::half_open:
-      return "half_open";
+    case BreakerState::closed: return "closed";
+    case BreakerState::open: return "open";
+    case BreakerState::half_open: return "half_open";
   }
   return "closed";
 }
@@ -22,8 +19,7 @@ CircuitBreaker::CircuitBreaker(BreakerOptions options, Clock clock)
 bool CircuitBreaker::allow() {
   std::lock_guard lock(mutex_);
   switch (state_) {
-    case BreakerState::closed:
-      return true;
+    case BreakerState::closed: return true;
     case BreakerState::open:
       if (clock_() - opened_at_ < options_.cool_down) return false;
       state_ = BreakerState::half_open;

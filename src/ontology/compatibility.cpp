@@ -43,14 +43,10 @@ Direction type_direction(const ColumnType& from, const ColumnType& to) {
 
 bool allowed_in(Compatibility mode, Direction d) {
   switch (mode) {
-    case Compatibility::none:
-      return true;
-    case Compatibility::backward:
-      return d == Direction::same || d == Direction::widen;
-    case Compatibility::forward:
-      return d == Direction::same || d == Direction::narrow;
-    case Compatibility::full:
-      return d == Direction::same;
+    case Compatibility::none: return true;
+    case Compatibility::backward: return d == Direction::same || d == Direction::widen;
+    case Compatibility::forward: return d == Direction::same || d == Direction::narrow;
+    case Compatibility::full: return d == Direction::same;
   }
   return false;
 }
@@ -58,20 +54,17 @@ bool allowed_in(Compatibility mode, Direction d) {
 std::string mode_reason(Compatibility mode, Direction d) {
   if (mode == Compatibility::none) return "compatibility mode 'none' checks nothing";
   switch (d) {
-    case Direction::same:
-      return "no effect on stored data";
+    case Direction::same: return "no effect on stored data";
     case Direction::widen:
       return mode == Compatibility::backward
                  ? "every stored value is still valid"
                  : "readers of the old schema cannot hold every new value (mode '" +
                        std::string(to_string(mode)) + "')";
     case Direction::narrow:
-      return mode == Compatibility::forward
-                 ? "every new value is valid under the old schema"
-                 : "stored values may not fit the new schema (mode '" +
-                       std::string(to_string(mode)) + "')";
-    case Direction::incompatible:
-      return "stored values cannot be read as the new type";
+      return mode == Compatibility::forward ? "every new value is valid under the old schema"
+                                            : "stored values may not fit the new schema (mode '" +
+                                                  std::string(to_string(mode)) + "')";
+    case Direction::incompatible: return "stored values cannot be read as the new type";
   }
   return {};
 }
@@ -86,8 +79,12 @@ Direction rules_direction(const schema::Constraints& a, const schema::Constraint
   std::set<std::string> ea(a.enum_values.begin(), a.enum_values.end());
   std::set<std::string> eb(b.enum_values.begin(), b.enum_values.end());
   if (ea != eb) {
-    bool b_has_a = ea.empty() ? eb.empty() : (eb.empty() || std::includes(eb.begin(), eb.end(), ea.begin(), ea.end()));
-    bool a_has_b = eb.empty() ? ea.empty() : (ea.empty() || std::includes(ea.begin(), ea.end(), eb.begin(), eb.end()));
+    bool b_has_a = ea.empty()
+                       ? eb.empty()
+                       : (eb.empty() || std::includes(eb.begin(), eb.end(), ea.begin(), ea.end()));
+    bool a_has_b = eb.empty()
+                       ? ea.empty()
+                       : (ea.empty() || std::includes(ea.begin(), ea.end(), eb.begin(), eb.end()));
     both(b_has_a, a_has_b);
   }
   auto bound = [&](const std::optional<double>& x, const std::optional<double>& y, bool is_min) {
@@ -130,14 +127,10 @@ std::string rules_text(const schema::Constraints& c) {
 
 std::string_view to_string(Compatibility mode) {
   switch (mode) {
-    case Compatibility::backward:
-      return "backward";
-    case Compatibility::forward:
-      return "forward";
-    case Compatibility::full:
-      return "full";
-    case Compatibility::none:
-      return "none";
+    case Compatibility::backward: return "backward";
+    case Compatibility::forward: return "forward";
+    case Compatibility::full: return "full";
+    case Compatibility::none: return "none";
   }
   return "backward";
 }
@@ -196,12 +189,10 @@ CompatibilityReport check_compatibility(const schema::TableSchema& current,
       report.changes.push_back({old_column.name, "nullability_changed",
                                 old_column.nullable ? "optional" : "required",
                                 now->nullable ? "optional" : "required", allowed_in(mode, nd),
-                                nd == Direction::widen && mode != Compatibility::backward &&
-                                        !none
+                                nd == Direction::widen && mode != Compatibility::backward && !none
                                     ? "readers of the old schema expect a value (mode '" +
                                           std::string(to_string(mode)) + "')"
-                                : nd == Direction::narrow && mode != Compatibility::forward &&
-                                        !none
+                                : nd == Direction::narrow && mode != Compatibility::forward && !none
                                     ? "stored rows may hold NULL in a now required column (mode '" +
                                           std::string(to_string(mode)) + "')"
                                     : mode_reason(mode, Direction::same)});
@@ -216,8 +207,9 @@ CompatibilityReport check_compatibility(const schema::TableSchema& current,
                                       "break the new ones and new values the old ones"
                                     : mode_reason(mode, rd)});
     }
-    bool defaults_differ = old_column.default_value.has_value() != now->default_value.has_value() ||
-                           (old_column.default_value && *old_column.default_value != *now->default_value);
+    bool defaults_differ =
+        old_column.default_value.has_value() != now->default_value.has_value() ||
+        (old_column.default_value && *old_column.default_value != *now->default_value);
     if (old_column.description != now->description || old_column.pii != now->pii ||
         defaults_differ) {
       report.changes.push_back({old_column.name, "metadata_changed", "", "", true,

@@ -40,7 +40,8 @@ Compatibility compatibility_from_string(std::string_view text);
 
 struct SchemaChange {
   std::string column;
-  std::string change;  // added | dropped | type_changed | nullability_changed | rule_changed | metadata_changed
+  std::string change;  // added | dropped | type_changed | nullability_changed | rule_changed |
+                       // metadata_changed
   std::string from;    // before, for messages ("integer", "required", ...)
   std::string to;
   bool allowed = true;

@@ -39,10 +39,10 @@ std::string HttpSchemaSource::get(const std::string& target, const std::string& 
                 {{"url", url_}, {"target", target}});
   }
   if (!response.ok()) {
-    throw Error(ErrorCode::unavailable,
-                "ontology server " + url_ + " answered " + std::to_string(response.status) +
-                    " to " + what,
-                {{"url", url_}, {"target", target}, {"status", response.status}});
+    throw Error(
+        ErrorCode::unavailable,
+        "ontology server " + url_ + " answered " + std::to_string(response.status) + " to " + what,
+        {{"url", url_}, {"target", target}, {"status", response.status}});
   }
   return std::move(response.body);
 }
@@ -95,6 +95,8 @@ OntologySchema HttpSchemaSource::fetch_schema(const std::string& id) {
   }
 }
 
-void HttpSchemaSource::check_health() { get("/health", "the health check"); }
+void HttpSchemaSource::check_health() {
+  get("/health", "the health check");
+}
 
 }  // namespace duckmesh::ontology

@@ -38,21 +38,17 @@ double gauge_value(BreakerState s) {
 
 std::string_view to_string(Origin origin) {
   switch (origin) {
-    case Origin::server:
-      return "server";
-    case Origin::cache:
-      return "cache";
-    case Origin::stale_cache:
-      return "stale_cache";
-    case Origin::bundled:
-      return "bundled";
+    case Origin::server: return "server";
+    case Origin::cache: return "cache";
+    case Origin::stale_cache: return "stale_cache";
+    case Origin::bundled: return "bundled";
   }
   return "server";
 }
 
 OntologyClient::OntologyClient(std::unique_ptr<SchemaSource> server,
-                               std::unique_ptr<SchemaSource> bundled,
-                               OntologyClientOptions options, Clock clock)
+                               std::unique_ptr<SchemaSource> bundled, OntologyClientOptions options,
+                               Clock clock)
     : server_(std::move(server)),
       bundled_(std::move(bundled)),
       options_(options),
@@ -61,7 +57,9 @@ OntologyClient::OntologyClient(std::unique_ptr<SchemaSource> server,
   breaker_gauge().set(0);
 }
 
-OntologyClient::~OntologyClient() { stop(); }
+OntologyClient::~OntologyClient() {
+  stop();
+}
 
 void OntologyClient::note_origin(Origin origin) {
   answers().with({std::string(to_string(origin))}).inc();
@@ -273,8 +271,8 @@ boost::json::object health_check(const OntologyStatus& s) {
   o["breaker_state"] = to_string(s.breaker);
   o["consecutive_failures"] = s.consecutive_failures;
   o["breaker_opened"] = s.breaker_opened;
-  o["schema_source"] = s.last_origin ? boost::json::value(to_string(*s.last_origin))
-                                     : boost::json::value(nullptr);
+  o["schema_source"] =
+      s.last_origin ? boost::json::value(to_string(*s.last_origin)) : boost::json::value(nullptr);
   if (!s.last_error.empty()) o["last_error"] = s.last_error;
   o["cached_schemas"] = s.cached;
   return o;

@@ -55,16 +55,16 @@ struct OntologyClientOptions {
 };
 
 struct OntologyStatus {
-  bool mock = false;                   // bundled definitions only
-  std::string server;                  // URL, or "" in mock mode
-  std::string bundled;                 // bundled folder, or "" when none
+  bool mock = false;    // bundled definitions only
+  std::string server;   // URL, or "" in mock mode
+  std::string bundled;  // bundled folder, or "" when none
   BreakerState breaker = BreakerState::closed;
   int consecutive_failures = 0;
-  long breaker_opened = 0;             // times the breaker opened
-  std::optional<bool> reachable;       // last call to the server succeeded; unset before any
-  std::string last_error;              // message of the last failed server call
-  std::optional<Origin> last_origin;   // where the last answer came from
-  std::size_t cached = 0;              // schemas in the cache
+  long breaker_opened = 0;            // times the breaker opened
+  std::optional<bool> reachable;      // last call to the server succeeded; unset before any
+  std::string last_error;             // message of the last failed server call
+  std::optional<Origin> last_origin;  // where the last answer came from
+  std::size_t cached = 0;             // schemas in the cache
 };
 
 class OntologyClient {

@@ -18,10 +18,10 @@ Error schema_error(const std::string& schema, const std::string& field, const st
 
 Error column_error(const std::string& schema, const std::string& column, const std::string& field,
                    const std::string& why) {
-  return Error(ErrorCode::invalid_input,
-               "ontology schema '" + schema + "', column '" + column + "': field '" + field +
-                   "' " + why,
-               {{"schema", schema}, {"column", column}, {"field", field}});
+  return Error(
+      ErrorCode::invalid_input,
+      "ontology schema '" + schema + "', column '" + column + "': field '" + field + "' " + why,
+      {{"schema", schema}, {"column", column}, {"field", field}});
 }
 
 std::string text_of(const boost::json::value& v) {
@@ -29,7 +29,8 @@ std::string text_of(const boost::json::value& v) {
   return boost::json::serialize(v);
 }
 
-std::vector<std::string> string_list(const boost::json::value& v, const std::function<Error()>& bad) {
+std::vector<std::string> string_list(const boost::json::value& v,
+                                     const std::function<Error()>& bad) {
   std::vector<std::string> out;
   if (!v.is_array()) throw bad();
   for (const auto& item : v.as_array()) {
@@ -60,8 +61,7 @@ OntologyColumn parse_column(const std::string& schema_name, const boost::json::v
   const auto& o = value.as_object();
   OntologyColumn c;
   auto name_it = o.find("name");
-  if (name_it == o.end() || !name_it->value().is_string() ||
-      name_it->value().as_string().empty()) {
+  if (name_it == o.end() || !name_it->value().is_string() || name_it->value().as_string().empty()) {
     throw schema_error(schema_name, "columns[" + std::to_string(index) + "].name",
                        "is required (a string)");
   }
@@ -83,9 +83,9 @@ OntologyColumn parse_column(const std::string& schema_name, const boost::json::v
       try {
         c.type = schema::ColumnType::parse(c.type_literal);
       } catch (const Error& e) {
-        throw column_error(schema_name, c.name, "type",
-                           "has unsupported value '" + c.type_literal + "': " +
-                               std::string(e.message()));
+        throw column_error(
+            schema_name, c.name, "type",
+            "has unsupported value '" + c.type_literal + "': " + std::string(e.message()));
       }
     } else if (key == "description") {
       if (!v.is_null() && !v.is_string())
@@ -310,8 +310,8 @@ boost::json::object OntologySchema::table_definition() const {
     if (c.default_value) co["default"] = *c.default_value;
     cols.emplace_back(std::move(co));
   }
-  boost::json::object def{{"name", name}, {"kind", kind}, {"columns", std::move(cols)},
-                          {"description", description}};
+  boost::json::object def{
+      {"name", name}, {"kind", kind}, {"columns", std::move(cols)}, {"description", description}};
   if (!primary_key.empty()) def["primary_key"] = to_array(primary_key);
   if (partition_by) {
     def["partition_by"] = {{"column", partition_by->column},

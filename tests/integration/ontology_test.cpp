@@ -17,12 +17,15 @@ namespace {
 using boost::beast::http::verb;
 namespace fs = std::filesystem;
 
-fs::path sample_ontology() { return fs::path(DUCKMESH_SOURCE_DIR) / "examples/ontology"; }
+fs::path sample_ontology() {
+  return fs::path(DUCKMESH_SOURCE_DIR) / "examples/ontology";
+}
 
 // A private copy of the sample ontology that a test may publish new versions into.
 fs::path copy_ontology(const fs::path& to) {
   fs::create_directories(to);
-  for (const auto& e : fs::directory_iterator(sample_ontology())) fs::copy(e.path(), to / e.path().filename());
+  for (const auto& e : fs::directory_iterator(sample_ontology()))
+    fs::copy(e.path(), to / e.path().filename());
   return to;
 }
 
@@ -49,7 +52,7 @@ struct OntologyStack {
   std::unique_ptr<ServiceProcess> service;
 
   OntologyStack(const fs::path& ontology_dir, std::vector<std::string> onto_flags,
-        std::vector<std::string> service_flags) {
+                std::vector<std::string> service_flags) {
     onto = std::make_unique<OntoServeProcess>(ontology_dir, std::move(onto_flags));
     std::vector<std::string> flags = {"--onto-server-url", onto->url()};
     flags.insert(flags.end(), service_flags.begin(), service_flags.end());
@@ -99,8 +102,8 @@ TEST(Ontology, SchemasAreCachedForTheTtl) {
 
 TEST(Ontology, ServerErrorsOpenTheBreakerFallBackAndRecover) {
   OntologyStack s(sample_ontology(), {},
-          {"--onto-cache-ttl", "0.05", "--onto-breaker-failures", "2", "--onto-breaker-cooldown",
-           "1", "--onto-refresh-interval", "3600"});
+                  {"--onto-cache-ttl", "0.05", "--onto-breaker-failures", "2",
+                   "--onto-breaker-cooldown", "1", "--onto-refresh-interval", "3600"});
   auto c = s.client();
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   s.onto->set_faults(R"({"error_rate": 1})");
@@ -130,9 +133,10 @@ TEST(Ontology, ServerErrorsOpenTheBreakerFallBackAndRecover) {
 }
 
 TEST(Ontology, SlowServerTimesOut) {
-  OntologyStack s(sample_ontology(), {},
-          {"--onto-cache-ttl", "0.05", "--onto-server-timeout", "0.3", "--onto-breaker-failures",
-           "1", "--onto-breaker-cooldown", "60", "--onto-refresh-interval", "3600"});
+  OntologyStack s(
+      sample_ontology(), {},
+      {"--onto-cache-ttl", "0.05", "--onto-server-timeout", "0.3", "--onto-breaker-failures", "1",
+       "--onto-breaker-cooldown", "60", "--onto-refresh-interval", "3600"});
   auto c = s.client();
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   s.onto->set_faults(R"({"latency_ms": 3000})");
@@ -148,8 +152,8 @@ TEST(Ontology, SlowServerTimesOut) {
 
 TEST(Ontology, ServerDownAtStartUsesBundledAndRecoversInTheBackground) {
   OntologyStack s(sample_ontology(), {"--down"},
-          {"--onto-breaker-failures", "1", "--onto-breaker-cooldown", "0.5",
-           "--onto-refresh-interval", "0.2"});
+                  {"--onto-breaker-failures", "1", "--onto-breaker-cooldown", "0.5",
+                   "--onto-refresh-interval", "0.2"});
   auto c = s.client();
   auto tables = c.get("/admin/tables").json().at("tables").as_array();
   ASSERT_EQ(tables.size(), 4u) << "tables come from the bundled definitions";
@@ -225,13 +229,13 @@ TEST(Ontology, EvolutionAllowedRefusedAndForced) {
     if (ch.at("change") != "metadata_changed")
       changes[std::string(ch.at("column").as_string())] = std::string(ch.at("change").as_string());
   }
-  EXPECT_EQ(changes, (std::map<std::string, std::string>{{"amount", "type_changed"},
-                                                         {"note", "added"}}))
+  EXPECT_EQ(changes,
+            (std::map<std::string, std::string>{{"amount", "type_changed"}, {"note", "added"}}))
       << report;
 
   // Old files read the new column as NULL.
-  auto q = c.post("/v1/products/default/query",
-                  R"({"sql": "SELECT amount, note FROM disbursements"})");
+  auto q =
+      c.post("/v1/products/default/query", R"({"sql": "SELECT amount, note FROM disbursements"})");
   ASSERT_EQ(q.status, 200u) << q.body;
   auto rows = q.json().at("rows").as_array();
   ASSERT_EQ(rows.size(), 1u) << q.body;

@@ -15,8 +15,8 @@ using boost::beast::http::verb;
 class OpsApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    service_ = std::make_unique<ServiceProcess>(dir_.path() / "data",
-                                                std::vector<std::string>{"--use-mock-onto-server", "true"});
+    service_ = std::make_unique<ServiceProcess>(
+        dir_.path() / "data", std::vector<std::string>{"--use-mock-onto-server", "true"});
   }
   HttpClient client() { return HttpClient("127.0.0.1", service_->port()); }
   // A fresh connection per call: the server may close one after an error.
@@ -49,8 +49,9 @@ TEST_F(OpsApiTest, CreateSetsServerFieldsAndIsReadableAtOnce) {
   auto got = call(verb::get, "/ops/projects/" + id);
   ASSERT_EQ(got.status, 200u) << got.body;
   EXPECT_EQ(got.json().at("project_name"), "Solar farm");
-  auto dup = call(verb::post, "/ops/projects",
-                  R"({"project_id":")" + id + R"(","project_name":"x","total_amount":"1","status":"ACTIVE"})");
+  auto dup = call(
+      verb::post, "/ops/projects",
+      R"({"project_id":")" + id + R"(","project_name":"x","total_amount":"1","status":"ACTIVE"})");
   EXPECT_EQ(dup.status, 409u) << dup.body;
 }
 
@@ -60,9 +61,11 @@ TEST_F(OpsApiTest, ValidationErrorsNameTheField) {
     std::string field;
   };
   std::vector<Case> cases = {
-      {R"({"project_name":"a","total_amount":"123456789012345678901.00","status":"ACTIVE"})", "total_amount"},
+      {R"({"project_name":"a","total_amount":"123456789012345678901.00","status":"ACTIVE"})",
+       "total_amount"},
       {R"({"project_name":"a","total_amount":"1.00","status":"LOST"})", "status"},
-      {R"({"project_name":"a","total_amount":"1.00","status":"ACTIVE","currency_code":"EURO"})", "currency_code"},
+      {R"({"project_name":"a","total_amount":"1.00","status":"ACTIVE","currency_code":"EURO"})",
+       "currency_code"},
       {R"({"total_amount":"1.00","status":"ACTIVE"})", "project_name"},
       {R"({"project_name":"a","total_amount":"1.00","status":"ACTIVE","nope":1})", "nope"},
   };
@@ -155,12 +158,14 @@ TEST_F(OpsApiTest, ListFiltersSortsAndPages) {
 TEST_F(OpsApiTest, DisbursementsJoinProjects) {
   auto p = create_project("Bridge");
   std::string id(p.at("project_id").as_string());
-  auto d = call(verb::post, "/ops/disbursements",
-                R"({"project_id":")" + id +
-                    R"(","amount":"250.00","currency":"USD","disbursed_at":"2026-11-20T09:00:00"})");
+  auto d =
+      call(verb::post, "/ops/disbursements",
+           R"({"project_id":")" + id +
+               R"(","amount":"250.00","currency":"USD","disbursed_at":"2026-11-20T09:00:00"})");
   ASSERT_EQ(d.status, 201u) << d.body;
-  auto q = call(verb::post, "/v1/products/default/query",
-                R"({"sql":"SELECT p.project_name, sum(d.amount) AS paid FROM projects p JOIN disbursements d USING (project_id) GROUP BY 1"})");
+  auto q = call(
+      verb::post, "/v1/products/default/query",
+      R"({"sql":"SELECT p.project_name, sum(d.amount) AS paid FROM projects p JOIN disbursements d USING (project_id) GROUP BY 1"})");
   ASSERT_EQ(q.status, 200u) << q.body;
   auto rows = q.json().at("rows").as_array();
   ASSERT_EQ(rows.size(), 1u) << q.body;

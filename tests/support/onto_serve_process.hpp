@@ -23,8 +23,8 @@ class OntoServeProcess {
   OntoServeProcess(const std::filesystem::path& dir, std::vector<std::string> extra = {}) {
     int pipefd[2];
     if (::pipe(pipefd) != 0) throw std::runtime_error("pipe failed");
-    std::vector<std::string> args = {"onto-serve", "--dir", dir.string(), "--port", "0",
-                                     "--control-port", "0"};
+    std::vector<std::string> args = {"onto-serve", "--dir",          dir.string(), "--port",
+                                     "0",          "--control-port", "0"};
     args.insert(args.end(), extra.begin(), extra.end());
     pid_ = ::fork();
     if (pid_ == 0) {

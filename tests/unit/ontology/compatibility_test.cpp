@@ -117,9 +117,12 @@ TEST(Compatibility, NullabilityDirections) {
     {"name": "code", "type": "varchar(10)"},
     {"name": "status", "type": "varchar", "enum": ["A", "B"]}
   ])J");
-  EXPECT_TRUE(check_compatibility(columns(kBase), optional_id, Compatibility::backward).compatible());
-  EXPECT_FALSE(check_compatibility(columns(kBase), optional_id, Compatibility::forward).compatible());
-  EXPECT_FALSE(check_compatibility(optional_id, columns(kBase), Compatibility::backward).compatible());
+  EXPECT_TRUE(
+      check_compatibility(columns(kBase), optional_id, Compatibility::backward).compatible());
+  EXPECT_FALSE(
+      check_compatibility(columns(kBase), optional_id, Compatibility::forward).compatible());
+  EXPECT_FALSE(
+      check_compatibility(optional_id, columns(kBase), Compatibility::backward).compatible());
 }
 
 TEST(Compatibility, ModeNames) {

@@ -92,13 +92,15 @@ TEST(OntologySchema, RefusesBadTypesNamingTheColumn) {
   EXPECT_EQ(code, ErrorCode::invalid_input);
   EXPECT_EQ(code_of([] { OntologySchema::parse_text(R"J({"name": "t", "columns": []})J"); }),
             ErrorCode::invalid_input);
+  EXPECT_EQ(
+      code_of([] {
+        OntologySchema::parse_text(
+            R"J({"name": "t", "primary_key": ["nope"], "columns": [{"name": "a", "type": "INTEGER"}]})J");
+      }),
+      ErrorCode::invalid_input);
   EXPECT_EQ(code_of([] {
               OntologySchema::parse_text(
-                  R"J({"name": "t", "primary_key": ["nope"], "columns": [{"name": "a", "type": "INTEGER"}]})J");
-            }),
-            ErrorCode::invalid_input);
-  EXPECT_EQ(code_of([] {
-              OntologySchema::parse_text(R"J({"name": "Bad Name", "columns": [{"name": "a", "type": "INTEGER"}]})J");
+                  R"J({"name": "Bad Name", "columns": [{"name": "a", "type": "INTEGER"}]})J");
             }),
             ErrorCode::invalid_input);
 }
@@ -117,8 +119,8 @@ TEST(OntologySchema, BundledSampleBecomesValidTableDefinitions) {
   EXPECT_EQ(projects.find("status")->enum_values,
             (std::vector<std::string>{"PROPOSED", "ACTIVE", "COMPLETED"}));
   EXPECT_EQ(projects.find("currency_code")->default_value->as_string(), "USD");
-  auto disbursements = product::parse_table_definition(
-      bundled.fetch_schema("disbursements").table_definition());
+  auto disbursements =
+      product::parse_table_definition(bundled.fetch_schema("disbursements").table_definition());
   EXPECT_EQ(disbursements.partition.column, "disbursed_at");
   EXPECT_EQ(disbursements.partition.transform, "month");
   EXPECT_EQ(code_of([&] { bundled.fetch_schema("nope"); }), ErrorCode::not_found);
