@@ -16,7 +16,11 @@ configure: setup $(BUILD_DIR)/build.ninja
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
+# The reference ontology server serves the sample ontology on :8001 beside the
+# service; if it cannot start, the service falls back to the same files bundled.
 run: build
+	@$(BUILD_DIR)/duckmesh onto-serve --dir examples/ontology --port 8001 & onto=$$!; \
+	trap "kill $$onto 2>/dev/null" EXIT INT TERM; \
 	$(BUILD_DIR)/duckmesh serve --data-dir $(DATA_DIR)
 
 test: build

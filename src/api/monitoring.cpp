@@ -1,5 +1,7 @@
 #include "api/monitoring.hpp"
 
+#include <sys/statvfs.h>
+
 #include <boost/json.hpp>
 
 #include "obs/metrics.hpp"
@@ -30,6 +32,27 @@ boost::json::object check_duckdb(duck::Database& db) {
   return check;
 }
 
+// Free space of the data directory's filesystem: degraded under 10%,
+// unhealthy under 2% (commits and compaction need room to write).
+boost::json::object check_disk(const std::string& data_dir) {
+  struct statvfs fs {};
+  if (::statvfs(data_dir.c_str(), &fs) != 0) {
+    return {{"status", "unhealthy"}, {"error", "cannot stat the data directory " + data_dir}};
+  }
+  std::uint64_t total = std::uint64_t(fs.f_blocks) * fs.f_frsize;
+  std::uint64_t free = std::uint64_t(fs.f_bavail) * fs.f_frsize;
+  double free_percent =
+      total > 0 ? 100.0 * static_cast<double>(free) / static_cast<double>(total) : 0;
+  const char* status = total == 0          ? "unhealthy"
+                       : free_percent < 2  ? "unhealthy"
+                       : free_percent < 10 ? "degraded"
+                                           : "healthy";
+  return {{"status", status},
+          {"free_bytes", free},
+          {"total_bytes", total},
+          {"free_percent", free_percent}};
+}
+
 }  // namespace
 
 void add_monitoring_routes(http::Router& router, MonitoringContext context) {
@@ -38,14 +61,28 @@ void add_monitoring_routes(http::Router& router, MonitoringContext context) {
       [context](http::Request&) {
         boost::json::object checks;
         checks["duckdb"] = check_duckdb(*context.duckdb);
-        bool healthy = true;
+        checks["disk"] = check_disk(context.data_dir);
+        for (const auto& [name, check] : context.checks) {
+          try {
+            checks[name] = check();
+          } catch (const std::exception& e) {
+            checks[name] = {{"status", "unhealthy"}, {"error", e.what()}};
+          }
+        }
+        bool healthy = true, degraded = false;
         for (const auto& [name, check] : checks) {
-          if (check.as_object().at("status") != "healthy") healthy = false;
+          const auto& status = check.as_object().at("status");
+          if (status == "degraded")
+            degraded = true;
+          else if (status != "healthy")
+            healthy = false;
         }
         auto uptime =
             std::chrono::duration<double>(std::chrono::system_clock::now() - context.started);
         boost::json::object body{
-            {"status", healthy ? "healthy" : "unhealthy"},
+            {"status", !healthy   ? "unhealthy"
+                       : degraded ? "degraded"
+                                  : "healthy"},
             {"version", DUCKMESH_VERSION},
             {"duckdb_version", duck::library_version()},
             {"uptime_seconds", uptime.count()},

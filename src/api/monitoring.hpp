@@ -1,7 +1,10 @@
 // /monitoring/... and /metrics: what an operator or a probe asks a node.
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <chrono>
+#include <functional>
+#include <map>
 #include <string>
 
 #include "duck/connection.hpp"
@@ -14,6 +17,9 @@ struct MonitoringContext {
   std::string data_dir;              // disk figures are for this directory's filesystem
   duck::Database* duckdb = nullptr;  // checked live by /monitoring/health
   std::chrono::system_clock::time_point started = std::chrono::system_clock::now();
+  // Extra checks by name, each returning an object with "status" healthy,
+  // degraded or unhealthy (e.g. "ontology"). Degraded keeps the node at 200.
+  std::map<std::string, std::function<boost::json::object()>> checks{};
 };
 
 // GET /monitoring/health, GET /metrics, GET /monitoring/metrics,

@@ -319,6 +319,48 @@ const std::vector<Setting>& settings() {
        [](Config& c, const std::string& v) {
          c.s3_cache_bytes = parse_int<std::uint64_t>("s3_cache_bytes", v, 1, 1ull << 50);
        }},
+      {"ontology_dir",
+       {"DUCKMESH_ONTOLOGY_DIR"},
+       "folder of bundled ontology definitions, the fallback when the server fails (empty: "
+       "examples/ontology found beside the binary)",
+       [](Config& c, const std::string& v) { c.ontology_dir = v; }},
+      {"onto_cache_ttl",
+       {"ONTO_CACHE_TTL", "DUCKMESH_ONTO_CACHE_TTL"},
+       "seconds a definition fetched from the ontology server is used without asking again",
+       [](Config& c, const std::string& v) {
+         c.onto_cache_ttl_s = parse_positive_double("onto_cache_ttl", v);
+       }},
+      {"onto_refresh_interval",
+       {"ONTO_REFRESH_INTERVAL", "DUCKMESH_ONTO_REFRESH_INTERVAL"},
+       "seconds between background refreshes of the cached definitions",
+       [](Config& c, const std::string& v) {
+         c.onto_refresh_interval_s = parse_positive_double("onto_refresh_interval", v);
+       }},
+      {"onto_breaker_failures",
+       {"ONTO_BREAKER_FAILURES", "DUCKMESH_ONTO_BREAKER_FAILURES"},
+       "consecutive ontology server failures that open the circuit breaker",
+       [](Config& c, const std::string& v) {
+         c.onto_breaker_failures = parse_int<std::size_t>("onto_breaker_failures", v, 1, 1000);
+       }},
+      {"onto_breaker_cooldown",
+       {"ONTO_BREAKER_COOLDOWN", "DUCKMESH_ONTO_BREAKER_COOLDOWN"},
+       "seconds an open circuit breaker waits before it lets one probe through",
+       [](Config& c, const std::string& v) {
+         c.onto_breaker_cooldown_s = parse_positive_double("onto_breaker_cooldown", v);
+       }},
+      {"default_product",
+       {"DUCKMESH_DEFAULT_PRODUCT"},
+       "data product created on first start from the ontology; the /ops and /admin routes use it",
+       [](Config& c, const std::string& v) {
+         static const std::string allowed =
+             "1 to 63 characters of lowercase letters, digits and '_', starting with a letter";
+         bool ok = !v.empty() && v.size() <= 63 && v[0] >= 'a' && v[0] <= 'z' &&
+                   std::all_of(v.begin(), v.end(), [](char ch) {
+                     return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_';
+                   });
+         if (!ok) throw bad_value("default_product", v, allowed);
+         c.default_product = v;
+       }},
   };
   return all;
 }
@@ -376,6 +418,12 @@ boost::json::object Config::to_json() const {
       {"s3_secret_key", s3_secret_key.empty() ? "" : "***"},
       {"s3_path_style", s3_path_style},
       {"s3_cache_bytes", s3_cache_bytes},
+      {"ontology_dir", ontology_dir},
+      {"onto_cache_ttl", onto_cache_ttl_s},
+      {"onto_refresh_interval", onto_refresh_interval_s},
+      {"onto_breaker_failures", onto_breaker_failures},
+      {"onto_breaker_cooldown", onto_breaker_cooldown_s},
+      {"default_product", default_product},
   };
 }
 

@@ -59,6 +59,12 @@ struct Config {
   std::string s3_secret_key;
   bool s3_path_style = true;
   std::uint64_t s3_cache_bytes = 4ull << 30;  // local copies of data files for queries
+  std::string ontology_dir;                   // bundled definitions; empty: found beside the binary
+  double onto_cache_ttl_s = 60.0;
+  double onto_refresh_interval_s = 30.0;
+  std::size_t onto_breaker_failures = 3;
+  double onto_breaker_cooldown_s = 30.0;
+  std::string default_product = "default";  // product the unprefixed /ops routes use
 
   std::string listen() const { return listen_host + ":" + std::to_string(listen_port); }
   // Every setting with its value, secrets masked (credentials in URLs).

@@ -7,6 +7,7 @@
 
 #include "app/config.hpp"
 #include "app/maintenance_command.hpp"
+#include "app/onto_serve.hpp"
 #include "app/serve.hpp"
 #include "client/ingest_command.hpp"
 #include "client/query_command.hpp"
@@ -179,6 +180,34 @@ int main(int argc, char** argv) {
       m.sub->add_flag("--dry-run", m.command.dry_run, "Report what would happen; change nothing");
     }
   }
+  duckmesh::app::OntoServeOptions onto_options;
+  auto* onto_serve = app.add_subcommand(
+      "onto-serve", "Serve the ontology files of a folder (the reference ontology server)");
+  onto_serve->footer(
+      "Faults change at run time: POST /faults on the control port with {\"latency_ms\", "
+      "\"error_rate\", \"error_status\", \"down\"}.");
+  onto_serve->add_option("--dir", onto_options.dir, "Folder of <schema_id>.json files")
+      ->capture_default_str();
+  onto_serve->add_option("--host", onto_options.host, "Address to listen on")
+      ->capture_default_str();
+  onto_serve->add_option("--port", onto_options.port, "Port (0: any free port)")
+      ->capture_default_str();
+  onto_serve
+      ->add_option("--control-port", onto_options.control_port,
+                   "Port of the fault control endpoint (0: any free port)")
+      ->capture_default_str();
+  onto_serve->add_option("--latency-ms", onto_options.latency_ms, "Delay before every answer")
+      ->check(CLI::Range(0, 600'000));
+  onto_serve
+      ->add_option("--error-rate", onto_options.error_rate,
+                   "Share of answers replaced by --error-status (0 to 1)")
+      ->check(CLI::Range(0.0, 1.0));
+  onto_serve->add_option("--error-status", onto_options.error_status, "Status of injected errors")
+      ->check(CLI::Range(400, 599))
+      ->capture_default_str();
+  onto_serve->add_flag(
+      "--down", onto_options.down,
+      "Start down: connections are refused until the control endpoint brings it up");
 
   CLI11_PARSE(app, argc, argv);
 
@@ -218,6 +247,7 @@ int main(int argc, char** argv) {
       if (i == 1) return duckmesh::app::run_expire(config, m.command, std::cout);
       return duckmesh::app::run_gc(config, m.command, std::cout);
     }
+    if (*onto_serve) return duckmesh::app::onto_serve(onto_options);
     if (*serve) {
       auto config = duckmesh::app::load_config(given_flags(values, options),
                                                duckmesh::app::process_environment(), config_file);

@@ -5,19 +5,27 @@
 #include <iostream>
 
 #include "api/admin.hpp"
+#include "api/discovery.hpp"
+#include "api/domain.hpp"
 #include "api/ingest.hpp"
 #include "api/monitoring.hpp"
+#include "api/ops.hpp"
 #include "api/products.hpp"
 #include "api/query.hpp"
 #include "app/maintenance_command.hpp"
 #include "app/node.hpp"
 #include "common/error.hpp"
+#include "domain/entity_ops.hpp"
+#include "domain/ontology_tables.hpp"
 #include "duck/database.hpp"
 #include "http/middleware.hpp"
 #include "http/server.hpp"
 #include "ingest/service.hpp"
 #include "obs/log.hpp"
 #include "obs/metrics.hpp"
+#include "ontology/bundled_source.hpp"
+#include "ontology/http_source.hpp"
+#include "ontology/ontology_client.hpp"
 #include "product/product_service.hpp"
 #include "query/query_service.hpp"
 
@@ -48,6 +56,34 @@ storage::S3Options s3_options(const Config& config) {
   o.path_style = config.s3_path_style;
   o.cache_bytes = config.s3_cache_bytes;
   return o;
+}
+
+std::unique_ptr<ontology::OntologyClient> make_ontology_client(const Config& config) {
+  auto seconds = [](double s) {
+    return std::chrono::milliseconds(static_cast<std::int64_t>(s * 1000));
+  };
+  std::unique_ptr<ontology::SchemaSource> bundled;
+  auto dir = ontology::find_bundled_dir(config.ontology_dir);
+  if (!dir.empty()) {
+    bundled = std::make_unique<ontology::BundledSchemaSource>(dir);
+  } else {
+    log::warn(
+        "no bundled ontology folder found; without the ontology server no table "
+        "definitions are available");
+  }
+  std::unique_ptr<ontology::SchemaSource> server;
+  if (!config.use_mock_onto_server) {
+    server = std::make_unique<ontology::HttpSchemaSource>(config.onto_server_url,
+                                                          seconds(config.onto_server_timeout_s));
+  }
+  ontology::OntologyClientOptions options;
+  options.cache_ttl = seconds(config.onto_cache_ttl_s);
+  options.refresh_interval = seconds(config.onto_refresh_interval_s);
+  options.breaker.failure_threshold = static_cast<int>(config.onto_breaker_failures);
+  options.breaker.cool_down = seconds(config.onto_breaker_cooldown_s);
+  log::info("ontology", {{"server", config.use_mock_onto_server ? "" : config.onto_server_url},
+                         {"bundled", dir.string()}});
+  return std::make_unique<ontology::OntologyClient>(std::move(server), std::move(bundled), options);
 }
 
 }  // namespace
@@ -101,8 +137,43 @@ int serve(const Config& config) {
       },
       query_options);
 
+  auto ontology = make_ontology_client(config);
+  ontology->start();
+  domain::OntologyTables ontology_tables(node.catalog(), products, *ontology);
+  if (ontology_tables.ensure_product(config.default_product)) {
+    auto report = ontology_tables.initialize(config.default_product, false);
+    log::info("default product initialized from the ontology",
+              {{"product", config.default_product}, {"summary", report.at("summary")}});
+  }
+
   http::Router router;
-  api::add_monitoring_routes(router, {.data_dir = config.data_dir, .duckdb = &duckdb});
+  api::MonitoringContext monitoring{.data_dir = config.data_dir, .duckdb = &duckdb};
+  monitoring.checks["ontology"] = [&ontology] {
+    return ontology::health_check(ontology->status());
+  };
+  // Bus lag: events published but not yet committed (or resolved). Degraded
+  // past half the ingest backlog limit, unhealthy at it (ingest then sheds).
+  monitoring.checks["bus"] = [&node, limit = config.ingest_max_backlog] {
+    auto stats = node.bus().stats();
+    auto watermark = node.coordinator().watermark();
+    std::uint64_t lag = stats.last_position > watermark ? stats.last_position - watermark : 0;
+    const char* status = lag >= limit ? "unhealthy" : lag >= limit / 2 ? "degraded" : "healthy";
+    return boost::json::object{{"status", status},
+                               {"lag_events", lag},
+                               {"pending", stats.pending},
+                               {"in_flight", stats.in_flight},
+                               {"dead_letters", stats.dead_letters},
+                               {"watermark", watermark}};
+  };
+  api::add_monitoring_routes(router, std::move(monitoring));
+  api::add_domain_routes(router, {.product = config.default_product,
+                                  .tables = &ontology_tables,
+                                  .products = &products,
+                                  .ontology = ontology.get()});
+  domain::EntityOps entity_ops(ingest, queries, products, config.default_product);
+  api::add_ops_routes(router, entity_ops);
+  api::add_discovery_routes(
+      router, {.product = config.default_product, .products = &products, .router = &router});
   api::add_admin_routes(router);
   api::add_product_routes(router, products);
   api::add_ingest_routes(router, ingest);
@@ -130,6 +201,7 @@ int serve(const Config& config) {
 
   server.run_until_signal(std::chrono::milliseconds(config.shutdown_grace_ms));
   if (maintenance) maintenance->stop();
+  ontology->stop();
   node.coordinator().stop();
   return 0;
 }

@@ -35,6 +35,10 @@ struct Server::Core {
   net::executor_work_guard<net::io_context::executor_type> keep_running{ioc.get_executor()};
   tcp::acceptor acceptor{ioc};
   WorkerPool workers;
+  // SIGINT/SIGTERM are caught from start() on, so a signal sent as soon as
+  // the server is announced is not lost before run_until_signal() waits.
+  net::io_context signals_ioc;
+  std::unique_ptr<net::signal_set> signals;
 
   Core(ServerOptions o, Handler h)
       : options(std::move(o)),
@@ -278,6 +282,9 @@ Server::~Server() {
 }
 
 void Server::start() {
+  if (!core_->signals) {
+    core_->signals = std::make_unique<net::signal_set>(core_->signals_ioc, SIGINT, SIGTERM);
+  }
   boost::system::error_code ec;
   auto address = net::ip::make_address(core_->options.host, ec);
   if (ec) {
@@ -335,11 +342,13 @@ bool Server::stop(std::chrono::milliseconds grace) {
 }
 
 bool Server::run_until_signal(std::chrono::milliseconds grace) {
-  net::io_context signals_ioc;
-  net::signal_set signals(signals_ioc, SIGINT, SIGTERM);
+  if (!core_->signals) {
+    core_->signals = std::make_unique<net::signal_set>(core_->signals_ioc, SIGINT, SIGTERM);
+  }
   int received = 0;
-  signals.async_wait([&](const boost::system::error_code&, int signal) { received = signal; });
-  signals_ioc.run();
+  core_->signals->async_wait(
+      [&](const boost::system::error_code&, int signal) { received = signal; });
+  core_->signals_ioc.run();
   log::info(
       "shutting down",
       {{"signal", received}, {"in_flight", core_->in_flight.load()}, {"grace_ms", grace.count()}});

@@ -80,9 +80,11 @@ TEST_F(IngestApiTest, ProductsAreCreatedListedAndRefusedClearly) {
   auto missing = c.post("/v1/products", R"({"description":"no name"})");
   EXPECT_EQ(missing.status, 400u);
   EXPECT_EQ(missing.json().at("error").at("details").at("field").as_string(), "name");
+  // "shop" beside the default product the server creates from the ontology.
   auto list = c.get("/v1/products").json().at("products").as_array();
-  ASSERT_EQ(list.size(), 1u);
-  EXPECT_EQ(list[0].at("owner").as_string(), "team-a");
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].at("name").as_string(), "default");
+  EXPECT_EQ(list[1].at("owner").as_string(), "team-a");
   auto one = c.get("/v1/products/shop").json();
   EXPECT_EQ(one.at("tables").as_int64(), 1);
   EXPECT_EQ(c.get("/v1/products/nope").status, 404u);
