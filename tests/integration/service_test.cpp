@@ -14,7 +14,11 @@ using boost::beast::http::verb;
 class ServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    service_ = std::make_unique<ServiceProcess>(dir_.path() / "data", extra_args());
+    // No ontology server: a port nothing listens on, whatever runs on the
+    // machine's default 8001.
+    auto args = extra_args();
+    args.insert(args.end(), {"--onto-server-url", "http://127.0.0.1:9"});
+    service_ = std::make_unique<ServiceProcess>(dir_.path() / "data", args);
   }
   virtual std::vector<std::string> extra_args() { return {}; }
   HttpClient client() { return HttpClient("127.0.0.1", service_->port()); }
