@@ -64,37 +64,6 @@ std::vector<catalog::PositionRange> to_ranges(std::vector<bus::Position> positio
   return ranges;
 }
 
-// The value as text for stats (NULL -> nullopt).
-std::optional<std::string> text_of(const duck::Value& v) {
-  if (std::holds_alternative<std::monostate>(v)) return std::nullopt;
-  if (auto* s = std::get_if<std::string>(&v)) return *s;
-  if (auto* i = std::get_if<std::int64_t>(&v)) return std::to_string(*i);
-  if (auto* u = std::get_if<std::uint64_t>(&v)) return std::to_string(*u);
-  return std::nullopt;
-}
-
-std::int64_t int_of(const duck::Value& v) {
-  if (auto* i = std::get_if<std::int64_t>(&v)) return *i;
-  if (auto* u = std::get_if<std::uint64_t>(&v)) return static_cast<std::int64_t>(*u);
-  throw Error(ErrorCode::internal, "expected an integer from DuckDB");
-}
-
-// Key-safe form of a partition value: [A-Za-z0-9._-] kept, the rest %XX.
-std::string key_segment(std::string_view value) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : value) {
-    if (std::isalnum(c) || c == '.' || c == '_' || c == '-') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out.empty() ? "%00" : out;
-}
-
 std::string partition_expression(const catalog::PartitionSpec& spec) {
   std::string col = schema::quote_identifier(spec.column);
   if (spec.transform == "day") return "strftime(" + col + ", '%Y-%m-%d')";
@@ -155,8 +124,8 @@ std::pair<std::filesystem::path, std::string> Coordinator::new_file_paths(
     const catalog::TableInfo& table, const std::optional<std::string>& partition) {
   std::string prefix = "products/" + table.product + "/tables/" + table.name + "/data";
   if (table.partition.enabled()) {
-    prefix +=
-        "/" + table.partition.column + "=" + (partition ? key_segment(*partition) : "__null__");
+    prefix += "/" + table.partition.column + "=" +
+              (partition ? storage::key_segment(*partition) : "__null__");
   }
   auto local = store_.scratch_dir() / ("write-" + std::to_string(::getpid()) + "-" +
                                        std::to_string(++staging_counter_) + ".parquet");
@@ -201,11 +170,11 @@ std::vector<catalog::ColumnStats> Coordinator::footer_statistics(
     s.column = columns[i].first;
     bool unknown = !std::holds_alternative<bool>(row[i * 4 + 3]) || std::get<bool>(row[i * 4 + 3]);
     if (!unknown) {
-      s.min = text_of(row[i * 4]);
-      s.max = text_of(row[i * 4 + 1]);
+      s.min = duck::text_or_null(row[i * 4]);
+      s.max = duck::text_or_null(row[i * 4 + 1]);
       s.null_count = std::holds_alternative<std::monostate>(row[i * 4 + 2])
                          ? row_count
-                         : int_of(row[i * 4 + 2]);
+                         : duck::to_int64(row[i * 4 + 2]);
     }
     stats.push_back(std::move(s));
   }
@@ -304,7 +273,7 @@ std::vector<catalog::NewFile> Coordinator::write_records(
                                  " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE " +
                                  std::to_string(options_.row_group_size) + ")")
                          .scalar();
-      file.row_count = written ? int_of(*written) : 0;
+      file.row_count = written ? duck::to_int64(*written) : 0;
     } catch (const Error& e) {
       std::error_code ec;
       std::filesystem::remove(local, ec);
@@ -328,7 +297,7 @@ std::vector<catalog::NewFile> Coordinator::write_records(
   std::vector<std::optional<std::string>> partitions;
   for (auto& row :
        conn_->query("SELECT DISTINCT _dm_partition FROM staged ORDER BY 1").fetch_all()) {
-    partitions.push_back(text_of(row[0]));
+    partitions.push_back(duck::text_or_null(row[0]));
   }
 
   std::vector<catalog::NewFile> files;
@@ -348,7 +317,7 @@ std::vector<catalog::NewFile> Coordinator::write_records(
                                " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE " +
                                std::to_string(options_.row_group_size) + ")")
                        .scalar();
-    file.row_count = written ? int_of(*written) : 0;
+    file.row_count = written ? duck::to_int64(*written) : 0;
     file.stats = footer_statistics(local, stat_columns, table_schema, file.row_count);
     file.bytes = static_cast<std::int64_t>(std::filesystem::file_size(local));
     store_.put_file(file.path, local);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/error.hpp"
 #include "duck/temporal.hpp"
 #include "duck/text.hpp"
 
@@ -134,6 +135,19 @@ std::ostream& operator<<(std::ostream& out, const List& v) {
 }
 std::ostream& operator<<(std::ostream& out, const Struct& v) {
   return out << value_text(Value{v});
+}
+
+std::optional<std::string> text_or_null(const Value& v) {
+  if (auto* s = std::get_if<std::string>(&v)) return *s;
+  if (auto* i = std::get_if<std::int64_t>(&v)) return std::to_string(*i);
+  if (auto* u = std::get_if<std::uint64_t>(&v)) return std::to_string(*u);
+  return std::nullopt;
+}
+
+std::int64_t to_int64(const Value& v) {
+  if (auto* i = std::get_if<std::int64_t>(&v)) return *i;
+  if (auto* u = std::get_if<std::uint64_t>(&v)) return static_cast<std::int64_t>(*u);
+  throw Error(ErrorCode::internal, "expected an integer from DuckDB");
 }
 
 }  // namespace duckmesh::duck

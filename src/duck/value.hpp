@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <utility>
@@ -166,5 +167,11 @@ std::ostream& operator<<(std::ostream& out, const HugeInt& v);
 std::ostream& operator<<(std::ostream& out, const Blob& v);
 std::ostream& operator<<(std::ostream& out, const List& v);
 std::ostream& operator<<(std::ostream& out, const Struct& v);
+
+// A text or integer cell as text; nullopt for NULL and other kinds (for
+// statistics read as VARCHAR and counts).
+std::optional<std::string> text_or_null(const Value& v);
+// An integer cell; throws Error internal for anything else.
+std::int64_t to_int64(const Value& v);
 
 }  // namespace duckmesh::duck

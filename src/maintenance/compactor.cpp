@@ -22,37 +22,6 @@ namespace {
 
 using schema::quote_identifier;
 
-std::optional<std::string> text_of(const duck::Value& v) {
-  if (std::holds_alternative<std::monostate>(v)) return std::nullopt;
-  if (auto* s = std::get_if<std::string>(&v)) return *s;
-  if (auto* i = std::get_if<std::int64_t>(&v)) return std::to_string(*i);
-  if (auto* u = std::get_if<std::uint64_t>(&v)) return std::to_string(*u);
-  return std::nullopt;
-}
-
-std::int64_t int_of(const duck::Value& v) {
-  if (auto* i = std::get_if<std::int64_t>(&v)) return *i;
-  if (auto* u = std::get_if<std::uint64_t>(&v)) return static_cast<std::int64_t>(*u);
-  throw Error(ErrorCode::internal, "expected an integer from DuckDB");
-}
-
-// Key-safe form of a partition value: [A-Za-z0-9._-] kept, the rest %XX (the
-// spelling the commit coordinator uses for its partition folders).
-std::string key_segment(std::string_view value) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : value) {
-    if (std::isalnum(c) || c == '.' || c == '_' || c == '-') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out.empty() ? "%00" : out;
-}
-
 // "products/<p>/tables/<t>/data[/<column>=<value>]" for a partition_json.
 std::string key_prefix(const catalog::TableInfo& table, const std::string& partition_json) {
   std::string prefix = "products/" + table.product + "/tables/" + table.name + "/data";
@@ -60,8 +29,9 @@ std::string key_prefix(const catalog::TableInfo& table, const std::string& parti
   auto parsed = boost::json::parse(partition_json, ec);
   if (ec || !parsed.is_object()) return prefix;
   for (const auto& [column, value] : parsed.as_object()) {
-    prefix += "/" + std::string(column) + "=" +
-              (value.is_string() ? key_segment(value.as_string()) : std::string("__null__"));
+    prefix +=
+        "/" + std::string(column) + "=" +
+        (value.is_string() ? storage::key_segment(value.as_string()) : std::string("__null__"));
   }
   return prefix;
 }
@@ -262,14 +232,14 @@ catalog::NewFile Compactor::write_group(const catalog::TableInfo& table, const G
   catalog::NewFile file;
   file.table = table.name;
   file.partition_json = group.partition_json;
-  file.row_count = int_of(stats_row[0]);
+  file.row_count = duck::to_int64(stats_row[0]);
   if (file.row_count == 0) return file;  // everything folded away: nothing to write
   for (std::size_t i = 0; i < stat_columns.size(); ++i) {
     catalog::ColumnStats s;
     s.column = stat_columns[i];
-    s.min = text_of(stats_row[1 + i * 3]);
-    s.max = text_of(stats_row[2 + i * 3]);
-    s.null_count = int_of(stats_row[3 + i * 3]);
+    s.min = duck::text_or_null(stats_row[1 + i * 3]);
+    s.max = duck::text_or_null(stats_row[2 + i * 3]);
+    s.null_count = duck::to_int64(stats_row[3 + i * 3]);
     file.stats.push_back(std::move(s));
   }
   for (const auto& c : table_schema.columns) {

@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 
 #include <array>
+#include <cctype>
 #include <chrono>
 #include <string>
 
@@ -57,6 +58,21 @@ void check_key(std::string_view key) {
     if (slash == std::string_view::npos) break;
     start = slash + 1;
   }
+}
+
+std::string key_segment(std::string_view value) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : value) {
+    if (std::isalnum(c) || c == '.' || c == '_' || c == '-') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out.empty() ? "%00" : out;
 }
 
 std::string unique_key(std::string_view prefix, std::string_view suffix) {

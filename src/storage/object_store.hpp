@@ -71,6 +71,10 @@ class ObjectStore {
 // A key unique per call: "<prefix>/<unix_ms>-<random 128-bit hex><suffix>".
 std::string unique_key(std::string_view prefix, std::string_view suffix);
 
+// Key-safe form of a value in one key segment (partition folders):
+// [A-Za-z0-9._-] kept, every other byte %XX; "%00" for the empty string.
+std::string key_segment(std::string_view value);
+
 // Throws invalid_input unless `key` is a safe relative key (see above).
 void check_key(std::string_view key);
 
