@@ -165,6 +165,38 @@ int serve(const Config& config) {
                                {"dead_letters", stats.dead_letters},
                                {"watermark", watermark}};
   };
+  // The coordinator's loop wakes at least every max_batch_age: a heartbeat
+  // older than many of those means a commit cycle is stuck.
+  monitoring.checks["coordinator"] = [&node, age = config.commit_max_batch_age_ms] {
+    auto& c = node.coordinator();
+    std::int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+    std::int64_t since_ms = (now - c.heartbeat_unix_us()) / 1000;
+    std::int64_t degraded_ms = std::max<std::int64_t>(10'000, 20 * age);
+    const char* status = !c.running() || since_ms >= 6 * degraded_ms ? "unhealthy"
+                         : since_ms >= degraded_ms                   ? "degraded"
+                                                                     : "healthy";
+    return boost::json::object{{"status", status},
+                               {"running", c.running()},
+                               {"heartbeat_age_ms", since_ms},
+                               {"watermark", c.watermark()}};
+  };
+  // Maintenance: off, or the last run of each task; an error in the last run
+  // of a task degrades the node.
+  monitoring.checks["maintenance"] = [&maintenance] {
+    if (!maintenance) return boost::json::object{{"status", "healthy"}, {"enabled", false}};
+    boost::json::object tasks;
+    bool failed = false;
+    for (const auto& [task, run] : maintenance->last_runs()) {
+      tasks[task] = {{"outcome", run.outcome}, {"finished_unix_us", run.finished_unix_us}};
+      failed = failed || run.outcome == "error";
+    }
+    return boost::json::object{{"status", failed ? "degraded" : "healthy"},
+                               {"enabled", true},
+                               {"interval_ms", maintenance->interval().count()},
+                               {"last_runs", std::move(tasks)}};
+  };
   api::add_monitoring_routes(router, std::move(monitoring));
   api::add_domain_routes(router, {.product = config.default_product,
                                   .tables = &ontology_tables,

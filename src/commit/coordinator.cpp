@@ -573,9 +573,17 @@ bool Coordinator::wait_for(bus::Position position, std::chrono::milliseconds tim
   return resolved_.wait_until(lock, deadline, [&] { return watermark_.load() >= position; });
 }
 
+bool Coordinator::running() const {
+  std::lock_guard lock(mutex_);
+  return running_;
+}
+
 void Coordinator::loop() {
   std::unique_lock lock(mutex_);
   while (running_) {
+    heartbeat_unix_us_ = std::chrono::duration_cast<std::chrono::microseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
     auto now = std::chrono::steady_clock::now();
     bool due = flush_requested_ || unflushed_ >= options_.max_batch_events ||
                (oldest_unflushed_ && now - *oldest_unflushed_ >= options_.max_batch_age);

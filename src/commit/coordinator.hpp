@@ -96,6 +96,12 @@ class Coordinator {
 
   bus::Position watermark() const { return watermark_.load(); }
 
+  // Liveness of the background loop: when it last woke up (it wakes at
+  // least every max_batch_age, and after each commit), 0 before start().
+  // A value that stops moving means a commit cycle is stuck.
+  std::int64_t heartbeat_unix_us() const { return heartbeat_unix_us_.load(); }
+  bool running() const;
+
  private:
   struct Group;
   void reconcile_dead_letters();
@@ -121,7 +127,8 @@ class Coordinator {
   std::uint64_t staging_counter_ = 0;
 
   std::atomic<bus::Position> watermark_{0};
-  std::mutex mutex_;
+  std::atomic<std::int64_t> heartbeat_unix_us_{0};
+  mutable std::mutex mutex_;
   std::condition_variable wake_;      // the loop waits here
   std::condition_variable resolved_;  // wait_for waits here
   bool running_ = false;

@@ -82,6 +82,17 @@ void MaintenanceLoop::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+void MaintenanceLoop::record(const std::string& task, const std::string& outcome) {
+  finished(task, outcome);
+  std::lock_guard lock(runs_mu_);
+  last_runs_[task] = {now_unix_us(), outcome};
+}
+
+std::map<std::string, MaintenanceLoop::TaskRun> MaintenanceLoop::last_runs() const {
+  std::lock_guard lock(runs_mu_);
+  return last_runs_;
+}
+
 void MaintenanceLoop::run_once() {
   auto& m = Metrics::get();
   try {
@@ -101,30 +112,30 @@ void MaintenanceLoop::run_once() {
         if (outcome != "compacted") outcome = "gave_up";
       }
     }
-    finished("compact", outcome);
+    record("compact", outcome);
   } catch (const std::exception& e) {
     log::warn("compaction failed", {{"error", e.what()}});
-    finished("compact", "error");
+    record("compact", "error");
   }
   try {
     std::int64_t expired = 0;
     for (const auto& e : expire_snapshots(catalog_, options_.retention, "", false, now_unix_us())) {
       expired += e.result.expired;
     }
-    finished("expire", expired > 0 ? "expired" : "nothing_to_do");
+    record("expire", expired > 0 ? "expired" : "nothing_to_do");
   } catch (const std::exception& e) {
     log::warn("snapshot expiry failed", {{"error", e.what()}});
-    finished("expire", "error");
+    record("expire", "error");
   }
   try {
     GcOptions gc = options_.gc;
     gc.dry_run = false;
     auto report = collect_garbage(catalog_, store_, gc, now_unix_us());
     m.bytes_reclaimed.inc(static_cast<double>(report.bytes));
-    finished("gc", report.items.empty() ? "nothing_to_do" : "deleted");
+    record("gc", report.items.empty() ? "nothing_to_do" : "deleted");
   } catch (const std::exception& e) {
     log::warn("gc failed", {{"error", e.what()}});
-    finished("gc", "error");
+    record("gc", "error");
   }
   try {
     refresh_table_metrics();

@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -45,11 +46,24 @@ class MaintenanceLoop {
   // Sets the per-table file gauges from the latest snapshot of every product.
   void refresh_table_metrics();
 
+  // The last run of each task ("compact", "expire", "gc"): when it ended and
+  // its outcome ("compacted", "nothing_to_do", "gave_up", "error", ...).
+  struct TaskRun {
+    std::int64_t finished_unix_us = 0;
+    std::string outcome;
+  };
+  std::map<std::string, TaskRun> last_runs() const;
+  std::chrono::milliseconds interval() const { return options_.interval; }
+
  private:
   catalog::CatalogRepo& catalog_;
   storage::ObjectStore& store_;
   MaintenanceOptions options_;
   Compactor compactor_;
+  void record(const std::string& task, const std::string& outcome);
+
+  mutable std::mutex runs_mu_;
+  std::map<std::string, TaskRun> last_runs_;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;

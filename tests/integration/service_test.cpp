@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <regex>
+#include <thread>
 
 #include "support/http_client.hpp"
 #include "support/service_process.hpp"
@@ -52,6 +53,35 @@ TEST_F(ServiceTest, HealthReportsVersionsAndALiveDuckDBCheck) {
   EXPECT_EQ(body.at("duckdb_version").as_string(), "v1.5.6");
   EXPECT_GE(body.at("uptime_seconds").as_double(), 0.0);
   EXPECT_EQ(body.at("checks").at("duckdb").at("status").as_string(), "healthy");
+  auto& coordinator = body.at("checks").at("coordinator");
+  EXPECT_EQ(coordinator.at("status").as_string(), "healthy") << r.body;
+  EXPECT_TRUE(coordinator.at("running").as_bool());
+  EXPECT_LT(coordinator.at("heartbeat_age_ms").as_int64(), 10'000);
+  EXPECT_TRUE(body.at("checks").at("maintenance").at("enabled").as_bool());
+}
+
+// Health shows each maintenance task's last run once the loop has run.
+class MaintenanceHealthTest : public ServiceTest {
+  std::vector<std::string> extra_args() override { return {"--maintenance-interval-ms", "200"}; }
+};
+
+TEST_F(MaintenanceHealthTest, HealthShowsTheLastRunOfEachTask) {
+  auto c = client();
+  boost::json::object maintenance;
+  for (int i = 0; i < 100; ++i) {
+    auto r = c.get("/monitoring/health");
+    maintenance = r.json().at("checks").at("maintenance").as_object();
+    if (maintenance.at("last_runs").as_object().size() == 3) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(maintenance.at("last_runs").as_object().size(), 3u)
+      << boost::json::serialize(maintenance);
+  EXPECT_EQ(maintenance.at("status").as_string(), "healthy");
+  for (const char* task : {"compact", "expire", "gc"}) {
+    auto& run = maintenance.at("last_runs").at(task);
+    EXPECT_EQ(run.at("outcome").as_string(), "nothing_to_do") << task;
+    EXPECT_GT(run.at("finished_unix_us").as_int64(), 0) << task;
+  }
 }
 
 TEST_F(ServiceTest, UnknownRouteAnswersTheErrorShape) {
