@@ -15,32 +15,19 @@
 #include <vector>
 
 #include "support/http_client.hpp"
+#include "support/service_process.hpp"
 
 namespace duckmesh::testing {
 
 class OntoServeProcess {
  public:
   OntoServeProcess(const std::filesystem::path& dir, std::vector<std::string> extra = {}) {
-    int pipefd[2];
-    if (::pipe(pipefd) != 0) throw std::runtime_error("pipe failed");
     std::vector<std::string> args = {"onto-serve", "--dir",          dir.string(), "--port",
                                      "0",          "--control-port", "0"};
     args.insert(args.end(), extra.begin(), extra.end());
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(pipefd[1], 1);
-      int devnull = ::open("/dev/null", O_WRONLY);
-      ::dup2(devnull, 2);
-      ::close(pipefd[0]);
-      std::string bin = DUCKMESH_BINARY;
-      std::vector<char*> argv{bin.data()};
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(bin.c_str(), argv.data());
-      ::_exit(127);
-    }
-    ::close(pipefd[1]);
-    out_fd_ = pipefd[0];
+    auto child = spawn_binary(args, {}, {});
+    pid_ = child.pid;
+    out_fd_ = child.out_fd;
     std::string seen;
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (std::chrono::steady_clock::now() < deadline && (port_ == 0 || control_port_ == 0)) {

@@ -92,6 +92,40 @@ inline RunResult run_binary(const std::vector<std::string>& args,
   return run_program(DUCKMESH_BINARY, args, env);
 }
 
+// A duckmesh child whose stdout the parent reads from out_fd.
+struct SpawnedBinary {
+  pid_t pid = -1;
+  int out_fd = -1;
+};
+
+// Starts the duckmesh binary with `args`; its stdout goes to a pipe, its
+// stderr is appended to `stderr_path` (or dropped when empty).
+inline SpawnedBinary spawn_binary(const std::vector<std::string>& args,
+                                  const std::map<std::string, std::string>& env,
+                                  const std::filesystem::path& stderr_path) {
+  int pipefd[2];
+  if (::pipe(pipefd) != 0) throw std::runtime_error("pipe failed");
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    for (auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
+    ::dup2(pipefd[1], 1);
+    int err = stderr_path.empty()
+                  ? ::open("/dev/null", O_WRONLY)
+                  : ::open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    ::dup2(err, 2);
+    ::close(pipefd[0]);
+    std::vector<std::string> copy = args;
+    std::string bin = DUCKMESH_BINARY;
+    std::vector<char*> argv{bin.data()};
+    for (auto& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(bin.c_str(), argv.data());
+    ::_exit(127);
+  }
+  ::close(pipefd[1]);
+  return {pid, pipefd[0]};
+}
+
 class ServiceProcess {
  public:
   // Starts `duckmesh serve --listen 127.0.0.1:0 --data-dir <data_dir> extra...`.
@@ -148,25 +182,9 @@ class ServiceProcess {
 
  private:
   void start(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
-    int pipefd[2];
-    if (::pipe(pipefd) != 0) throw std::runtime_error("pipe failed");
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      for (auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
-      ::dup2(pipefd[1], 1);
-      int err = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      ::dup2(err, 2);
-      ::close(pipefd[0]);
-      std::vector<std::string> copy = args;
-      std::string bin = DUCKMESH_BINARY;
-      std::vector<char*> argv{bin.data()};
-      for (auto& a : copy) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(bin.c_str(), argv.data());
-      ::_exit(127);
-    }
-    ::close(pipefd[1]);
-    out_fd_ = pipefd[0];
+    auto child = spawn_binary(args, env, log_path_);
+    pid_ = child.pid;
+    out_fd_ = child.out_fd;
     // Read stdout until the "listening on http://host:port" line.
     std::string seen;
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
