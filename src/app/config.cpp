@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/json/value_from.hpp>
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
@@ -35,6 +36,22 @@ double parse_positive_double(const std::string& key, const std::string& value) {
   double out = std::strtod(value.c_str(), &end);
   if (value.empty() || end != value.c_str() + value.size() || !(out > 0) || out > 3600) {
     throw bad_value(key, value, "a number of seconds greater than 0 and at most 3600");
+  }
+  return out;
+}
+
+// "a, b,,c" -> {"a", "b", "c"}: entries trimmed, empty ones dropped.
+std::vector<std::string> parse_list(const std::string& value) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= value.size()) {
+    std::size_t end = value.find(',', start);
+    if (end == std::string::npos) end = value.size();
+    std::string item = value.substr(start, end - start);
+    auto first = item.find_first_not_of(" \t");
+    auto last = item.find_last_not_of(" \t");
+    if (first != std::string::npos) out.push_back(item.substr(first, last - first + 1));
+    start = end + 1;
   }
   return out;
 }
@@ -121,6 +138,31 @@ const std::vector<Setting>& settings() {
        [](Config& c, const std::string& v) {
          c.idle_timeout_ms = parse_int<std::int64_t>("idle_timeout_ms", v, 10, 3'600'000);
        }},
+      {"header_limit_bytes",
+       {"DUCKMESH_HEADER_LIMIT_BYTES"},
+       "largest request line plus headers accepted (413 above)",
+       [](Config& c, const std::string& v) {
+         c.header_limit_bytes =
+             parse_int<std::size_t>("header_limit_bytes", v, 1024, std::size_t{1} << 20);
+       }},
+      {"trusted_hosts",
+       {"DUCKMESH_TRUSTED_HOSTS"},
+       "comma-separated Host names served (\"*.example.com\" for subdomains); others get 400; "
+       "empty: any",
+       [](Config& c, const std::string& v) { c.trusted_hosts = parse_list(v); }},
+      {"cors_origins",
+       {"DUCKMESH_CORS_ORIGINS"},
+       "comma-separated browser origins (scheme://host[:port], or *) allowed to call the API; "
+       "empty: CORS off",
+       [](Config& c, const std::string& v) { c.cors_origins = parse_list(v); }},
+      {"tls_cert_file",
+       {"DUCKMESH_TLS_CERT_FILE"},
+       "PEM certificate chain; with tls_key_file the server speaks HTTPS only",
+       [](Config& c, const std::string& v) { c.tls_cert_file = v; }},
+      {"tls_key_file",
+       {"DUCKMESH_TLS_KEY_FILE"},
+       "PEM private key of tls_cert_file",
+       [](Config& c, const std::string& v) { c.tls_key_file = v; }},
       {"shutdown_grace_ms",
        {"DUCKMESH_SHUTDOWN_GRACE_MS"},
        "on SIGTERM/SIGINT, how long in-flight requests may finish before exit",
@@ -389,6 +431,11 @@ boost::json::object Config::to_json() const {
       {"body_limit_bytes", body_limit_bytes},
       {"read_timeout_ms", read_timeout_ms},
       {"idle_timeout_ms", idle_timeout_ms},
+      {"header_limit_bytes", header_limit_bytes},
+      {"trusted_hosts", boost::json::value_from(trusted_hosts)},
+      {"cors_origins", boost::json::value_from(cors_origins)},
+      {"tls_cert_file", tls_cert_file},
+      {"tls_key_file", tls_key_file},
       {"shutdown_grace_ms", shutdown_grace_ms},
       {"log_level", log_level},
       {"duckdb_path", duckdb_path},

@@ -28,6 +28,12 @@ struct Config {
   std::size_t body_limit_bytes = 16 * 1024 * 1024;
   std::int64_t read_timeout_ms = 30'000;
   std::int64_t idle_timeout_ms = 60'000;
+  std::size_t header_limit_bytes = 64 * 1024;
+  // HTTP hardening (http/hardening.hpp, http/server.hpp).
+  std::vector<std::string> trusted_hosts;  // Host names served; empty: any
+  std::vector<std::string> cors_origins;   // browser origins allowed; empty: CORS off
+  std::string tls_cert_file;               // PEM; with tls_key_file, HTTPS only
+  std::string tls_key_file;
   std::int64_t shutdown_grace_ms = 10'000;
   std::string log_level = "info";
   std::string duckdb_path = ":memory:";  // working database of the service

@@ -18,6 +18,7 @@
 #include "domain/entity_ops.hpp"
 #include "domain/ontology_tables.hpp"
 #include "duck/database.hpp"
+#include "http/hardening.hpp"
 #include "http/middleware.hpp"
 #include "http/server.hpp"
 #include "ingest/service.hpp"
@@ -212,7 +213,9 @@ int serve(const Config& config) {
   api::add_query_routes(router, queries, node.catalog());
 
   http::Handler handler =
-      http::chain({http::request_id(), http::access_log(), http::metrics(), http::errors()},
+      http::chain({http::request_id(), http::access_log(), http::metrics(), http::errors(),
+                   http::security_headers(!config.tls_cert_file.empty()),
+                   http::trusted_hosts(config.trusted_hosts), http::cors(config.cors_origins)},
                   [&router](http::Request& request) { return router.dispatch(request); });
 
   http::ServerOptions options;
@@ -224,12 +227,16 @@ int serve(const Config& config) {
   options.body_limit = config.body_limit_bytes;
   options.read_timeout = std::chrono::milliseconds(config.read_timeout_ms);
   options.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
+  options.header_limit = config.header_limit_bytes;
+  options.tls_cert_file = config.tls_cert_file;
+  options.tls_key_file = config.tls_key_file;
 
   http::Server server(options, handler);
   server.start();
   std::string address = config.listen_host + ":" + std::to_string(server.port());
   log::info("listening", {{"address", address}});
-  std::cout << "duckmesh listening on http://" << address << std::endl;
+  std::cout << "duckmesh listening on " << (config.tls_cert_file.empty() ? "http" : "https")
+            << "://" << address << std::endl;
 
   server.run_until_signal(std::chrono::milliseconds(config.shutdown_grace_ms));
   if (maintenance) maintenance->stop();

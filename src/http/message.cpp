@@ -2,6 +2,7 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/url/parse.hpp>
 #include <charconv>
 
 namespace duckmesh::http {
@@ -95,6 +96,18 @@ Response Response::from_error(const Error& error, std::string_view request_id) {
     r.header("Retry-After", std::to_string(it->value().as_int64()));
   }
   return r;
+}
+
+void parse_target(Request& request) {
+  auto target = request.raw.target();
+  auto parsed = boost::urls::parse_origin_form(std::string_view(target.data(), target.size()));
+  if (!parsed) {
+    throw Error(ErrorCode::invalid_input, "malformed request target: " + parsed.error().message());
+  }
+  request.path = parsed->path();
+  for (auto param : parsed->params()) {
+    request.query.emplace(param.key, param.has_value ? param.value : std::string());
+  }
 }
 
 }  // namespace duckmesh::http

@@ -77,4 +77,8 @@ struct Response {
   static Response from_error(const Error& error, std::string_view request_id);
 };
 
+// Fills request.path and request.query from the raw target (origin form:
+// "/path?query"), percent-decoded. invalid_input on a malformed target.
+void parse_target(Request& request);
+
 }  // namespace duckmesh::http

@@ -5,9 +5,10 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/url/parse.hpp>
+#include <boost/beast/ssl.hpp>
 #include <future>
 
 #include "http/middleware.hpp"
@@ -39,42 +40,100 @@ struct Server::Core {
   // the server is announced is not lost before run_until_signal() waits.
   net::io_context signals_ioc;
   std::unique_ptr<net::signal_set> signals;
+  // Set when options name a certificate: every connection then speaks TLS.
+  std::unique_ptr<net::ssl::context> tls;
 
   Core(ServerOptions o, Handler h)
       : options(std::move(o)),
         handler(std::move(h)),
         ioc(static_cast<int>(options.io_threads)),
-        workers(options.worker_threads, options.worker_queue_limit) {}
+        workers(options.worker_threads, options.worker_queue_limit) {
+    if (!options.tls_cert_file.empty() || !options.tls_key_file.empty()) tls = make_tls_context();
+  }
+
+  std::unique_ptr<net::ssl::context> make_tls_context() const;
 
   void accept();
 };
 
-namespace {
-
-// Fills path and query from the request target; invalid_input when malformed.
-void parse_target(Request& request) {
-  auto target = request.raw.target();
-  auto parsed = boost::urls::parse_origin_form(std::string_view(target.data(), target.size()));
-  if (!parsed) {
-    throw Error(ErrorCode::invalid_input, "malformed request target: " + parsed.error().message());
+// TLS 1.2 or newer only; the certificate file may hold the chain.
+std::unique_ptr<net::ssl::context> Server::Core::make_tls_context() const {
+  if (options.tls_cert_file.empty() || options.tls_key_file.empty()) {
+    throw Error(ErrorCode::invalid_input,
+                "TLS needs both tls_cert_file and tls_key_file (one of them is empty)");
   }
-  request.path = parsed->path();
-  for (auto param : parsed->params()) {
-    request.query.emplace(param.key, param.has_value ? param.value : std::string());
+  auto context = std::make_unique<net::ssl::context>(net::ssl::context::tls_server);
+  context->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
+                       net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
+                       net::ssl::context::no_tlsv1_1 | net::ssl::context::single_dh_use);
+  boost::system::error_code ec;
+  context->use_certificate_chain_file(options.tls_cert_file, ec);
+  if (ec) {
+    throw Error(ErrorCode::invalid_input, "cannot load the TLS certificate chain from tls_cert_file '" +
+                                              options.tls_cert_file + "': " + ec.message());
   }
+  context->use_private_key_file(options.tls_key_file, net::ssl::context::pem, ec);
+  if (ec) {
+    throw Error(ErrorCode::invalid_input,
+                "cannot use the TLS private key in tls_key_file '" + options.tls_key_file +
+                    "' with the certificate in tls_cert_file '" + options.tls_cert_file +
+                    "': " + ec.message());
+  }
+  if (SSL_CTX_check_private_key(context->native_handle()) != 1) {
+    throw Error(ErrorCode::invalid_input, "the TLS private key in '" + options.tls_key_file +
+                                              "' does not match the certificate in '" +
+                                              options.tls_cert_file + "'");
+  }
+  return context;
 }
 
-class Session : public std::enable_shared_from_this<Session> {
+namespace {
+
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// One connection. `Stream` is a plain TCP stream or a TLS stream over one;
+// the TLS handshake must finish within read_timeout like a request does.
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
  public:
-  Session(tcp::socket socket, Server::Core* core) : stream_(std::move(socket)), core_(core) {
+  Session(tcp::socket socket, Server::Core* core)
+    requires(!kTls)
+      : stream_(std::move(socket)), core_(core) {
+    remember_peer();
+  }
+  Session(tcp::socket socket, Server::Core* core)
+    requires(kTls)
+      : stream_(beast::tcp_stream(std::move(socket)), *core->tls), core_(core) {
+    remember_peer();
+  }
+
+  void start() {
+    if constexpr (kTls) {
+      lowest().expires_after(core_->options.read_timeout);
+      stream_.async_handshake(net::ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (ec) return self->close();  // not TLS, or a bad handshake
+                                self->read(true);
+                              });
+    } else {
+      read(true);
+    }
+  }
+
+ private:
+  using std::enable_shared_from_this<Session<Stream>>::shared_from_this;
+
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+
+  void remember_peer() {
     boost::system::error_code ec;
-    auto endpoint = stream_.socket().remote_endpoint(ec);
+    auto endpoint = lowest().socket().remote_endpoint(ec);
     if (!ec) remote_ = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
   }
 
-  void start() { read(true); }
-
- private:
   void read(bool first) {
     parser_.emplace();
     parser_->body_limit(core_->options.body_limit);
@@ -82,9 +141,9 @@ class Session : public std::enable_shared_from_this<Session> {
     // The first request of a connection gets read_timeout; between keep-alive
     // requests the connection may idle up to idle_timeout, but once bytes of
     // the next request arrive, the whole request must still come in promptly.
-    stream_.expires_after(first ? core_->options.read_timeout : core_->options.idle_timeout);
+    lowest().expires_after(first ? core_->options.read_timeout : core_->options.idle_timeout);
     bhttp::async_read_header(stream_, buffer_, *parser_,
-                             beast::bind_front_handler(&Session::on_header, shared_from_this()));
+                             beast::bind_front_handler(&Session<Stream>::on_header, shared_from_this()));
   }
 
   void on_header(beast::error_code ec, std::size_t) {
@@ -93,9 +152,9 @@ class Session : public std::enable_shared_from_this<Session> {
     // shutdown waits for its body to arrive and its answer to go out.
     core_->in_flight.fetch_add(1);
     counted_ = true;
-    stream_.expires_after(core_->options.read_timeout);
+    lowest().expires_after(core_->options.read_timeout);
     bhttp::async_read(stream_, buffer_, *parser_,
-                      beast::bind_front_handler(&Session::on_read, shared_from_this()));
+                      beast::bind_front_handler(&Session<Stream>::on_read, shared_from_this()));
   }
 
   void on_read_error(beast::error_code ec) {
@@ -131,7 +190,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_read(beast::error_code ec, std::size_t) {
     if (ec) return on_read_error(ec);
-    stream_.expires_never();
+    lowest().expires_never();
     auto request = std::make_shared<Request>();
     request->raw = parser_->release();
     request->remote_address = remote_;
@@ -176,7 +235,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // `response` now holds the error to send the normal way.
   bool stream_response(Response& response, const Request& request, bool keep_alive,
                        unsigned version) {
-    auto& socket = stream_.socket();
+    auto& socket = stream_;
     bool keep = keep_alive && !core_->draining.load();
     bool started = false;
     boost::system::error_code ec;
@@ -233,7 +292,7 @@ class Session : public std::enable_shared_from_this<Session> {
     message->body() = std::move(response.body);
     message->prepare_payload();
     if (head) message->body().clear();  // Content-Length stays that of the GET body
-    stream_.expires_after(core_->options.read_timeout);
+    lowest().expires_after(core_->options.read_timeout);
     bhttp::async_write(
         stream_, *message,
         [self = shared_from_this(), message, keep](beast::error_code ec, std::size_t) {
@@ -246,11 +305,13 @@ class Session : public std::enable_shared_from_this<Session> {
   void close() {
     finish_request();
     boost::system::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.close();
+    // A TLS connection is cut without close_notify: every response carries
+    // its length or its last chunk, so a client cannot mistake a cut one.
+    lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+    lowest().close();
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   Server::Core* core_;  // outlives every session (see Core)
@@ -268,7 +329,12 @@ void Server::Core::accept() {
                               return;  // closed by stop()
                             log::warn("accept failed", {{"error", ec.message()}});
                           } else {
-                            std::make_shared<Session>(std::move(socket), this)->start();
+                            if (tls) {
+                              std::make_shared<Session<TlsStream>>(std::move(socket), this)->start();
+                            } else {
+                              std::make_shared<Session<PlainStream>>(std::move(socket), this)
+                                  ->start();
+                            }
                           }
                           accept();
                         });

@@ -8,6 +8,9 @@
 // read_timeout, and a keep-alive connection idle past idle_timeout is closed.
 // Bodies over body_limit answer 413 before the body is read.
 //
+// TLS: with a certificate and key in the options, the server speaks only
+// TLS on its port; the handshake counts against read_timeout.
+//
 // Shutdown: stop() closes the listener, lets in-flight requests finish (their
 // responses say Connection: close) up to the grace deadline, then stops.
 #pragma once
@@ -35,6 +38,11 @@ struct ServerOptions {
   std::size_t header_limit = 64 * 1024;
   std::chrono::milliseconds read_timeout{30'000};
   std::chrono::milliseconds idle_timeout{60'000};
+  // PEM files; when set, every connection speaks TLS (1.2 or newer) and
+  // the constructor refuses files it cannot load or a key that does not
+  // match (invalid_input).
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 class Server {

@@ -188,7 +188,7 @@ class ServiceProcess {
     // Read stdout until the "listening on http://host:port" line.
     std::string seen;
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    const std::string marker = "listening on http://";
+    const std::string marker = "listening on http";  // http:// or https://
     while (std::chrono::steady_clock::now() < deadline) {
       char buf[256];
       ssize_t n = ::read(out_fd_, buf, sizeof buf);
