@@ -40,6 +40,16 @@ double parse_positive_double(const std::string& key, const std::string& value) {
   return out;
 }
 
+// Requests per second for a rate limit: 0 (off) up to a million.
+double parse_rate(const std::string& key, const std::string& value) {
+  char* end = nullptr;
+  double out = std::strtod(value.c_str(), &end);
+  if (value.empty() || end != value.c_str() + value.size() || !(out >= 0) || out > 1e6) {
+    throw bad_value(key, value, "requests per second from 0 (no limit) to 1000000");
+  }
+  return out;
+}
+
 // "a, b,,c" -> {"a", "b", "c"}: entries trimmed, empty ones dropped.
 std::vector<std::string> parse_list(const std::string& value) {
   std::vector<std::string> out;
@@ -163,6 +173,27 @@ const std::vector<Setting>& settings() {
        {"DUCKMESH_TLS_KEY_FILE"},
        "PEM private key of tls_cert_file",
        [](Config& c, const std::string& v) { c.tls_key_file = v; }},
+      {"rate_limit_ip",
+       {"DUCKMESH_RATE_LIMIT_IP"},
+       "requests per second each client IP address may sustain (429 above); 0: no limit",
+       [](Config& c, const std::string& v) { c.rate_limit_ip = parse_rate("rate_limit_ip", v); }},
+      {"rate_limit_ip_burst",
+       {"DUCKMESH_RATE_LIMIT_IP_BURST"},
+       "requests a client IP address may send at once before rate_limit_ip applies; 0: twice "
+       "the rate",
+       [](Config& c, const std::string& v) {
+         c.rate_limit_ip_burst = parse_int<std::size_t>("rate_limit_ip_burst", v, 0, 10'000'000);
+       }},
+      {"rate_limit_key",
+       {"DUCKMESH_RATE_LIMIT_KEY"},
+       "requests per second each API key or token subject may sustain (429 above); 0: no limit",
+       [](Config& c, const std::string& v) { c.rate_limit_key = parse_rate("rate_limit_key", v); }},
+      {"rate_limit_key_burst",
+       {"DUCKMESH_RATE_LIMIT_KEY_BURST"},
+       "requests a credential may send at once before rate_limit_key applies; 0: twice the rate",
+       [](Config& c, const std::string& v) {
+         c.rate_limit_key_burst = parse_int<std::size_t>("rate_limit_key_burst", v, 0, 10'000'000);
+       }},
       {"shutdown_grace_ms",
        {"DUCKMESH_SHUTDOWN_GRACE_MS"},
        "on SIGTERM/SIGINT, how long in-flight requests may finish before exit",
@@ -436,6 +467,10 @@ boost::json::object Config::to_json() const {
       {"cors_origins", boost::json::value_from(cors_origins)},
       {"tls_cert_file", tls_cert_file},
       {"tls_key_file", tls_key_file},
+      {"rate_limit_ip", rate_limit_ip},
+      {"rate_limit_ip_burst", rate_limit_ip_burst},
+      {"rate_limit_key", rate_limit_key},
+      {"rate_limit_key_burst", rate_limit_key_burst},
       {"shutdown_grace_ms", shutdown_grace_ms},
       {"log_level", log_level},
       {"duckdb_path", duckdb_path},

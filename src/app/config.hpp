@@ -34,6 +34,12 @@ struct Config {
   std::vector<std::string> cors_origins;   // browser origins allowed; empty: CORS off
   std::string tls_cert_file;               // PEM; with tls_key_file, HTTPS only
   std::string tls_key_file;
+  // Token buckets (http/rate_limit.hpp): requests per second, 0 = no limit;
+  // burst 0 = twice the rate (at least 1).
+  double rate_limit_ip = 0;
+  std::size_t rate_limit_ip_burst = 0;
+  double rate_limit_key = 0;
+  std::size_t rate_limit_key_burst = 0;
   std::int64_t shutdown_grace_ms = 10'000;
   std::string log_level = "info";
   std::string duckdb_path = ":memory:";  // working database of the service

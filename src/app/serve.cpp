@@ -1,6 +1,7 @@
 #include "app/serve.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <iostream>
 
@@ -20,6 +21,7 @@
 #include "duck/database.hpp"
 #include "http/hardening.hpp"
 #include "http/middleware.hpp"
+#include "http/rate_limit.hpp"
 #include "http/server.hpp"
 #include "ingest/service.hpp"
 #include "obs/log.hpp"
@@ -33,6 +35,13 @@
 namespace duckmesh::app {
 
 namespace {
+
+// A token bucket from the two settings of a rate limit.
+http::RateLimit bucket(double per_second, std::size_t burst) {
+  if (per_second <= 0) return {};
+  double size = burst > 0 ? static_cast<double>(burst) : std::max(1.0, std::ceil(2 * per_second));
+  return {.per_second = per_second, .burst = size};
+}
 
 // The S3 store's options from the configuration; invalid_input naming a
 // missing setting.
@@ -215,7 +224,9 @@ int serve(const Config& config) {
   http::Handler handler =
       http::chain({http::request_id(), http::access_log(), http::metrics(), http::errors(),
                    http::security_headers(!config.tls_cert_file.empty()),
-                   http::trusted_hosts(config.trusted_hosts), http::cors(config.cors_origins)},
+                   http::trusted_hosts(config.trusted_hosts), http::cors(config.cors_origins),
+                   http::rate_limit(bucket(config.rate_limit_ip, config.rate_limit_ip_burst), {},
+                                    nullptr)},
                   [&router](http::Request& request) { return router.dispatch(request); });
 
   http::ServerOptions options;

@@ -89,6 +89,29 @@ TEST(HttpHardening, SecurityHeadersOnApiAndDocsPages) {
   EXPECT_EQ(docs.header("strict-transport-security"), "");  // plain HTTP: no HSTS
 }
 
+TEST(HttpHardening, ClientIpRateLimitAnswers429WithRetryAfter) {
+  TempDir dir;
+  ServiceProcess service(dir.path() / "data",
+                         with({"--rate-limit-ip", "0.2", "--rate-limit-ip-burst", "3"}));
+  HttpClient client("127.0.0.1", service.port());
+  auto first = client.get("/openapi.json");
+  EXPECT_EQ(first.status, 200u);
+  EXPECT_EQ(first.header("ratelimit-limit"), "3");
+  EXPECT_EQ(first.header("ratelimit-remaining"), "2");
+  EXPECT_EQ(client.get("/openapi.json").status, 200u);
+  EXPECT_EQ(client.get("/openapi.json").status, 200u);
+  auto refused = client.get("/openapi.json");
+  EXPECT_EQ(refused.status, 429u);
+  EXPECT_EQ(refused.json().at("error").at("code").as_string(), "rate_limited");
+  EXPECT_EQ(refused.json().at("error").at("details").at("scope").as_string(), "ip");
+  int retry_after = std::stoi(refused.header("retry-after"));
+  EXPECT_GE(retry_after, 1);
+  EXPECT_LE(retry_after, 5);
+  EXPECT_EQ(refused.header("ratelimit-remaining"), "0");
+  auto metrics = client.get("/metrics");
+  EXPECT_EQ(metrics.status, 429u);  // the same client is still limited
+}
+
 // A self-signed certificate for 127.0.0.1, made with the openssl tool.
 struct Certificate {
   std::filesystem::path cert, key;
