@@ -3,7 +3,12 @@ BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 DATA_DIR ?= ./duckmesh-data
 
-.PHONY: setup configure build run test bench clean
+# Seconds each fuzz target runs: `make test` gives each a short bounded run,
+# `make fuzz FUZZ_SECONDS=600` a longer one.
+TEST_FUZZ_SECONDS ?= 20
+FUZZ_SECONDS ?= 120
+
+.PHONY: setup configure build run test fuzz bench clean
 
 setup:
 	@scripts/setup
@@ -25,9 +30,14 @@ run: build
 
 test: build
 	scripts/test $(BUILD_DIR)
+	FUZZ_SECONDS=$(TEST_FUZZ_SECONDS) scripts/fuzz $(BUILD_DIR)-fuzz
+
+# libFuzzer targets under AddressSanitizer and UBSan (fuzz/, scripts/fuzz).
+fuzz: setup
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz $(BUILD_DIR)-fuzz
 
 bench: build
 	scripts/bench $(BUILD_DIR)
 
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(BUILD_DIR)-fuzz

@@ -145,7 +145,9 @@ std::vector<catalog::ColumnStats> Coordinator::footer_statistics(
   columns.emplace_back(schema::kPositionColumn, "UBIGINT");
   std::string sql = "SELECT ";
   for (std::size_t i = 0; i < columns.size(); ++i) {
-    const auto& [name, type] = columns[i];
+    // Plain references, not a structured binding: the lambdas below capture them.
+    const std::string& name = columns[i].first;
+    const std::string& type = columns[i].second;
     std::string here = "path_in_schema = " + duck::quote_literal(name);
     std::string only = " FILTER (WHERE " + here + ")";
     // CASE, not FILTER alone: the cast must only see this column's values.
