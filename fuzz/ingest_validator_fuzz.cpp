@@ -57,7 +57,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string_view body(reinterpret_cast<const char*>(data) + 1, size - 1);
 
   ingest::ValidatorOptions options;
-  options.unknown_fields = (mode & 1) ? ingest::UnknownFields::ignore : ingest::UnknownFields::reject;
+  options.unknown_fields =
+      (mode & 1) ? ingest::UnknownFields::ignore : ingest::UnknownFields::reject;
   options.keyed = (mode & 2) != 0;
   if (options.keyed) options.primary_key = {"id"};
   if (mode & 4) options.idempotency_column = "code";

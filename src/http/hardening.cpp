@@ -56,15 +56,14 @@ bool valid_origin_entry(std::string_view entry) {
   }
   if (rest.empty() || rest.find('/') != std::string_view::npos) return false;
   return std::all_of(rest.begin(), rest.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-           c == ':' || c == '[' || c == ']';
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == ':' ||
+           c == '[' || c == ']';
   });
 }
 
 bool has_header(const Response& response, std::string_view name) {
-  return std::any_of(response.headers.begin(), response.headers.end(), [&](const auto& h) {
-    return lower(h.first) == lower(name);
-  });
+  return std::any_of(response.headers.begin(), response.headers.end(),
+                     [&](const auto& h) { return lower(h.first) == lower(name); });
 }
 
 void set_default(Response& response, std::string name, std::string value) {

@@ -1,10 +1,10 @@
 #include "http/rate_limit.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <optional>
-
-#include <fmt/format.h>
 
 #include "obs/metrics.hpp"
 
@@ -16,9 +16,8 @@ TokenBuckets::TokenBuckets(RateLimit limit, std::size_t max_keys)
     throw Error(ErrorCode::invalid_input, "a rate limit must be a rate of 0 or more per second");
   }
   if (limit_.enabled() && limit_.burst < 1) {
-    throw Error(ErrorCode::invalid_input,
-                "a rate limit's burst must be at least 1 request (got " +
-                    std::to_string(limit_.burst) + ")");
+    throw Error(ErrorCode::invalid_input, "a rate limit's burst must be at least 1 request (got " +
+                                              std::to_string(limit_.burst) + ")");
   }
 }
 

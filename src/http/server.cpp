@@ -4,8 +4,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -69,15 +69,16 @@ std::unique_ptr<net::ssl::context> Server::Core::make_tls_context() const {
   boost::system::error_code ec;
   context->use_certificate_chain_file(options.tls_cert_file, ec);
   if (ec) {
-    throw Error(ErrorCode::invalid_input, "cannot load the TLS certificate chain from tls_cert_file '" +
-                                              options.tls_cert_file + "': " + ec.message());
+    throw Error(ErrorCode::invalid_input,
+                "cannot load the TLS certificate chain from tls_cert_file '" +
+                    options.tls_cert_file + "': " + ec.message());
   }
   context->use_private_key_file(options.tls_key_file, net::ssl::context::pem, ec);
   if (ec) {
-    throw Error(ErrorCode::invalid_input,
-                "cannot use the TLS private key in tls_key_file '" + options.tls_key_file +
-                    "' with the certificate in tls_cert_file '" + options.tls_cert_file +
-                    "': " + ec.message());
+    throw Error(ErrorCode::invalid_input, "cannot use the TLS private key in tls_key_file '" +
+                                              options.tls_key_file +
+                                              "' with the certificate in tls_cert_file '" +
+                                              options.tls_cert_file + "': " + ec.message());
   }
   if (SSL_CTX_check_private_key(context->native_handle()) != 1) {
     throw Error(ErrorCode::invalid_input, "the TLS private key in '" + options.tls_key_file +
@@ -99,13 +100,11 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
 
  public:
-  Session(tcp::socket socket, Server::Core* core)
-    requires(!kTls)
+  Session(tcp::socket socket, Server::Core* core) requires(!kTls)
       : stream_(std::move(socket)), core_(core) {
     remember_peer();
   }
-  Session(tcp::socket socket, Server::Core* core)
-    requires(kTls)
+  Session(tcp::socket socket, Server::Core* core) requires(kTls)
       : stream_(beast::tcp_stream(std::move(socket)), *core->tls), core_(core) {
     remember_peer();
   }
@@ -142,8 +141,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     // requests the connection may idle up to idle_timeout, but once bytes of
     // the next request arrive, the whole request must still come in promptly.
     lowest().expires_after(first ? core_->options.read_timeout : core_->options.idle_timeout);
-    bhttp::async_read_header(stream_, buffer_, *parser_,
-                             beast::bind_front_handler(&Session<Stream>::on_header, shared_from_this()));
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_,
+        beast::bind_front_handler(&Session<Stream>::on_header, shared_from_this()));
   }
 
   void on_header(beast::error_code ec, std::size_t) {
@@ -322,22 +322,21 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 }  // namespace
 
 void Server::Core::accept() {
-  acceptor.async_accept(net::make_strand(ioc),
-                        [this](boost::system::error_code ec, tcp::socket socket) {
-                          if (ec) {
-                            if (ec == net::error::operation_aborted || !acceptor.is_open())
-                              return;  // closed by stop()
-                            log::warn("accept failed", {{"error", ec.message()}});
-                          } else {
-                            if (tls) {
-                              std::make_shared<Session<TlsStream>>(std::move(socket), this)->start();
-                            } else {
-                              std::make_shared<Session<PlainStream>>(std::move(socket), this)
-                                  ->start();
-                            }
-                          }
-                          accept();
-                        });
+  acceptor.async_accept(
+      net::make_strand(ioc), [this](boost::system::error_code ec, tcp::socket socket) {
+        if (ec) {
+          if (ec == net::error::operation_aborted || !acceptor.is_open())
+            return;  // closed by stop()
+          log::warn("accept failed", {{"error", ec.message()}});
+        } else {
+          if (tls) {
+            std::make_shared<Session<TlsStream>>(std::move(socket), this)->start();
+          } else {
+            std::make_shared<Session<PlainStream>>(std::move(socket), this)->start();
+          }
+        }
+        accept();
+      });
 }
 
 Server::Server(ServerOptions options, Handler handler)

@@ -28,7 +28,8 @@ std::vector<std::string> with(std::vector<std::string> extra) {
 
 TEST(HttpHardening, OnlyTrustedHostsAreServed) {
   TempDir dir;
-  ServiceProcess service(dir.path() / "data", with({"--trusted-hosts", "localhost, *.example.com"}));
+  ServiceProcess service(dir.path() / "data",
+                         with({"--trusted-hosts", "localhost, *.example.com"}));
   HttpClient client("127.0.0.1", service.port());
   EXPECT_EQ(client.request(verb::get, "/openapi.json", "", {{"Host", "localhost:1234"}}).status,
             200u);
@@ -65,9 +66,9 @@ TEST(HttpHardening, CorsAllowsOnlyConfiguredOrigins) {
   auto other = client.request(verb::get, "/v1/products", "", {{"Origin", "https://evil.test"}});
   EXPECT_EQ(other.status, 200u);
   EXPECT_EQ(other.header("access-control-allow-origin"), "");
-  auto refused = client.request(verb::options, "/v1/products", "",
-                                {{"Origin", "https://evil.test"},
-                                 {"Access-Control-Request-Method", "DELETE"}});
+  auto refused = client.request(
+      verb::options, "/v1/products", "",
+      {{"Origin", "https://evil.test"}, {"Access-Control-Request-Method", "DELETE"}});
   EXPECT_EQ(refused.status, 403u);
   EXPECT_EQ(refused.json().at("error").at("code").as_string(), "forbidden");
 }
@@ -140,7 +141,8 @@ unsigned https_get(unsigned short port, const std::filesystem::path& ca, const s
   boost::beast::ssl_stream<boost::beast::tcp_stream> stream(ioc, context);
   stream.set_verify_callback(ssl::host_name_verification("127.0.0.1"));
   boost::asio::ip::tcp::resolver resolver(ioc);
-  boost::beast::get_lowest_layer(stream).connect(resolver.resolve("127.0.0.1", std::to_string(port)));
+  boost::beast::get_lowest_layer(stream).connect(
+      resolver.resolve("127.0.0.1", std::to_string(port)));
   stream.handshake(ssl::stream_base::client);
   http::request<http::empty_body> req{http::verb::get, target, 11};
   req.set(http::field::host, "127.0.0.1");
@@ -174,9 +176,10 @@ TEST(HttpHardening, MismatchedTlsKeyIsRefusedAtStart) {
   TempDir dir;
   auto cert = make_certificate(dir.path(), "server");
   auto other = make_certificate(dir.path(), "other");
-  auto r = run_binary({"serve", "--listen", "127.0.0.1:0", "--data-dir",
-                       (dir.path() / "data").string(), "--onto-server-url", "http://127.0.0.1:9",
-                       "--tls-cert-file", cert.cert.string(), "--tls-key-file", other.key.string()});
+  auto r =
+      run_binary({"serve", "--listen", "127.0.0.1:0", "--data-dir", (dir.path() / "data").string(),
+                  "--onto-server-url", "http://127.0.0.1:9", "--tls-cert-file", cert.cert.string(),
+                  "--tls-key-file", other.key.string()});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("cannot use the TLS private key in tls_key_file"), std::string::npos)
       << r.err;

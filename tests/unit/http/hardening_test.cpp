@@ -131,7 +131,9 @@ TEST(SecurityHeaders, EveryResponseAndHtmlPagesMore) {
   EXPECT_EQ(header_of(json, "Content-Security-Policy"), "");
   EXPECT_EQ(header_of(json, "Strict-Transport-Security"), "");
 
-  auto html = [](Request&) { return Response::text(200, "<html></html>", "text/html; charset=utf-8"); };
+  auto html = [](Request&) {
+    return Response::text(200, "<html></html>", "text/html; charset=utf-8");
+  };
   Response page = security_headers(true)(request, html);
   EXPECT_NE(header_of(page, "Content-Security-Policy").find("frame-ancestors 'none'"),
             std::string::npos);
