@@ -50,6 +50,36 @@ double parse_rate(const std::string& key, const std::string& value) {
   return out;
 }
 
+// {"product": {"events_per_day": N, "stored_bytes": N}, ...}
+std::map<std::string, ProductQuota> parse_product_quotas(const std::string& value) {
+  static const std::string allowed =
+      "a JSON object of product name -> {\"events_per_day\": N, \"stored_bytes\": N} with "
+      "whole numbers of 0 or more";
+  std::map<std::string, ProductQuota> out;
+  if (value.empty()) return out;
+  boost::system::error_code ec;
+  auto parsed = boost::json::parse(value, ec);
+  if (ec || !parsed.is_object()) throw bad_value("product_quotas", value, allowed);
+  for (const auto& [name, entry] : parsed.as_object()) {
+    if (!entry.is_object()) throw bad_value("product_quotas", value, allowed);
+    ProductQuota q;
+    for (const auto& [field, number] : entry.as_object()) {
+      std::uint64_t* target = field == "events_per_day" ? &q.events_per_day
+                              : field == "stored_bytes" ? &q.stored_bytes
+                                                        : nullptr;
+      if (target == nullptr ||
+          !(number.is_uint64() || (number.is_int64() && number.as_int64() >= 0))) {
+        throw bad_value(
+            "product_quotas", value,
+            allowed + " ('" + std::string(name) + "." + std::string(field) + "' is not one)");
+      }
+      *target = number.to_number<std::uint64_t>();
+    }
+    out[std::string(name)] = q;
+  }
+  return out;
+}
+
 // "a, b,,c" -> {"a", "b", "c"}: entries trimmed, empty ones dropped.
 std::vector<std::string> parse_list(const std::string& value) {
   std::vector<std::string> out;
@@ -194,6 +224,25 @@ const std::vector<Setting>& settings() {
        [](Config& c, const std::string& v) {
          c.rate_limit_key_burst = parse_int<std::size_t>("rate_limit_key_burst", v, 0, 10'000'000);
        }},
+      {"quota_events_per_day",
+       {"DUCKMESH_QUOTA_EVENTS_PER_DAY"},
+       "events each product may ingest per UTC day (429 quota_exceeded above); 0: no limit",
+       [](Config& c, const std::string& v) {
+         c.quota_events_per_day =
+             parse_int<std::uint64_t>("quota_events_per_day", v, 0, std::uint64_t{1} << 62);
+       }},
+      {"quota_stored_bytes",
+       {"DUCKMESH_QUOTA_STORED_BYTES"},
+       "bytes of live data each product may store before ingest is refused; 0: no limit",
+       [](Config& c, const std::string& v) {
+         c.quota_stored_bytes =
+             parse_int<std::uint64_t>("quota_stored_bytes", v, 0, std::uint64_t{1} << 62);
+       }},
+      {"product_quotas",
+       {"DUCKMESH_PRODUCT_QUOTAS"},
+       "quotas of named products over the defaults, as JSON: "
+       "{\"sales\":{\"events_per_day\":1000000,\"stored_bytes\":10737418240}}",
+       [](Config& c, const std::string& v) { c.product_quotas = parse_product_quotas(v); }},
       {"shutdown_grace_ms",
        {"DUCKMESH_SHUTDOWN_GRACE_MS"},
        "on SIGTERM/SIGINT, how long in-flight requests may finish before exit",
@@ -452,6 +501,18 @@ EnvLookup process_environment() {
   };
 }
 
+namespace {
+
+boost::json::object quotas_json(const std::map<std::string, ProductQuota>& quotas) {
+  boost::json::object out;
+  for (const auto& [name, q] : quotas) {
+    out[name] = {{"events_per_day", q.events_per_day}, {"stored_bytes", q.stored_bytes}};
+  }
+  return out;
+}
+
+}  // namespace
+
 boost::json::object Config::to_json() const {
   return {
       {"listen", listen()},
@@ -471,6 +532,9 @@ boost::json::object Config::to_json() const {
       {"rate_limit_ip_burst", rate_limit_ip_burst},
       {"rate_limit_key", rate_limit_key},
       {"rate_limit_key_burst", rate_limit_key_burst},
+      {"quota_events_per_day", quota_events_per_day},
+      {"quota_stored_bytes", quota_stored_bytes},
+      {"product_quotas", quotas_json(product_quotas)},
       {"shutdown_grace_ms", shutdown_grace_ms},
       {"log_level", log_level},
       {"duckdb_path", duckdb_path},

@@ -18,6 +18,12 @@
 
 namespace duckmesh::app {
 
+// Quotas of one product (ingest/quota.hpp); 0 = no limit.
+struct ProductQuota {
+  std::uint64_t events_per_day = 0;
+  std::uint64_t stored_bytes = 0;
+};
+
 struct Config {
   std::string listen_host = "127.0.0.1";
   std::uint16_t listen_port = 8080;
@@ -40,6 +46,10 @@ struct Config {
   std::size_t rate_limit_ip_burst = 0;
   double rate_limit_key = 0;
   std::size_t rate_limit_key_burst = 0;
+  // Per-product quotas: defaults for every product, and overrides by name.
+  std::uint64_t quota_events_per_day = 0;
+  std::uint64_t quota_stored_bytes = 0;
+  std::map<std::string, ProductQuota> product_quotas;
   std::int64_t shutdown_grace_ms = 10'000;
   std::string log_level = "info";
   std::string duckdb_path = ":memory:";  // working database of the service

@@ -132,6 +132,15 @@ int serve(const Config& config) {
   ingest_options.max_bus_backlog = config.ingest_max_backlog;
   ingest_options.max_decompressed_bytes =
       std::max<std::size_t>(config.body_limit_bytes * 16, 64u << 20);
+  std::map<std::string, ingest::QuotaLimits> product_quotas;
+  for (const auto& [name, q] : config.product_quotas) {
+    product_quotas[name] = {.events_per_day = q.events_per_day, .stored_bytes = q.stored_bytes};
+  }
+  ingest::Quotas quotas(
+      node.catalog(),
+      {.events_per_day = config.quota_events_per_day, .stored_bytes = config.quota_stored_bytes},
+      std::move(product_quotas));
+  ingest_options.quotas = &quotas;
   ingest::IngestService ingest(node.catalog(), node.bus(), node.coordinator(), products,
                                ingest_options);
 
@@ -221,13 +230,12 @@ int serve(const Config& config) {
   api::add_ingest_routes(router, ingest);
   api::add_query_routes(router, queries, node.catalog());
 
-  http::Handler handler =
-      http::chain({http::request_id(), http::access_log(), http::metrics(), http::errors(),
-                   http::security_headers(!config.tls_cert_file.empty()),
-                   http::trusted_hosts(config.trusted_hosts), http::cors(config.cors_origins),
-                   http::rate_limit(bucket(config.rate_limit_ip, config.rate_limit_ip_burst), {},
-                                    nullptr)},
-                  [&router](http::Request& request) { return router.dispatch(request); });
+  http::Handler handler = http::chain(
+      {http::request_id(), http::access_log(), http::metrics(), http::errors(),
+       http::security_headers(!config.tls_cert_file.empty()),
+       http::trusted_hosts(config.trusted_hosts), http::cors(config.cors_origins),
+       http::rate_limit(bucket(config.rate_limit_ip, config.rate_limit_ip_burst), {}, nullptr)},
+      [&router](http::Request& request) { return router.dispatch(request); });
 
   http::ServerOptions options;
   options.host = config.listen_host;

@@ -13,6 +13,7 @@ std::string_view to_string(ErrorCode code) {
     case ErrorCode::payload_too_large: return "payload_too_large";
     case ErrorCode::unprocessable: return "unprocessable";
     case ErrorCode::rate_limited: return "rate_limited";
+    case ErrorCode::quota_exceeded: return "quota_exceeded";
     case ErrorCode::timeout: return "timeout";
     case ErrorCode::unavailable: return "unavailable";
     case ErrorCode::internal: return "internal";
@@ -31,6 +32,7 @@ unsigned http_status(ErrorCode code) {
     case ErrorCode::payload_too_large: return 413;
     case ErrorCode::unprocessable: return 422;
     case ErrorCode::rate_limited: return 429;
+    case ErrorCode::quota_exceeded: return 429;
     case ErrorCode::timeout: return 408;
     case ErrorCode::unavailable: return 503;
     case ErrorCode::internal: return 500;

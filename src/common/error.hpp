@@ -25,6 +25,7 @@ enum class ErrorCode {
   payload_too_large,   // 413
   unprocessable,       // 422: well-formed but semantically invalid (validation)
   rate_limited,        // 429
+  quota_exceeded,      // 429: a product's daily or storage quota is used up
   timeout,             // 408
   unavailable,         // 503
   internal,            // 500

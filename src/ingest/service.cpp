@@ -175,9 +175,15 @@ IngestOutcome IngestService::ingest(const IngestRequest& request) {
 
   if (!records.empty()) {
     std::vector<bus::Position> positions;
+    bool reserved = false;
     try {
+      if (options_.quotas) {
+        options_.quotas->reserve(request.product, records.size());
+        reserved = true;
+      }
       positions = bus_.publish(std::move(records));
     } catch (...) {
+      if (reserved) options_.quotas->release(request.product, record_keys.size());
       std::lock_guard lock(mutex_);
       for (const auto& k : record_keys) {
         if (!k.empty()) pending_keys_.erase({request.product, request.table, k});

@@ -19,6 +19,10 @@
 // Backpressure: when the bus backlog passes max_bus_backlog, ingest answers
 // `unavailable` with a retry hint instead of growing without bound.
 //
+// Quotas (ingest/quota.hpp): the events a request would publish, after
+// duplicates are set aside, are counted against the product's quotas first;
+// over a quota, the request publishes nothing and answers quota_exceeded.
+//
 // Thread safety: all methods may be called concurrently.
 #pragma once
 
@@ -33,6 +37,7 @@
 #include "bus/ingest_bus.hpp"
 #include "catalog/catalog_repo.hpp"
 #include "commit/coordinator.hpp"
+#include "ingest/quota.hpp"
 #include "ingest/token.hpp"
 #include "ingest/validation.hpp"
 #include "product/product_service.hpp"
@@ -44,6 +49,7 @@ struct IngestOptions {
   std::size_t max_events_per_request = 100'000;
   std::size_t max_decompressed_bytes = 256u << 20;
   std::size_t remembered_responses = 10'000;  // Idempotency-Key replies kept in memory
+  Quotas* quotas = nullptr;                   // per-product quotas; null: none
 };
 
 struct IngestRequest {
@@ -80,7 +86,8 @@ class IngestService {
 
   // Errors: not_found (product/table), invalid_input (unreadable body),
   // unprocessable (invalid events; details.rejected lists them),
-  // payload_too_large, unavailable (backlog; details.retry_after_seconds).
+  // payload_too_large, unavailable (backlog; details.retry_after_seconds),
+  // quota_exceeded (details.quota names it).
   IngestOutcome ingest(const IngestRequest& request);
 
   // Blocks until the token is visible or the timeout passes.

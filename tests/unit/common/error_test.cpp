@@ -13,7 +13,8 @@ TEST(Error, EveryCodeHasADistinctWireNameAndAnErrorStatus) {
       ErrorCode::invalid_input,     ErrorCode::not_found,     ErrorCode::method_not_allowed,
       ErrorCode::conflict,          ErrorCode::unauthorized,  ErrorCode::forbidden,
       ErrorCode::payload_too_large, ErrorCode::unprocessable, ErrorCode::rate_limited,
-      ErrorCode::timeout,           ErrorCode::unavailable,   ErrorCode::internal};
+      ErrorCode::quota_exceeded,    ErrorCode::timeout,       ErrorCode::unavailable,
+      ErrorCode::internal};
   std::set<std::string_view> names;
   for (ErrorCode c : all) {
     EXPECT_TRUE(names.insert(to_string(c)).second) << to_string(c);
