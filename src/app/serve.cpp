@@ -1,9 +1,12 @@
 #include "app/serve.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 
 #include "api/admin.hpp"
 #include "api/discovery.hpp"
@@ -35,6 +38,46 @@
 namespace duckmesh::app {
 
 namespace {
+
+// Figures read rather than counted, refreshed before every /metrics answer:
+// the age of each product's latest snapshot and the query sandboxes. The
+// registry outlives serve(), so the collector is switched off with this.
+class ServiceMetrics {
+ public:
+  ServiceMetrics(const catalog::CatalogRepo& catalog, query::QueryService& queries)
+      : alive_(std::make_shared<std::atomic<bool>>(true)) {
+    obs::Registry::global().add_collector([alive = alive_, &catalog, &queries](obs::Registry& r) {
+      if (!alive->load()) return;
+      auto& age = r.gauge("duckmesh_snapshot_age_seconds",
+                          "Seconds since the product's latest snapshot was committed", {"product"});
+      auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+      for (const auto& product : catalog.list_products()) {
+        if (auto latest = catalog.latest_snapshot(product.name)) {
+          age.with({product.name})
+              .set(static_cast<double>(now_us - latest->committed_unix_us) / 1e6);
+        }
+      }
+      auto& sandboxes =
+          r.gauge("duckmesh_query_sandboxes", "Query sandboxes of a product by state (busy, idle)",
+                  {"product", "state"});
+      auto& waiting = r.gauge("duckmesh_query_queue_length",
+                              "Queries waiting for a free sandbox of the product", {"product"});
+      for (const auto& [product, f] : queries.sandbox_figures()) {
+        sandboxes.with({product, "busy"}).set(static_cast<double>(f.busy));
+        sandboxes.with({product, "idle"}).set(static_cast<double>(f.idle));
+        waiting.with({product}).set(static_cast<double>(f.waiting));
+      }
+    });
+  }
+  ~ServiceMetrics() { alive_->store(false); }
+  ServiceMetrics(const ServiceMetrics&) = delete;
+  ServiceMetrics& operator=(const ServiceMetrics&) = delete;
+
+ private:
+  std::shared_ptr<std::atomic<bool>> alive_;
+};
 
 // A token bucket from the two settings of a rate limit.
 http::RateLimit bucket(double per_second, std::size_t burst) {
@@ -155,6 +198,7 @@ int serve(const Config& config) {
         return node.coordinator().wait_for(position, timeout);
       },
       query_options);
+  ServiceMetrics service_metrics(node.catalog(), queries);
 
   auto ontology = make_ontology_client(config);
   ontology->start();

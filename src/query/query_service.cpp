@@ -166,6 +166,18 @@ SandboxPool& QueryService::pool_for(const std::string& product) {
   return *pool;
 }
 
+std::map<std::string, QueryService::SandboxFigures> QueryService::sandbox_figures() {
+  std::lock_guard lock(mutex_);
+  std::map<std::string, SandboxFigures> out;
+  for (const auto& [product, pool] : pools_) {
+    std::size_t idle = pool->idle_count();
+    std::size_t open = pool->open_count();
+    out[product] = {
+        .busy = open - std::min(open, idle), .idle = idle, .waiting = pool->waiting_count()};
+  }
+  return out;
+}
+
 catalog::Snapshot QueryService::resolve(const std::string& product, const QueryRequest& request) {
   if (!catalog_.find_product(product)) {
     throw Error(ErrorCode::not_found, "product '" + product + "' does not exist",

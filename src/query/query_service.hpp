@@ -88,6 +88,15 @@ class QueryService {
   // Runs the query, writing the encoded result to `sink`.
   QueryResult run(const std::string& product, const QueryRequest& request, ResultSink& sink);
 
+  // Per product that has run a query: sandboxes busy and idle, and queries
+  // waiting for one (the query queue).
+  struct SandboxFigures {
+    std::size_t busy = 0;
+    std::size_t idle = 0;
+    std::size_t waiting = 0;
+  };
+  std::map<std::string, SandboxFigures> sandbox_figures();
+
  private:
   SandboxPool& pool_for(const std::string& product);
 

@@ -160,8 +160,10 @@ SandboxPool::Lease SandboxPool::acquire(std::chrono::milliseconds wait) {
   std::unique_lock lock(mutex_);
   const auto deadline = std::chrono::steady_clock::now() + wait;
   while (idle_.empty() && open_ >= max_sandboxes_) {
-    if (released_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
-        open_ >= max_sandboxes_) {
+    ++waiting_;
+    auto status = released_.wait_until(lock, deadline);
+    --waiting_;
+    if (status == std::cv_status::timeout && idle_.empty() && open_ >= max_sandboxes_) {
       throw Error(ErrorCode::unavailable,
                   "all " + std::to_string(max_sandboxes_) +
                       " query sandboxes of this product are busy; retry shortly",
@@ -216,6 +218,11 @@ std::size_t SandboxPool::open_count() const {
 std::size_t SandboxPool::idle_count() const {
   std::lock_guard lock(mutex_);
   return idle_.size();
+}
+
+std::size_t SandboxPool::waiting_count() const {
+  std::lock_guard lock(mutex_);
+  return waiting_;
 }
 
 }  // namespace duckmesh::query

@@ -141,9 +141,11 @@ class SandboxPool {
   // none came within `wait`, and whatever opening a Sandbox throws.
   Lease acquire(std::chrono::milliseconds wait = std::chrono::seconds(5));
 
-  // Sandboxes open (idle and leased) and idle ones, for metrics and tests.
+  // Sandboxes open (idle and leased) and idle ones, and queries waiting in
+  // acquire() for one, for metrics and tests.
   std::size_t open_count() const;
   std::size_t idle_count() const;
+  std::size_t waiting_count() const;
 
  private:
   void give_back(std::unique_ptr<Sandbox> sandbox) noexcept;
@@ -158,6 +160,7 @@ class SandboxPool {
   std::condition_variable released_;
   std::vector<std::unique_ptr<Sandbox>> idle_;
   std::size_t open_ = 0;  // idle + leased + being opened
+  std::size_t waiting_ = 0;
 };
 
 }  // namespace duckmesh::query
