@@ -37,6 +37,7 @@ class S3Server {
 
   std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
   const std::string& bucket() const { return bucket_; }
+  unsigned short port() const { return static_cast<unsigned short>(port_); }
 
   // Stops the server (SIGKILL); start() brings it back on the same port and data.
   void stop() {

@@ -302,8 +302,8 @@ S3ObjectStore::Response S3ObjectStore::send(
     }
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);
     if (response.status == 429 || response.status >= 500) {
-      last_cause = "HTTP " + std::to_string(response.status) +
-                   xml_text(response.body, "Message").value_or("");
+      last_cause = "HTTP " + std::to_string(response.status);
+      if (auto message = xml_text(response.body, "Message")) last_cause += ": " + *message;
       continue;
     }
     return response;
