@@ -188,7 +188,9 @@ int serve(const Config& config) {
       "superadmin. Use it for local trials only, never on a reachable address.";
   if (authenticator.insecure()) {
     log::warn(kInsecureWarning, {{"setting", "insecure_no_auth"}});
-    std::cerr << "WARNING: " << kInsecureWarning << std::endl;
+    // Also on stdout, where a person running the server looks (stderr is
+    // JSON lines for machines).
+    std::cout << "WARNING: " << kInsecureWarning << std::endl;
   } else {
     log::info("authentication", {{"api_keys", true}, {"jwt", authenticator.jwt_enabled()}});
   }
