@@ -11,6 +11,10 @@ namespace {
 
 using testing::TempDir;
 
+// Where the secret starts in dmk_<12 hex id>_<secret> (the secret itself may
+// contain '_', a base64url character).
+constexpr std::size_t kSecretAt = 4 + 12 + 1;
+
 std::string reason(const Error& e) {
   return std::string(e.details().at("reason").as_string());
 }
@@ -74,7 +78,7 @@ TEST_F(KeyServiceTest, AnIssuedKeyAuthenticatesAsItsProductAndRole) {
   EXPECT_EQ(issued.token.rfind("dmk_" + issued.record.id + "_", 0), 0u);
   auto stored = catalog_->find_api_key(issued.record.id);
   ASSERT_TRUE(stored);
-  std::string secret = issued.token.substr(issued.token.rfind('_') + 1);
+  std::string secret = issued.token.substr(kSecretAt);
   EXPECT_EQ(stored->secret_hash.find(secret), std::string::npos) << "only a hash is stored";
   EXPECT_EQ(stored->product, "alpha");
   EXPECT_EQ(stored->role, "writer");
@@ -89,12 +93,15 @@ TEST_F(KeyServiceTest, AnIssuedKeyAuthenticatesAsItsProductAndRole) {
 
 TEST_F(KeyServiceTest, WrongSecretUnknownIdAndMalformedKeysAreRefused) {
   auto issued = keys_->create("alpha", Role::reader);
+  // Change the secret's first character (its last one also carries padding
+  // bits, and a non-canonical change there reads as malformed instead).
   std::string wrong = issued.token;
-  wrong.back() = wrong.back() == 'A' ? 'B' : 'A';
+  char& c = wrong[kSecretAt];
+  c = c == 'A' ? 'B' : 'A';
   auto e = refusal(wrong);
   EXPECT_EQ(e.code(), ErrorCode::unauthorized);
   EXPECT_EQ(reason(e), "wrong_secret");
-  auto unknown = refusal("dmk_000000000000_" + issued.token.substr(issued.token.rfind('_') + 1));
+  auto unknown = refusal("dmk_000000000000_" + issued.token.substr(kSecretAt));
   EXPECT_EQ(reason(unknown), "unknown_key");
   EXPECT_EQ(unknown.message(), e.message()) << "unknown id and wrong secret read the same";
   EXPECT_EQ(reason(refusal("dmk_nonsense")), "malformed_key");
