@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <fstream>
 #include <regex>
 #include <set>
 
@@ -383,6 +384,42 @@ TEST_F(AuthTest, HealthSaysAuthenticationIsOn) {
   EXPECT_EQ(health.at("checks").at("auth").at("status").as_string(), "healthy");
   EXPECT_TRUE(health.at("checks").at("auth").at("enabled").as_bool());
   EXPECT_FALSE(health.as_object().contains("warnings"));
+}
+
+// RS256 with the public key from a PEM file, and JWKS keys chosen by kid,
+// as configured on the command line.
+TEST(JwtKeyFiles, Rs256FromAPemFileAndFromAJwksFile) {
+  TempDir dir;
+  RsaKey pem_key, jwks_key;
+  auto pem = dir.path() / "public.pem";
+  std::ofstream(pem) << pem_key.public_pem();
+  auto jwks = dir.path() / "jwks.json";
+  std::ofstream(jwks) << boost::json::serialize(
+      boost::json::object{{"keys", boost::json::array{jwks_key.jwk("k1")}}});
+  ServiceProcess service(dir.path() / "data",
+                         {"--onto-server-url", "http://127.0.0.1:9", "--jwt-public-key-file",
+                          pem.string(), "--jwt-jwks-file", jwks.string()},
+                         {}, Auth::required);
+  HttpClient c("127.0.0.1", service.port());
+  boost::json::object claims{
+      {"sub", "ops"}, {"exp", now_s() + 60}, {"duckmesh_role", "superadmin"}};
+  auto get = [&](const std::string& token) {
+    return c.request(verb::get, "/v1/products", "", {{"Authorization", "Bearer " + token}}).status;
+  };
+  EXPECT_EQ(get(pem_key.sign(claims)), 200u);
+  EXPECT_EQ(get(jwks_key.sign(claims, {{"alg", "RS256"}, {"kid", "k1"}})), 200u);
+  EXPECT_EQ(get(jwks_key.sign(claims)), 401u) << "without a kid only the PEM key applies";
+  EXPECT_EQ(get(pem_key.sign(claims, {{"alg", "RS256"}, {"kid", "k1"}})), 401u);
+  EXPECT_EQ(get(hs256_jwt(claims, pem_key.public_pem())), 401u) << "no HS256 secret configured";
+}
+
+TEST(JwtKeyFiles, AnUnreadableKeyFileStopsTheStartNamingTheSetting) {
+  TempDir dir;
+  auto r =
+      run_binary({"serve", "--listen", "127.0.0.1:0", "--data-dir", (dir.path() / "data").string(),
+                  "--jwt-public-key-file", (dir.path() / "missing.pem").string()});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("jwt_public_key_file"), std::string::npos) << r.err;
 }
 
 TEST(InsecureNoAuth, SaysSoLoudlyInLogsAndHealth) {
