@@ -23,10 +23,14 @@ build: configure
 
 # The reference ontology server serves the sample ontology on :8001 beside the
 # service; if it cannot start, the service falls back to the same files bundled.
+# A local trial: the service listens on 127.0.0.1 only and runs without
+# authentication (it says so in its log and in /monitoring/health). Set
+# RUN_AUTH=1 to require API keys or JWTs as in production (see the README).
+RUN_AUTH ?=
 run: build
 	@$(BUILD_DIR)/duckmesh onto-serve --dir examples/ontology --port 8001 & onto=$$!; \
 	trap "kill $$onto 2>/dev/null" EXIT INT TERM; \
-	$(BUILD_DIR)/duckmesh serve --data-dir $(DATA_DIR)
+	$(BUILD_DIR)/duckmesh serve --data-dir $(DATA_DIR) $(if $(RUN_AUTH),,--insecure-no-auth)
 
 test: build
 	scripts/test $(BUILD_DIR)

@@ -1,7 +1,8 @@
 // Fuzzes what the server does with the bytes of one request before a handler
 // runs: the HTTP/1.1 parser with the server's limits, target and query
 // decoding, routing with path parameters, and the typed accessors handlers
-// use (query numbers and booleans, headers, the JSON body).
+// use (query numbers and booleans, headers, the JSON body), and the bearer
+// token through the JWT verifier (HS256 key configured).
 //
 // Every outcome must be a parser error or a duckmesh::Error; anything else
 // (a crash, a sanitizer report, another exception type) is a finding.
@@ -13,6 +14,8 @@
 #include <memory>
 #include <string>
 
+#include "auth/access.hpp"
+#include "auth/jwt.hpp"
 #include "common/error.hpp"
 #include "http/message.hpp"
 #include "http/router.hpp"
@@ -29,6 +32,9 @@ namespace dh = duckmesh::http;
 const dh::Router& router() {
   static const std::unique_ptr<dh::Router> instance = [] {
     auto r = std::make_unique<dh::Router>();
+    const auto dh_public = duckmesh::auth::Access::public_route();
+    const auto dh_reader = duckmesh::auth::Access::path_product(duckmesh::auth::Role::reader);
+    const auto dh_super = duckmesh::auth::Access::superadmin();
     auto echo = [](dh::Request& request) {
       for (const auto& [name, value] : request.path_params) (void)request.path_param(name);
       (void)request.int_query_param("limit", 100, 1, 10000);
@@ -38,20 +44,30 @@ const dh::Router& router() {
       if (!request.body().empty()) (void)request.json_body();
       return dh::Response::text(200, request.path, "text/plain");
     };
-    r->add(dh::Verb::get, "/v1/products", echo);
-    r->add(dh::Verb::post, "/v1/products", echo);
-    r->add(dh::Verb::get, "/v1/products/search", echo);
-    r->add(dh::Verb::get, "/v1/products/{product}", echo);
-    r->add(dh::Verb::get, "/v1/products/{product}/tables/{table}", echo);
-    r->add(dh::Verb::delete_, "/v1/products/{product}/tables/{table}", echo);
-    r->add(dh::Verb::post, "/v1/products/{product}/tables/{table}/events", echo);
-    r->add(dh::Verb::get, "/v1/products/{product}/visibility/{token}", echo);
-    r->add(dh::Verb::post, "/v1/products/{product}/query", echo);
-    r->add(dh::Verb::get, "/ops/{entity}/{id}", echo);
-    r->add(dh::Verb::get, "/monitoring/health", echo);
+    r->add(dh::Verb::get, "/v1/products", dh_super, echo);
+    r->add(dh::Verb::post, "/v1/products", dh_super, echo);
+    r->add(dh::Verb::get, "/v1/products/search", dh_super, echo);
+    r->add(dh::Verb::get, "/v1/products/{product}", dh_reader, echo);
+    r->add(dh::Verb::get, "/v1/products/{product}/tables/{table}", dh_reader, echo);
+    r->add(dh::Verb::delete_, "/v1/products/{product}/tables/{table}", dh_reader, echo);
+    r->add(dh::Verb::post, "/v1/products/{product}/tables/{table}/events", dh_reader, echo);
+    r->add(dh::Verb::get, "/v1/products/{product}/visibility/{token}", dh_reader, echo);
+    r->add(dh::Verb::post, "/v1/products/{product}/query", dh_reader, echo);
+    r->add(dh::Verb::get, "/ops/{entity}/{id}", dh_super, echo);
+    r->add(dh::Verb::get, "/monitoring/health", dh_public, echo);
     return r;
   }();
   return *instance;
+}
+
+const duckmesh::auth::JwtVerifier& jwt() {
+  static const duckmesh::auth::JwtVerifier verifier([] {
+    duckmesh::auth::JwtOptions o;
+    o.hs256_secret = "fuzzing-secret-of-at-least-32-bytes!!";
+    o.audience = "duckmesh";
+    return o;
+  }());
+  return verifier;
 }
 
 }  // namespace
@@ -82,6 +98,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     dh::parse_target(request);
     (void)router().dispatch(request);
+  } catch (const Error&) {
+  }
+  try {
+    std::string_view authorization = request.header("Authorization");
+    if (authorization.starts_with("Bearer ")) {
+      (void)jwt().verify(authorization.substr(7), 1'800'000'000);
+    }
   } catch (const Error&) {
     // A clear refusal is the expected outcome for most inputs.
   }

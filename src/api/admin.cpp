@@ -2,13 +2,14 @@
 
 #include <boost/json.hpp>
 
+#include "auth/access.hpp"
 #include "obs/log.hpp"
 
 namespace duckmesh::api {
 
 void add_admin_routes(http::Router& router) {
   router.add(
-      http::Verb::get, "/admin/logging/level",
+      http::Verb::get, "/admin/logging/level", auth::Access::superadmin(),
       [](http::Request&) {
         return http::Response::json(200, {{"level", log::to_string(log::level())}});
       },
@@ -16,6 +17,7 @@ void add_admin_routes(http::Router& router) {
 
   router.add(
       http::Verb::post, "/admin/logging/level",
+      auth::Access::superadmin().audited("logging.set_level"),
       [](http::Request& request) {
         auto body = request.json_body();
         const char* allowed = "one of trace, debug, info, warn, error";

@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "auth/access.hpp"
 #include "common/error.hpp"
 #include "http/openapi.hpp"
 
@@ -37,7 +38,7 @@ fetch('/openapi.json').then(r => r.json()).then(doc => {
 
 void add_discovery_routes(http::Router& router, DiscoveryContext c) {
   router.add(
-      http::Verb::get, "/",
+      http::Verb::get, "/", auth::Access::public_route(),
       [c](http::Request&) {
         return http::Response::json(200, {{"name", "DuckMesh"},
                                           {"version", DUCKMESH_VERSION},
@@ -56,7 +57,7 @@ void add_discovery_routes(http::Router& router, DiscoveryContext c) {
       "Welcome, with links to the rest of the API");
 
   router.add(
-      http::Verb::get, "/openapi.json",
+      http::Verb::get, "/openapi.json", auth::Access::public_route(),
       [c](http::Request&) {
         return http::Response::json(
             200, http::openapi_document(
@@ -67,14 +68,14 @@ void add_discovery_routes(http::Router& router, DiscoveryContext c) {
       "OpenAPI 3.1 description of every route");
 
   router.add(
-      http::Verb::get, "/docs",
+      http::Verb::get, "/docs", auth::Access::public_route(),
       [](http::Request&) {
         return http::Response::text(200, kDocsPage, "text/html; charset=utf-8");
       },
       "API documentation page");
 
   router.add(
-      http::Verb::get, "/metadata",
+      http::Verb::get, "/metadata", auth::Access::fixed_product(auth::Role::reader, c.product),
       [c](http::Request& request) {
         auto product = c.products->describe_product(c.product);
         std::string host(request.header("Host"));

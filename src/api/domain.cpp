@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "auth/access.hpp"
 #include "common/error.hpp"
 
 namespace duckmesh::api {
@@ -28,6 +29,7 @@ std::optional<ontology::Compatibility> mode_of(const http::Request& request,
 void add_domain_routes(http::Router& router, DomainContext c) {
   router.add(
       http::Verb::post, "/ops/initialize",
+      auth::Access::fixed_product(auth::Role::admin, c.product).audited("tables.initialize"),
       [c](http::Request& request) {
         bool force = request.bool_query_param("force", false);
         return http::Response::json(200, c.tables->initialize(c.product, force));
@@ -36,7 +38,7 @@ void add_domain_routes(http::Router& router, DomainContext c) {
       "refused changes)");
 
   router.add(
-      http::Verb::get, "/admin/tables",
+      http::Verb::get, "/admin/tables", auth::Access::fixed_product(auth::Role::reader, c.product),
       [c](http::Request&) {
         return http::Response::json(
             200, {{"product", c.product}, {"tables", c.tables->list(c.product)}});
@@ -45,6 +47,7 @@ void add_domain_routes(http::Router& router, DomainContext c) {
 
   router.add(
       http::Verb::post, "/admin/tables",
+      auth::Access::fixed_product(auth::Role::admin, c.product).audited("table.create"),
       [c](http::Request& request) {
         auto body = request.json_body();
         if (!body.is_object() || !body.as_object().contains("table") ||
@@ -61,6 +64,7 @@ void add_domain_routes(http::Router& router, DomainContext c) {
 
   router.add(
       http::Verb::put, "/admin/tables/{table}",
+      auth::Access::fixed_product(auth::Role::admin, c.product).audited("table.evolve"),
       [c](http::Request& request) {
         const auto& table = request.path_param("table");
         bool force = request.bool_query_param("force", false);
@@ -84,6 +88,7 @@ void add_domain_routes(http::Router& router, DomainContext c) {
 
   router.add(
       http::Verb::delete_, "/admin/tables/{table}",
+      auth::Access::fixed_product(auth::Role::admin, c.product).audited("table.drop"),
       [c](http::Request& request) {
         return http::Response::json(200,
                                     c.products->drop_table(c.product, request.path_param("table")));
@@ -91,7 +96,7 @@ void add_domain_routes(http::Router& router, DomainContext c) {
       "Drop a table of the default product");
 
   router.add(
-      http::Verb::get, "/admin/ontology",
+      http::Verb::get, "/admin/ontology", auth::Access::fixed_product(auth::Role::admin, c.product),
       [c](http::Request&) {
         auto status = ontology::health_check(c.ontology->status());
         status["product"] = c.product;

@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 #include <charconv>
 
+#include "auth/access.hpp"
 #include "common/error.hpp"
 
 namespace duckmesh::api {
@@ -44,6 +45,7 @@ bool gzip_encoded(const http::Request& r) {
 void add_ingest_routes(http::Router& router, ingest::IngestService& service) {
   router.add(
       http::Verb::post, "/v1/products/{product}/tables/{table}/events",
+      auth::Access::path_product(auth::Role::writer),
       [&](http::Request& r) {
         ingest::IngestRequest request;
         request.product = r.path_param("product");
@@ -89,6 +91,7 @@ void add_ingest_routes(http::Router& router, ingest::IngestService& service) {
 
   router.add(
       http::Verb::get, "/v1/products/{product}/visibility/{token}",
+      auth::Access::path_product(auth::Role::reader),
       [&](http::Request& r) {
         auto token = ingest::VisibilityToken::decode(r.path_param("token"));
         if (token.product != r.path_param("product")) {

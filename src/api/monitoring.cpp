@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include "auth/access.hpp"
 #include "obs/metrics.hpp"
 
 namespace duckmesh::api {
@@ -57,7 +58,7 @@ boost::json::object check_disk(const std::string& data_dir) {
 
 void add_monitoring_routes(http::Router& router, MonitoringContext context) {
   router.add(
-      http::Verb::get, "/monitoring/health",
+      http::Verb::get, "/monitoring/health", auth::Access::public_route(),
       [context](http::Request&) {
         boost::json::object checks;
         checks["duckdb"] = check_duckdb(*context.duckdb);
@@ -70,12 +71,18 @@ void add_monitoring_routes(http::Router& router, MonitoringContext context) {
           }
         }
         bool healthy = true, degraded = false;
+        boost::json::array warnings;
         for (const auto& [name, check] : checks) {
           const auto& status = check.as_object().at("status");
-          if (status == "degraded")
+          if (status == "degraded") {
             degraded = true;
-          else if (status != "healthy")
+          } else if (status == "warning") {
+            // Serving works, but an operator must know (e.g. auth is off).
+            const auto* message = check.as_object().if_contains("message");
+            warnings.emplace_back(message ? *message : boost::json::value(name));
+          } else if (status != "healthy") {
             healthy = false;
+          }
         }
         auto uptime =
             std::chrono::duration<double>(std::chrono::system_clock::now() - context.started);
@@ -88,6 +95,7 @@ void add_monitoring_routes(http::Router& router, MonitoringContext context) {
             {"uptime_seconds", uptime.count()},
             {"checks", std::move(checks)},
         };
+        if (!warnings.empty()) body["warnings"] = std::move(warnings);
         return http::Response::json(healthy ? 200 : 503, body);
       },
       "Liveness and readiness with a live check of each dependency");
@@ -95,11 +103,13 @@ void add_monitoring_routes(http::Router& router, MonitoringContext context) {
   auto prometheus = [](http::Request&) {
     return http::Response::text(200, obs::Registry::global().expose(), kPrometheusType);
   };
-  router.add(http::Verb::get, "/metrics", prometheus, "Prometheus metrics");
-  router.add(http::Verb::get, "/monitoring/metrics", prometheus, "Prometheus metrics");
+  router.add(http::Verb::get, "/metrics", auth::Access::public_route(), prometheus,
+             "Prometheus metrics");
+  router.add(http::Verb::get, "/monitoring/metrics", auth::Access::public_route(), prometheus,
+             "Prometheus metrics");
 
   router.add(
-      http::Verb::get, "/monitoring/metrics/system",
+      http::Verb::get, "/monitoring/metrics/system", auth::Access::superadmin(),
       [context](http::Request&) {
         auto m = obs::read_system_metrics(context.data_dir);
         boost::json::object body{

@@ -18,7 +18,10 @@ struct MonitoringContext {
   duck::Database* duckdb = nullptr;  // checked live by /monitoring/health
   std::chrono::system_clock::time_point started = std::chrono::system_clock::now();
   // Extra checks by name, each returning an object with "status" healthy,
-  // degraded or unhealthy (e.g. "ontology"). Degraded keeps the node at 200.
+  // warning, degraded or unhealthy (e.g. "ontology"). Degraded keeps the node
+  // at 200. Warning leaves the overall status alone and adds the check's
+  // "message" to the body's "warnings" (a setting an operator must see, such
+  // as authentication switched off).
   std::map<std::string, std::function<boost::json::object()>> checks{};
 };
 

@@ -2,19 +2,20 @@
 
 #include <boost/json.hpp>
 
+#include "auth/access.hpp"
 #include "common/error.hpp"
 
 namespace duckmesh::api {
 
-void add_ops_routes(http::Router& router, domain::EntityOps& ops) {
+void add_ops_routes(http::Router& router, domain::EntityOps& ops, const std::string& product) {
   router.add(
-      http::Verb::post, "/ops/{entity}",
+      http::Verb::post, "/ops/{entity}", auth::Access::fixed_product(auth::Role::writer, product),
       [&ops](http::Request& r) {
         return http::Response::json(201, ops.create(r.path_param("entity"), r.json_body()));
       },
       "Create a record (201 with server-set fields such as a generated key and timestamps)");
   router.add(
-      http::Verb::get, "/ops/{entity}",
+      http::Verb::get, "/ops/{entity}", auth::Access::fixed_product(auth::Role::reader, product),
       [&ops](http::Request& r) {
         domain::ListQuery q;
         for (const auto& [k, v] : r.query) {
@@ -32,12 +33,14 @@ void add_ops_routes(http::Router& router, domain::EntityOps& ops) {
       "List records: ?field=value filters, sort=a,-b, limit, offset or cursor pagination");
   router.add(
       http::Verb::get, "/ops/{entity}/{id}",
+      auth::Access::fixed_product(auth::Role::reader, product),
       [&ops](http::Request& r) {
         return http::Response::json(200, ops.get(r.path_param("entity"), r.path_param("id")));
       },
       "One record by its key (404 when absent)");
   router.add(
       http::Verb::put, "/ops/{entity}/{id}",
+      auth::Access::fixed_product(auth::Role::writer, product),
       [&ops](http::Request& r) {
         return http::Response::json(
             200, ops.update(r.path_param("entity"), r.path_param("id"), r.json_body(), false));
@@ -45,6 +48,7 @@ void add_ops_routes(http::Router& router, domain::EntityOps& ops) {
       "Replace a record");
   router.add(
       http::Verb::patch, "/ops/{entity}/{id}",
+      auth::Access::fixed_product(auth::Role::writer, product),
       [&ops](http::Request& r) {
         return http::Response::json(
             200, ops.update(r.path_param("entity"), r.path_param("id"), r.json_body(), true));
@@ -52,6 +56,7 @@ void add_ops_routes(http::Router& router, domain::EntityOps& ops) {
       "Change some fields of a record");
   router.add(
       http::Verb::delete_, "/ops/{entity}/{id}",
+      auth::Access::fixed_product(auth::Role::writer, product),
       [&ops](http::Request& r) {
         return http::Response::json(200, ops.remove(r.path_param("entity"), r.path_param("id")));
       },

@@ -11,6 +11,7 @@
 
 namespace duckmesh::api {
 
-void add_ops_routes(http::Router& router, domain::EntityOps& ops);
+// `product` is the product the records belong to (the default product).
+void add_ops_routes(http::Router& router, domain::EntityOps& ops, const std::string& product);
 
 }  // namespace duckmesh::api

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <set>
 
+#include "auth/access.hpp"
 #include "common/error.hpp"
 #include "product/product_service.hpp"
 
@@ -33,6 +34,7 @@ void add_query_routes(http::Router& router, query::QueryService& queries,
                       const catalog::CatalogRepo& catalog) {
   router.add(
       http::Verb::post, "/v1/products/{product}/query",
+      auth::Access::path_product(auth::Role::reader),
       [&](http::Request& r) {
         auto request = query::QueryRequest::from_json(r.json_body());
         std::string product = r.path_param("product");
@@ -58,6 +60,7 @@ void add_query_routes(http::Router& router, query::QueryService& queries,
 
   router.add(
       http::Verb::get, "/v1/products/{product}/tables/{table}/changes",
+      auth::Access::path_product(auth::Role::reader),
       [&](http::Request& r) {
         auto from = r.int_query_param("from", 0, 0, INT64_MAX);
         auto to_default = catalog.latest_snapshot(r.path_param("product"));
@@ -77,6 +80,7 @@ void add_query_routes(http::Router& router, query::QueryService& queries,
 
   router.add(
       http::Verb::get, "/v1/products/{product}/tables/{table}/history",
+      auth::Access::path_product(auth::Role::reader),
       [&](http::Request& r) {
         const auto& product = r.path_param("product");
         const auto& table = r.path_param("table");
@@ -121,6 +125,7 @@ void add_query_routes(http::Router& router, query::QueryService& queries,
 
   router.add(
       http::Verb::get, "/v1/products/{product}/snapshots",
+      auth::Access::path_product(auth::Role::reader),
       [&](http::Request& r) {
         const auto& product = r.path_param("product");
         require_product(catalog, product);
@@ -144,6 +149,7 @@ void add_query_routes(http::Router& router, query::QueryService& queries,
 
   router.add(
       http::Verb::get, "/v1/products/{product}/snapshots/{snapshot}",
+      auth::Access::path_product(auth::Role::reader),
       [&](http::Request& r) {
         const auto& product = r.path_param("product");
         require_product(catalog, product);

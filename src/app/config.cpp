@@ -483,8 +483,49 @@ const std::vector<Setting>& settings() {
          if (!ok) throw bad_value("default_product", v, allowed);
          c.default_product = v;
        }},
+      {"insecure_no_auth",
+       {"DUCKMESH_INSECURE_NO_AUTH"},
+       "serve without authentication: every request without credentials acts as superadmin "
+       "(local trials only; logged and reported by /monitoring/health)",
+       [](Config& c, const std::string& v) {
+         c.insecure_no_auth = parse_bool("insecure_no_auth", v);
+       }},
+      {"jwt_hs256_secret",
+       {"DUCKMESH_JWT_HS256_SECRET"},
+       "shared secret that verifies HS256 JWTs (never logged; at least 32 bytes)",
+       [](Config& c, const std::string& v) {
+         if (!v.empty() && v.size() < 32)
+           throw bad_value("jwt_hs256_secret", "***", "at least 32 bytes");
+         c.jwt_hs256_secret = v;
+       }},
+      {"jwt_public_key_file",
+       {"DUCKMESH_JWT_PUBLIC_KEY_FILE"},
+       "PEM file of the RSA public key (BEGIN PUBLIC KEY) that verifies RS256 JWTs",
+       [](Config& c, const std::string& v) { c.jwt_public_key_file = v; }},
+      {"jwt_jwks_file",
+       {"DUCKMESH_JWT_JWKS_FILE"},
+       "JWKS file ({\"keys\": [...]}, RSA or oct keys with a kid) for JWTs that name a kid",
+       [](Config& c, const std::string& v) { c.jwt_jwks_file = v; }},
+      {"jwt_audience",
+       {"DUCKMESH_JWT_AUDIENCE"},
+       "audience a JWT's aud must contain (empty: not checked)",
+       [](Config& c, const std::string& v) { c.jwt_audience = v; }},
+      {"jwt_issuer",
+       {"DUCKMESH_JWT_ISSUER"},
+       "issuer a JWT's iss must equal (empty: not checked)",
+       [](Config& c, const std::string& v) { c.jwt_issuer = v; }},
+      {"jwt_leeway_s",
+       {"DUCKMESH_JWT_LEEWAY_S"},
+       "seconds of clock skew allowed when checking a JWT's exp, nbf and iat",
+       [](Config& c, const std::string& v) {
+         c.jwt_leeway_s = parse_int<std::int64_t>("jwt_leeway_s", v, 0, 600);
+       }},
   };
   return all;
+}
+
+bool is_switch(const std::string& key) {
+  return key == "insecure_no_auth";
 }
 
 std::string flag_name(const std::string& key) {
@@ -570,6 +611,13 @@ boost::json::object Config::to_json() const {
       {"onto_breaker_failures", onto_breaker_failures},
       {"onto_breaker_cooldown", onto_breaker_cooldown_s},
       {"default_product", default_product},
+      {"insecure_no_auth", insecure_no_auth},
+      {"jwt_hs256_secret", jwt_hs256_secret.empty() ? "" : "***"},
+      {"jwt_public_key_file", jwt_public_key_file},
+      {"jwt_jwks_file", jwt_jwks_file},
+      {"jwt_audience", jwt_audience},
+      {"jwt_issuer", jwt_issuer},
+      {"jwt_leeway_s", jwt_leeway_s},
   };
 }
 

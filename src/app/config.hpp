@@ -87,6 +87,14 @@ struct Config {
   std::size_t onto_breaker_failures = 3;
   double onto_breaker_cooldown_s = 30.0;
   std::string default_product = "default";  // product the unprefixed /ops routes use
+  // Authentication (see auth/*.hpp). Off only for local trials.
+  bool insecure_no_auth = false;
+  std::string jwt_hs256_secret;     // shared secret of HS256 tokens
+  std::string jwt_public_key_file;  // PEM RSA public key of RS256 tokens
+  std::string jwt_jwks_file;        // JWKS of keys selected by the token's kid
+  std::string jwt_audience;         // required aud (empty: not checked)
+  std::string jwt_issuer;           // required iss (empty: not checked)
+  std::int64_t jwt_leeway_s = 30;   // clock skew allowed on exp, nbf and iat
 
   std::string listen() const { return listen_host + ":" + std::to_string(listen_port); }
   // Every setting with its value, secrets masked (credentials in URLs).
@@ -103,6 +111,10 @@ struct Setting {
 };
 
 const std::vector<Setting>& settings();
+
+// Whether a setting is also a bare switch on the command line (--key alone
+// means true), e.g. --insecure-no-auth.
+bool is_switch(const std::string& key);
 
 // The flag spelling of a key: "data_dir" -> "--data-dir".
 std::string flag_name(const std::string& key);

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "app/config.hpp"
+#include "app/keys_command.hpp"
 #include "app/maintenance_command.hpp"
 #include "app/onto_serve.hpp"
 #include "app/serve.hpp"
@@ -24,6 +25,14 @@ void add_setting_flags(CLI::App& command, std::map<std::string, std::string>& va
     std::string env;
     for (const auto& name : setting.env) env += (env.empty() ? " [env " : ", ") + name;
     if (!env.empty()) env += "]";
+    if (duckmesh::app::is_switch(setting.key)) {
+      // A bare switch: given alone it means true (the environment and the
+      // config file still take true/false).
+      options[setting.key] = command.add_flag_callback(
+          duckmesh::app::flag_name(setting.key),
+          [&values, key = setting.key] { values[key] = "true"; }, setting.help + env);
+      continue;
+    }
     options[setting.key] = command.add_option(duckmesh::app::flag_name(setting.key),
                                               values[setting.key], setting.help + env);
   }
@@ -66,6 +75,9 @@ int main(int argc, char** argv) {
 
   // Clients of a running server.
   std::string server_url;
+  std::string api_key;
+  constexpr const char* kApiKeyHelp =
+      "API key (or JWT) sent as Authorization: Bearer [env DUCKMESH_API_KEY]";
   duckmesh::client::IngestCommand ingest_command;
   bool no_wait = false;
   std::int64_t wait_timeout_s = ingest_command.wait_timeout.count();
@@ -104,6 +116,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 86'400))
       ->capture_default_str();
   ingest->add_option("--server", server_url, kServerHelp);
+  ingest->add_option("--api-key", api_key, kApiKeyHelp);
   ingest->add_option("FILE", ingest_command.input, "NDJSON or CSV file, or - for standard input")
       ->required();
 
@@ -130,6 +143,7 @@ int main(int argc, char** argv) {
   auto* max_rows_option = query->add_option(
       "--max-rows", query_max_rows, "Return at most this many rows [server default: 10000]");
   query->add_option("--server", server_url, kServerHelp);
+  query->add_option("--api-key", api_key, kApiKeyHelp);
   query
       ->add_option("SQL", query_command.spec.sql,
                    "The statement, or - to read it from standard input")
@@ -145,6 +159,7 @@ int main(int argc, char** argv) {
       "and the exit code is 1 if any statement failed.");
   shell->add_option("--product", shell_command.product, "Data product")->required();
   shell->add_option("--server", server_url, kServerHelp);
+  shell->add_option("--api-key", api_key, kApiKeyHelp);
   shell->add_option("--history", history_file,
                     "History file, used when standard input is a terminal [env DUCKMESH_HISTORY; "
                     "default ~/.duckmesh_history]");
@@ -180,6 +195,35 @@ int main(int argc, char** argv) {
       m.sub->add_flag("--dry-run", m.command.dry_run, "Report what would happen; change nothing");
     }
   }
+  // API keys of a data directory (safe while a server runs on it).
+  auto* keys = app.add_subcommand("keys", "Create, revoke and list API keys");
+  keys->require_subcommand(1);
+  duckmesh::app::KeysCommand keys_command;
+  std::string keys_data_dir;
+  auto add_keys_common = [&](CLI::App* sub) {
+    sub->add_option("--config", config_file,
+                    "JSON file of setting: value pairs [env DUCKMESH_CONFIG]");
+    sub->add_option("--data-dir", keys_data_dir,
+                    "Data directory whose catalog holds the keys [env DUCKMESH_DATA_DIR; default "
+                    "./duckmesh-data]");
+  };
+  auto* keys_create = keys->add_subcommand(
+      "create",
+      "Issue a key (printed once): --product P --role reader|writer|admin, or --role "
+      "superadmin without a product for a platform key");
+  add_keys_common(keys_create);
+  keys_create->add_option("--product", keys_command.product, "Data product of the key");
+  keys_create->add_option("--role", keys_command.role, "reader, writer, admin or superadmin")
+      ->required()
+      ->check(CLI::IsMember({"reader", "writer", "admin", "superadmin"}));
+  auto* keys_revoke = keys->add_subcommand("revoke", "Revoke a key by its id");
+  add_keys_common(keys_revoke);
+  keys_revoke->add_option("ID", keys_command.id, "Key id (the part after dmk_)")->required();
+  auto* keys_list =
+      keys->add_subcommand("list", "List keys: id, product, role, created, last used, revoked");
+  add_keys_common(keys_list);
+  keys_list->add_option("--product", keys_command.product, "Only this product's keys");
+
   duckmesh::app::OntoServeOptions onto_options;
   auto* onto_serve = app.add_subcommand(
       "onto-serve", "Serve the ontology files of a folder (the reference ontology server)");
@@ -219,6 +263,11 @@ int main(int argc, char** argv) {
     }
     if (*ingest || *query || *shell) {
       auto server = duckmesh::client::resolve_server(server_url, std::getenv("DUCKMESH_SERVER"));
+      if (api_key.empty()) {
+        const char* env_key = std::getenv("DUCKMESH_API_KEY");
+        if (env_key) api_key = env_key;
+      }
+      server.api_key = api_key;
       auto console = duckmesh::client::Console::standard();
       if (*ingest) {
         ingest_command.server = server;
@@ -246,6 +295,15 @@ int main(int argc, char** argv) {
       if (i == 0) return duckmesh::app::run_compact(config, m.command, std::cout);
       if (i == 1) return duckmesh::app::run_expire(config, m.command, std::cout);
       return duckmesh::app::run_gc(config, m.command, std::cout);
+    }
+    if (*keys) {
+      std::map<std::string, std::string> given;
+      if (!keys_data_dir.empty()) given["data_dir"] = keys_data_dir;
+      auto config =
+          duckmesh::app::load_config(given, duckmesh::app::process_environment(), config_file);
+      if (*keys_create) return duckmesh::app::run_keys_create(config, keys_command, std::cout);
+      if (*keys_revoke) return duckmesh::app::run_keys_revoke(config, keys_command, std::cout);
+      return duckmesh::app::run_keys_list(config, keys_command, std::cout);
     }
     if (*onto_serve) return duckmesh::app::onto_serve(onto_options);
     if (*serve) {

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <thread>
 
+#include "auth/access.hpp"
 #include "common/error.hpp"
 #include "http/middleware.hpp"
 #include "http/router.hpp"
@@ -68,7 +69,7 @@ std::optional<http::Response> inject(Faults& faults) {
 
 void add_schema_routes(http::Router& router, const std::filesystem::path& dir, Faults& faults) {
   router.add(
-      http::Verb::get, "/schemas",
+      http::Verb::get, "/schemas", auth::Access::public_route(),
       [&dir, &faults](http::Request&) {
         if (auto e = inject(faults)) return *e;
         std::vector<std::string> ids;
@@ -83,7 +84,7 @@ void add_schema_routes(http::Router& router, const std::filesystem::path& dir, F
       },
       "Ids of the published schemas");
   router.add(
-      http::Verb::get, "/schemas/{schema_id}",
+      http::Verb::get, "/schemas/{schema_id}", auth::Access::public_route(),
       [&dir, &faults](http::Request& request) {
         if (auto e = inject(faults)) return *e;
         const auto& id = request.path_param("schema_id");
@@ -98,7 +99,7 @@ void add_schema_routes(http::Router& router, const std::filesystem::path& dir, F
       },
       "One published schema");
   router.add(
-      http::Verb::get, "/health",
+      http::Verb::get, "/health", auth::Access::public_route(),
       [&faults](http::Request&) {
         if (auto e = inject(faults)) return *e;
         return http::Response::json(200, {{"status", "healthy"}});
@@ -162,11 +163,11 @@ int onto_serve(const OntoServeOptions& options) {
 
   http::Router control;
   control.add(
-      http::Verb::get, "/faults",
+      http::Verb::get, "/faults", auth::Access::public_route(),
       [&faults](http::Request&) { return http::Response::json(200, faults.to_json()); },
       "The injected faults");
   control.add(
-      http::Verb::post, "/faults",
+      http::Verb::post, "/faults", auth::Access::public_route(),
       [&](http::Request& request) {
         auto body = request.json_body();
         if (!body.is_object()) throw Error(ErrorCode::invalid_input, "body must be an object");

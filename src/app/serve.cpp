@@ -5,9 +5,12 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <memory>
+#include <sstream>
 
+#include "api/access_control.hpp"
 #include "api/admin.hpp"
 #include "api/discovery.hpp"
 #include "api/domain.hpp"
@@ -18,10 +21,14 @@
 #include "api/query.hpp"
 #include "app/maintenance_command.hpp"
 #include "app/node.hpp"
+#include "auth/api_keys.hpp"
+#include "auth/audit.hpp"
+#include "auth/authenticator.hpp"
 #include "common/error.hpp"
 #include "domain/entity_ops.hpp"
 #include "domain/ontology_tables.hpp"
 #include "duck/database.hpp"
+#include "http/auth_middleware.hpp"
 #include "http/hardening.hpp"
 #include "http/middleware.hpp"
 #include "http/rate_limit.hpp"
@@ -139,6 +146,33 @@ std::unique_ptr<ontology::OntologyClient> make_ontology_client(const Config& con
   return std::make_unique<ontology::OntologyClient>(std::move(server), std::move(bundled), options);
 }
 
+std::string read_setting_file(const std::string& path, const char* setting) {
+  std::ifstream in(path);
+  if (!in) {
+    throw Error(ErrorCode::invalid_input,
+                std::string("setting '") + setting + "': cannot read file '" + path + "'",
+                {{"setting", setting}, {"file", path}});
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The JWT verifier the settings describe, or null when none is configured.
+std::unique_ptr<auth::JwtVerifier> make_jwt_verifier(const Config& config) {
+  auth::JwtOptions options;
+  options.hs256_secret = config.jwt_hs256_secret;
+  if (!config.jwt_public_key_file.empty())
+    options.public_key_pem = read_setting_file(config.jwt_public_key_file, "jwt_public_key_file");
+  if (!config.jwt_jwks_file.empty())
+    options.jwks_json = read_setting_file(config.jwt_jwks_file, "jwt_jwks_file");
+  options.audience = config.jwt_audience;
+  options.issuer = config.jwt_issuer;
+  options.leeway = std::chrono::seconds(config.jwt_leeway_s);
+  if (!options.enabled()) return nullptr;
+  return std::make_unique<auth::JwtVerifier>(std::move(options));
+}
+
 }  // namespace
 
 int serve(const Config& config) {
@@ -209,8 +243,31 @@ int serve(const Config& config) {
               {{"product", config.default_product}, {"summary", report.at("summary")}});
   }
 
+  auth::KeyService keys(node.catalog());
+  auth::AuditLog audit_log(node.catalog());
+  auth::Authenticator authenticator(keys, make_jwt_verifier(config), config.insecure_no_auth);
+  constexpr const char* kInsecureWarning =
+      "AUTHENTICATION IS OFF (insecure_no_auth): every request without credentials acts as "
+      "superadmin. Use it for local trials only, never on a reachable address.";
+  if (authenticator.insecure()) {
+    log::warn(kInsecureWarning, {{"setting", "insecure_no_auth"}});
+    // Also on stdout, where a person running the server looks (stderr is
+    // JSON lines for machines).
+    std::cout << "WARNING: " << kInsecureWarning << std::endl;
+  } else {
+    log::info("authentication", {{"api_keys", true}, {"jwt", authenticator.jwt_enabled()}});
+  }
+
   http::Router router;
   api::MonitoringContext monitoring{.data_dir = config.data_dir, .duckdb = &duckdb};
+  monitoring.checks["auth"] = [&authenticator, kInsecureWarning] {
+    if (authenticator.insecure()) {
+      return boost::json::object{
+          {"status", "warning"}, {"enabled", false}, {"message", kInsecureWarning}};
+    }
+    return boost::json::object{
+        {"status", "healthy"}, {"enabled", true}, {"jwt", authenticator.jwt_enabled()}};
+  };
   monitoring.checks["ontology"] = [&ontology] {
     return ontology::health_check(ontology->status());
   };
@@ -266,19 +323,32 @@ int serve(const Config& config) {
                                   .products = &products,
                                   .ontology = ontology.get()});
   domain::EntityOps entity_ops(ingest, queries, products, config.default_product);
-  api::add_ops_routes(router, entity_ops);
+  api::add_ops_routes(router, entity_ops, config.default_product);
   api::add_discovery_routes(
       router, {.product = config.default_product, .products = &products, .router = &router});
   api::add_admin_routes(router);
   api::add_product_routes(router, products);
   api::add_ingest_routes(router, ingest);
   api::add_query_routes(router, queries, node.catalog());
+  api::add_access_control_routes(router, {.keys = &keys, .audit = &audit_log});
 
+  // Hosts, CORS and the per-address limit come before authentication (a
+  // preflight carries no credentials; a flood of bad keys is limited by
+  // address); the per-credential limit needs the identity authorize() sets.
   http::Handler handler = http::chain(
       {http::request_id(), http::access_log(), http::metrics(), http::errors(),
        http::security_headers(!config.tls_cert_file.empty()),
        http::trusted_hosts(config.trusted_hosts), http::cors(config.cors_origins),
-       http::rate_limit(bucket(config.rate_limit_ip, config.rate_limit_ip_burst), {}, nullptr)},
+       http::rate_limit(bucket(config.rate_limit_ip, config.rate_limit_ip_burst), {}, nullptr),
+       http::authorize(router, authenticator),
+       http::rate_limit({}, bucket(config.rate_limit_key, config.rate_limit_key_burst),
+                        [](const http::Request& request) {
+                          if (!request.identity || request.identity->subject == "anonymous") {
+                            return std::string();
+                          }
+                          return request.identity->subject;
+                        }),
+       http::audit(audit_log)},
       [&router](http::Request& request) { return router.dispatch(request); });
 
   http::ServerOptions options;

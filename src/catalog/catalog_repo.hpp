@@ -161,6 +161,32 @@ struct Publication {
   std::string summary_json = "{}";
 };
 
+// An API key as the catalog keeps it: never the secret, only its salted hash.
+// `product` is empty for a platform (superadmin) key. Roles are the wire names
+// reader, writer, admin, superadmin.
+struct ApiKeyRecord {
+  std::string id;
+  std::string product;
+  std::string role;
+  std::string secret_hash;
+  std::int64_t created_unix_us = 0;
+  std::optional<std::int64_t> last_used_unix_us;
+  std::optional<std::int64_t> revoked_unix_us;
+};
+
+// One administrative action: who did what to which target, and how it ended
+// ("success" or an error code). `product` is empty for platform actions.
+struct AuditEntry {
+  std::int64_t id = 0;  // assigned by append_audit
+  std::int64_t at_unix_us = 0;
+  std::string actor;
+  std::string action;
+  std::string product;
+  std::string target;
+  std::string outcome;
+  std::string details_json = "{}";
+};
+
 class CatalogRepo {
  public:
   virtual ~CatalogRepo() = default;
@@ -283,6 +309,28 @@ class CatalogRepo {
   // any state (live, retired, unreferenced). An object in the store under
   // products/ that is not among them was never published: an orphan.
   virtual std::vector<std::string> known_file_paths() const = 0;
+
+  // --- API keys and the audit log ---------------------------------------
+  // Stores a new key. conflict when the id exists; invalid_input for an
+  // unknown role or a product/role mismatch (superadmin has no product, every
+  // other role has one). The product is not checked for existence here.
+  virtual void create_api_key(const ApiKeyRecord& key) = 0;
+  virtual std::optional<ApiKeyRecord> find_api_key(const std::string& id) const = 0;
+  // Keys of one product, or of every product and the platform when `product`
+  // is empty; ordered by creation time.
+  virtual std::vector<ApiKeyRecord> list_api_keys(const std::string& product) const = 0;
+  // Marks the key revoked at `unix_us` (a revoked key stays listed). Returns
+  // false when no key has the id; revoking twice keeps the first time.
+  virtual bool revoke_api_key(const std::string& id, std::int64_t unix_us) = 0;
+  // Records when the key was last used. Callers throttle this (it is a write).
+  virtual void touch_api_key(const std::string& id, std::int64_t unix_us) = 0;
+
+  // Appends an entry (durable on return) and returns its id; ids increase.
+  virtual std::int64_t append_audit(const AuditEntry& entry) = 0;
+  // Newest first: entries of `product` (all when empty) at or after
+  // `since_unix_us`, at most `limit`.
+  virtual std::vector<AuditEntry> list_audit(const std::string& product, std::int64_t since_unix_us,
+                                             std::size_t limit) const = 0;
 };
 
 }  // namespace duckmesh::catalog

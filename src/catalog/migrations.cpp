@@ -130,6 +130,39 @@ CREATE INDEX data_files_unreferenced ON data_files (product_id, unreferenced_at)
   WHERE unreferenced_at IS NOT NULL;
 )sql";
 
+// Authentication and the audit trail. A key row holds only a salted hash of
+// the key's secret; a platform (superadmin) key is the only kind without a
+// product. Products are named, not referenced by id, so a key or an audit
+// entry reads on its own. Audit entries are append-only; their ids come from
+// catalog_sequences like every other id.
+constexpr std::string_view kAuthAndAudit = R"sql(
+CREATE TABLE api_keys (
+  id TEXT NOT NULL PRIMARY KEY,
+  product TEXT,
+  role TEXT NOT NULL CHECK (role IN ('reader', 'writer', 'admin', 'superadmin')),
+  secret_hash TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  last_used_at BIGINT,
+  revoked_at BIGINT,
+  CHECK ((role = 'superadmin' AND product IS NULL) OR (role <> 'superadmin' AND product IS NOT NULL))
+);
+CREATE INDEX api_keys_by_product ON api_keys (product);
+
+CREATE TABLE audit_log (
+  id BIGINT NOT NULL PRIMARY KEY,
+  at BIGINT NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  product TEXT,
+  target TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  details_json TEXT NOT NULL
+);
+CREATE INDEX audit_log_by_product ON audit_log (product, id);
+CREATE INDEX audit_log_by_time ON audit_log (at);
+INSERT INTO catalog_sequences (name, next_value) VALUES ('audit_log', 1);
+)sql";
+
 constexpr std::array kMigrations{
     Migration{1,
               "products, tables, schema versions, snapshots, data files, idempotency, "
@@ -137,6 +170,8 @@ constexpr std::array kMigrations{
               kInitialSchema},
     Migration{2, "data_files.unreferenced_at for garbage collection after snapshot expiry",
               kUnreferencedFiles},
+    Migration{3, "api_keys (salted secret hashes) and audit_log of administrative actions",
+              kAuthAndAudit},
 };
 
 }  // namespace

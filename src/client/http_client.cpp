@@ -167,6 +167,7 @@ HttpResponse HttpClient::exchange(const HttpRequest& request, const BodySink* si
   req.set(bhttp::field::host, server_.host + (server_.port == "80" ? "" : ":" + server_.port));
   req.set(bhttp::field::user_agent, std::string("duckmesh-cli/") + DUCKMESH_VERSION);
   req.keep_alive(true);
+  if (!server_.api_key.empty()) req.set(bhttp::field::authorization, "Bearer " + server_.api_key);
   for (const auto& [name, value] : request.headers) req.set(name, value);
   if (request.gzip_body) {
     req.set(bhttp::field::content_encoding, "gzip");

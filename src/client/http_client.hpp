@@ -35,6 +35,9 @@ struct ServerAddress {
   std::string host;
   std::string port = "80";
   std::string base_path;  // "" or "/prefix" without a trailing slash
+  // Sent as Authorization: Bearer with every request when not empty (an API
+  // key or a JWT; --api-key or DUCKMESH_API_KEY). Never part of url().
+  std::string api_key;
 
   // "http://host:port/prefix", for messages.
   std::string url() const;

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "auth/identity.hpp"
 #include "common/error.hpp"
 
 namespace duckmesh::http {
@@ -31,6 +32,13 @@ struct Request {
   std::string request_id;
   std::string remote_address;
   std::chrono::steady_clock::time_point received_at = std::chrono::steady_clock::now();
+  // Set by the authorize middleware: who the caller is (absent on a public
+  // route), and the product the route acts on ("" when none, e.g. platform
+  // routes or a list). A later middleware (rate limits) keys on these.
+  std::optional<auth::Identity> identity;
+  std::string scope_product;
+  // The audit action of the matched route ("" when not audited).
+  std::string audit_action;
 
   Verb method() const { return raw.method(); }
   const std::string& body() const { return raw.body(); }

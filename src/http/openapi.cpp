@@ -24,6 +24,18 @@ std::string operation_id(const std::string& method, const std::string& pattern) 
   return id;
 }
 
+// A machine-readable name of the access kind, e.g. for tests that walk the
+// route table: public, any_identity, superadmin, product:<role>.
+std::string access_kind(const auth::Access& access) {
+  using Kind = auth::Access::Kind;
+  switch (access.kind()) {
+    case Kind::public_route: return "public";
+    case Kind::any_identity: return "any_identity";
+    case Kind::superadmin: return "superadmin";
+    default: return "product:" + std::string(auth::to_string(access.role()));
+  }
+}
+
 }  // namespace
 
 boost::json::object openapi_document(const Router& router, const ApiInfo& info) {
@@ -49,7 +61,18 @@ boost::json::object openapi_document(const Router& router, const ApiInfo& info) 
            {{"application/json", {{"schema", {{"$ref", "#/components/schemas/Error"}}}}}}}}}};
     boost::json::object operation{{"operationId", operation_id(method, route.pattern)},
                                   {"summary", route.summary},
-                                  {"responses", std::move(responses)}};
+                                  {"responses", std::move(responses)},
+                                  {"x-duckmesh-access", route.access.describe()},
+                                  {"x-duckmesh-access-kind", access_kind(route.access)}};
+    if (route.access.needs_credentials()) {
+      operation["security"] =
+          boost::json::array{boost::json::object{{"bearer", boost::json::array{}}},
+                             boost::json::object{{"apiKey", boost::json::array{}}}};
+    } else {
+      operation["security"] = boost::json::array{};
+    }
+    if (!route.access.audit_action().empty())
+      operation["x-duckmesh-audit"] = route.access.audit_action();
     if (!parameters.empty()) operation["parameters"] = std::move(parameters);
     if (method == "post" || method == "put" || method == "patch") {
       operation["requestBody"] = {
@@ -75,7 +98,14 @@ boost::json::object openapi_document(const Router& router, const ApiInfo& info) 
           {"info",
            {{"title", info.title}, {"version", info.version}, {"description", info.description}}},
           {"paths", std::move(paths)},
-          {"components", {{"schemas", {{"Error", std::move(error_schema)}}}}}};
+          {"components",
+           {{"schemas", {{"Error", std::move(error_schema)}}},
+            {"securitySchemes",
+             {{"bearer",
+               {{"type", "http"},
+                {"scheme", "bearer"},
+                {"description", "An API key (dmk_<id>_<secret>) or a JWT"}}},
+              {"apiKey", {{"type", "apiKey"}, {"in", "header"}, {"name", "X-API-Key"}}}}}}}};
 }
 
 }  // namespace duckmesh::http

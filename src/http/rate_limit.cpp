@@ -71,7 +71,12 @@ std::string client_ip(const Request& request) {
 
 namespace {
 
+// The innermost limiter's figures win: a response that already carries them
+// (from the per-credential limit) keeps them.
 void add_headers(Response& response, const TokenBuckets::Decision& d) {
+  for (const auto& header : response.headers) {
+    if (header.first == "RateLimit-Limit") return;
+  }
   response.header("RateLimit-Limit", std::to_string(static_cast<long long>(d.limit)));
   response.header("RateLimit-Remaining", std::to_string(static_cast<long long>(d.remaining)));
   response.header("RateLimit-Reset",

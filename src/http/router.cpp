@@ -10,7 +10,7 @@ struct Router::Node {
   std::map<std::string, std::unique_ptr<Node>> literal;
   std::unique_ptr<Node> param;
   std::string param_name;
-  std::map<Verb, Handler> handlers;
+  std::map<Verb, std::pair<Handler, std::size_t>> handlers;  // handler, index in routes_
   std::string pattern;
 };
 
@@ -34,15 +34,15 @@ bool is_param(const std::string& segment) {
 }
 
 // Depth-first match: literal segments first, then the parameter branch.
-const Router::Node* match(const Router::Node* node, const std::vector<std::string>& parts,
-                          size_t index, std::map<std::string, std::string>& params) {
+const Router::Node* match_node(const Router::Node* node, const std::vector<std::string>& parts,
+                               size_t index, std::map<std::string, std::string>& params) {
   if (index == parts.size()) return node->handlers.empty() ? nullptr : node;
   if (auto it = node->literal.find(parts[index]); it != node->literal.end()) {
-    if (auto found = match(it->second.get(), parts, index + 1, params)) return found;
+    if (auto found = match_node(it->second.get(), parts, index + 1, params)) return found;
   }
   if (node->param) {
     params[node->param_name] = parts[index];
-    if (auto found = match(node->param.get(), parts, index + 1, params)) return found;
+    if (auto found = match_node(node->param.get(), parts, index + 1, params)) return found;
     params.erase(node->param_name);
   }
   return nullptr;
@@ -53,7 +53,13 @@ const Router::Node* match(const Router::Node* node, const std::vector<std::strin
 Router::Router() : root_(std::make_unique<Node>()) {}
 Router::~Router() = default;
 
-void Router::add(Verb method, const std::string& pattern, Handler handler, std::string summary) {
+struct Router::Found {
+  const Handler* handler;
+  const RouteInfo* route;
+};
+
+void Router::add(Verb method, const std::string& pattern, auth::Access access, Handler handler,
+                 std::string summary) {
   if (pattern.empty() || pattern.front() != '/') {
     throw Error(ErrorCode::internal, "route pattern must start with '/': " + pattern);
   }
@@ -80,14 +86,14 @@ void Router::add(Verb method, const std::string& pattern, Handler handler, std::
     throw Error(ErrorCode::internal,
                 "duplicate route " + std::string(to_string(method)) + " " + pattern);
   }
-  node->handlers.emplace(method, std::move(handler));
+  node->handlers.emplace(method, std::make_pair(std::move(handler), routes_.size()));
   node->pattern = pattern;
-  routes_.push_back({method, pattern, std::move(summary)});
+  routes_.push_back({method, pattern, std::move(summary), std::move(access)});
 }
 
-Response Router::dispatch(Request& request) const {
+Router::Found Router::find(Request& request) const {
   std::map<std::string, std::string> params;
-  const Node* node = match(root_.get(), split_path(request.path), 0, params);
+  const Node* node = match_node(root_.get(), split_path(request.path), 0, params);
   if (!node) {
     throw Error(ErrorCode::not_found, "no route for path '" + request.path + "'",
                 {{"path", request.path}});
@@ -109,7 +115,15 @@ Response Router::dispatch(Request& request) const {
                 {{"allow", allow}, {"method", std::string(to_string(request.method()))}});
   }
   request.path_params = std::move(params);
-  return it->second(request);
+  return {&it->second.first, &routes_[it->second.second]};
+}
+
+const RouteInfo& Router::match(Request& request) const {
+  return *find(request).route;
+}
+
+Response Router::dispatch(Request& request) const {
+  return (*find(request).handler)(request);
 }
 
 }  // namespace duckmesh::http

@@ -3,8 +3,11 @@
 // as a path parameter. Literal segments win over parameters, so
 // "/v1/products/{p}/tables" and "/v1/products/search" can coexist.
 //
-// Routes are added before the server starts; route() is then read-only and
-// safe to call from many threads.
+// Every route declares what it requires of its caller (auth::Access): the
+// parameter has no default, so a route cannot be added without one.
+//
+// Routes are added before the server starts; match() and dispatch() are then
+// read-only and safe to call from many threads.
 #pragma once
 
 #include <functional>
@@ -12,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "auth/access.hpp"
 #include "http/message.hpp"
 
 namespace duckmesh::http {
@@ -22,6 +26,7 @@ struct RouteInfo {
   Verb method;
   std::string pattern;
   std::string summary;  // one line, for the route listing and API docs
+  auth::Access access;  // what a caller needs
 };
 
 class Router {
@@ -32,11 +37,16 @@ class Router {
   Router& operator=(const Router&) = delete;
 
   // Throws internal on a malformed pattern or a duplicate (method, pattern).
-  void add(Verb method, const std::string& pattern, Handler handler, std::string summary = {});
+  void add(Verb method, const std::string& pattern, auth::Access access, Handler handler,
+           std::string summary = {});
 
-  // Finds the handler, binds path parameters and request.route, and calls it.
-  // not_found when no pattern matches the path; method_not_allowed (details
-  // "allow": "GET, POST") when the path matches but not with this method.
+  // Finds the route, binds path parameters and request.route, and returns
+  // the route's declaration. not_found when no pattern matches the path;
+  // method_not_allowed (details "allow": "GET, POST") when the path matches
+  // but not with this method.
+  const RouteInfo& match(Request& request) const;
+
+  // match(), then calls the route's handler.
   Response dispatch(Request& request) const;
 
   const std::vector<RouteInfo>& routes() const { return routes_; }
@@ -44,6 +54,9 @@ class Router {
   struct Node;  // a path segment of the route tree (router.cpp)
 
  private:
+  struct Found;
+  Found find(Request& request) const;
+
   std::unique_ptr<Node> root_;
   std::vector<RouteInfo> routes_;
 };

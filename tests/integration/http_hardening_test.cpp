@@ -5,6 +5,7 @@
 
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/ssl.hpp>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -111,6 +112,31 @@ TEST(HttpHardening, ClientIpRateLimitAnswers429WithRetryAfter) {
   EXPECT_EQ(refused.header("ratelimit-remaining"), "0");
   auto metrics = client.get("/metrics");
   EXPECT_EQ(metrics.status, 429u);  // the same client is still limited
+}
+
+TEST(HttpHardening, CredentialRateLimitFollowsTheKeyNotTheAddress) {
+  TempDir dir;
+  auto data = dir.path() / "data";
+  auto key = [&] {
+    auto r = run_binary({"keys", "create", "--data-dir", data.string(), "--role", "superadmin"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return std::map<std::string, std::string>{
+        {"Authorization", "Bearer " + r.out.substr(0, r.out.find('\n'))}};
+  };
+  auto a = key(), b = key();
+  ServiceProcess service(data, with({"--rate-limit-key", "0.2", "--rate-limit-key-burst", "2"}), {},
+                         Auth::required);
+  HttpClient client("127.0.0.1", service.port());
+  EXPECT_EQ(client.request(verb::get, "/v1/products", "", a).status, 200u);
+  auto second = client.request(verb::get, "/v1/products", "", a);
+  EXPECT_EQ(second.status, 200u);
+  EXPECT_EQ(second.header("ratelimit-remaining"), "0");
+  auto refused = client.request(verb::get, "/v1/products", "", a);
+  ASSERT_EQ(refused.status, 429u) << refused.body;
+  EXPECT_EQ(refused.json().at("error").at("details").at("scope").as_string(), "credential");
+  EXPECT_EQ(client.request(verb::get, "/v1/products", "", b).status, 200u);
+  // Public routes carry no credential and are not limited by one.
+  EXPECT_EQ(client.get("/openapi.json").status, 200u);
 }
 
 // A self-signed certificate for 127.0.0.1, made with the openssl tool.

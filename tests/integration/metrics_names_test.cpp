@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -69,24 +70,37 @@ std::set<std::string> dashboard_families() {
 
 TEST(MetricNames, DocsDashboardAndExpositionAgree) {
   TempDir dir;
-  ServiceProcess service(dir.path() / "data",
+  auto data = dir.path() / "data";
+  auto created =
+      run_binary({"keys", "create", "--data-dir", data.string(), "--role", "superadmin"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  std::map<std::string, std::string> auth = {
+      {"Authorization", "Bearer " + created.out.substr(0, created.out.find('\n'))}};
+  ServiceProcess service(data,
                          {"--onto-server-url", "http://127.0.0.1:9", "--maintenance-interval-ms",
-                          "200", "--rate-limit-ip", "1000", "--rate-limit-ip-burst", "200"});
+                          "200", "--rate-limit-ip", "1000", "--rate-limit-ip-burst", "200"},
+                         {}, Auth::required);
   HttpClient c("127.0.0.1", service.port());
+  auto get = [&](const std::string& target) {
+    return c.request(boost::beast::http::verb::get, target, "", auth);
+  };
   // Traffic that gives every labelled family a first sample.
-  ASSERT_EQ(c.post("/v1/products", R"({"name":"shop"})").status, 201u);
-  ASSERT_EQ(c.post("/v1/products/shop/tables",
-                   R"({"name":"t","kind":"append","columns":[{"name":"id","type":"bigint"}]})")
-                .status,
-            201u);
+  ASSERT_EQ(c.post("/v1/products", R"({"name":"shop"})", auth).status, 201u);
+  ASSERT_EQ(
+      c.post("/v1/products/shop/tables",
+             R"({"name":"t","kind":"append","columns":[{"name":"id","type":"bigint"}]})", auth)
+          .status,
+      201u);
   auto ingest = c.post("/v1/products/shop/tables/t/events?atomic=false&wait_for_visibility=true",
-                       R"([{"id":1},{"id":"x"}])");
+                       R"([{"id":1},{"id":"x"}])", auth);
   ASSERT_EQ(ingest.status, 200u) << ingest.body;
-  ASSERT_EQ(c.post("/v1/products/shop/query", R"({"sql":"SELECT count(*) FROM t"})").status, 200u);
+  ASSERT_EQ(c.post("/v1/products/shop/query", R"({"sql":"SELECT count(*) FROM t"})", auth).status,
+            200u);
+  ASSERT_EQ(c.get("/v1/products").status, 401u);  // an authentication failure
   // Wait for a maintenance pass to publish the per-table figures.
   std::set<std::string> exposed;
   for (int i = 0; i < 100; ++i) {
-    exposed = exposed_families(c.get("/metrics").body);
+    exposed = exposed_families(get("/metrics").body);
     if (exposed.count("duckmesh_table_files") && exposed.count("duckmesh_maintenance_runs_total")) {
       break;
     }
@@ -94,13 +108,13 @@ TEST(MetricNames, DocsDashboardAndExpositionAgree) {
   }
   // A refusal by the rate limiter, from a burst of requests.
   bool limited = false;
-  for (int i = 0; i < 400 && !limited; ++i) limited = c.get("/openapi.json").status == 429;
+  for (int i = 0; i < 400 && !limited; ++i) limited = get("/openapi.json").status == 429;
   ASSERT_TRUE(limited);
   // The limiter still refuses this client for a moment; wait for a token.
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   std::string text;
   for (int i = 0; i < 50; ++i) {
-    auto r = c.get("/metrics");
+    auto r = get("/metrics");
     if (r.status == 200) {
       text = r.body;
       break;

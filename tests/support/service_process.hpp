@@ -126,16 +126,23 @@ inline SpawnedBinary spawn_binary(const std::vector<std::string>& args,
   return {pid, pipefd[0]};
 }
 
+// Whether the service checks credentials. Most tests exercise other things
+// and call routes without credentials, so they run with --insecure-no-auth;
+// the auth tests ask for `required` and create keys.
+enum class Auth { insecure, required };
+
 class ServiceProcess {
  public:
-  // Starts `duckmesh serve --listen 127.0.0.1:0 --data-dir <data_dir> extra...`.
+  // Starts `duckmesh serve --listen 127.0.0.1:0 --data-dir <data_dir>
+  // [--insecure-no-auth] extra...`.
   ServiceProcess(const std::filesystem::path& data_dir, std::vector<std::string> extra = {},
-                 std::map<std::string, std::string> env = {})
+                 std::map<std::string, std::string> env = {}, Auth auth = Auth::insecure)
       : data_dir_(data_dir) {
     std::filesystem::create_directories(data_dir);
     log_path_ = data_dir.parent_path() / (data_dir.filename().string() + ".stderr.log");
     std::vector<std::string> args = {"serve", "--listen", "127.0.0.1:0", "--data-dir",
                                      data_dir.string()};
+    if (auth == Auth::insecure) args.push_back("--insecure-no-auth");
     args.insert(args.end(), extra.begin(), extra.end());
     start(args, env);
   }

@@ -1103,4 +1103,173 @@ std::vector<std::string> SqliteCatalog::known_file_paths() const {
   return paths;
 }
 
+// --- API keys and the audit log --------------------------------------------
+
+namespace {
+
+constexpr std::string_view kApiKeyColumns =
+    "id, product, role, secret_hash, created_at, last_used_at, revoked_at";
+
+ApiKeyRecord read_api_key(const Statement& row) {
+  ApiKeyRecord key;
+  key.id = row.column_text(0);
+  key.product = row.column_is_null(1) ? "" : row.column_text(1);
+  key.role = row.column_text(2);
+  key.secret_hash = row.column_text(3);
+  key.created_unix_us = row.column_int64(4);
+  key.last_used_unix_us = row.column_optional_int64(5);
+  key.revoked_unix_us = row.column_optional_int64(6);
+  return key;
+}
+
+void validate_api_key(const ApiKeyRecord& key) {
+  static const char* roles[] = {"reader", "writer", "admin", "superadmin"};
+  if (std::find(std::begin(roles), std::end(roles), key.role) == std::end(roles)) {
+    throw Error(ErrorCode::invalid_input,
+                "role '" + key.role + "' is not one of reader, writer, admin, superadmin",
+                {{"field", "role"}, {"value", key.role}});
+  }
+  if ((key.role == "superadmin") != key.product.empty()) {
+    throw Error(ErrorCode::invalid_input,
+                "a superadmin key has no product and every other key has one",
+                {{"field", "product"}, {"role", key.role}});
+  }
+  if (key.id.empty() || key.secret_hash.empty()) {
+    throw Error(ErrorCode::invalid_input, "an API key needs an id and a secret hash",
+                {{"field", "id"}});
+  }
+}
+
+}  // namespace
+
+void SqliteCatalog::create_api_key(const ApiKeyRecord& key) {
+  validate_api_key(key);
+  std::lock_guard lock(mutex_);
+  Transaction transaction(*connection_, Transaction::Mode::write);
+  auto existing = connection_->prepare("SELECT 1 FROM api_keys WHERE id = ?1");
+  existing.bind_text(1, key.id);
+  if (existing.step()) {
+    throw Error(ErrorCode::conflict, "an API key with id '" + key.id + "' already exists",
+                {{"key_id", key.id}});
+  }
+  auto insert = connection_->prepare(
+      "INSERT INTO api_keys (id, product, role, secret_hash, created_at, last_used_at, "
+      "revoked_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+  insert.bind_text(1, key.id);
+  if (key.product.empty())
+    insert.bind_null(2);
+  else
+    insert.bind_text(2, key.product);
+  insert.bind_text(3, key.role)
+      .bind_text(4, key.secret_hash)
+      .bind_int64(5, key.created_unix_us)
+      .bind_optional_int64(6, key.last_used_unix_us)
+      .bind_optional_int64(7, key.revoked_unix_us)
+      .run();
+  transaction.commit();
+}
+
+std::optional<ApiKeyRecord> SqliteCatalog::find_api_key(const std::string& id) const {
+  std::lock_guard lock(mutex_);
+  auto query = connection_->prepare("SELECT " + std::string(kApiKeyColumns) +
+                                    " FROM api_keys WHERE id = ?1");
+  query.bind_text(1, id);
+  if (!query.step()) return std::nullopt;
+  return read_api_key(query);
+}
+
+std::vector<ApiKeyRecord> SqliteCatalog::list_api_keys(const std::string& product) const {
+  std::lock_guard lock(mutex_);
+  std::string sql = "SELECT " + std::string(kApiKeyColumns) + " FROM api_keys";
+  if (!product.empty()) sql += " WHERE product = ?1";
+  sql += " ORDER BY created_at, id";
+  auto query = connection_->prepare(sql);
+  if (!product.empty()) query.bind_text(1, product);
+  std::vector<ApiKeyRecord> keys;
+  while (query.step()) keys.push_back(read_api_key(query));
+  return keys;
+}
+
+bool SqliteCatalog::revoke_api_key(const std::string& id, std::int64_t unix_us) {
+  std::lock_guard lock(mutex_);
+  Transaction transaction(*connection_, Transaction::Mode::write);
+  auto found = connection_->prepare("SELECT 1 FROM api_keys WHERE id = ?1");
+  found.bind_text(1, id);
+  if (!found.step()) return false;
+  connection_->prepare("UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL")
+      .bind_text(1, id)
+      .bind_int64(2, unix_us)
+      .run();
+  transaction.commit();
+  return true;
+}
+
+void SqliteCatalog::touch_api_key(const std::string& id, std::int64_t unix_us) {
+  std::lock_guard lock(mutex_);
+  Transaction transaction(*connection_, Transaction::Mode::write);
+  connection_
+      ->prepare(
+          "UPDATE api_keys SET last_used_at = ?2 WHERE id = ?1 AND "
+          "(last_used_at IS NULL OR last_used_at < ?2)")
+      .bind_text(1, id)
+      .bind_int64(2, unix_us)
+      .run();
+  transaction.commit();
+}
+
+std::int64_t SqliteCatalog::append_audit(const AuditEntry& entry) {
+  if (entry.actor.empty() || entry.action.empty() || entry.outcome.empty()) {
+    throw Error(ErrorCode::invalid_input,
+                "an audit entry needs an actor, an action and an outcome");
+  }
+  std::lock_guard lock(mutex_);
+  Transaction transaction(*connection_, Transaction::Mode::write);
+  const std::int64_t id = allocate_ids(*connection_, "audit_log", 1);
+  auto insert = connection_->prepare(
+      "INSERT INTO audit_log (id, at, actor, action, product, target, outcome, details_json) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+  insert.bind_int64(1, id).bind_int64(2, entry.at_unix_us).bind_text(3, entry.actor);
+  insert.bind_text(4, entry.action);
+  if (entry.product.empty())
+    insert.bind_null(5);
+  else
+    insert.bind_text(5, entry.product);
+  insert.bind_text(6, entry.target)
+      .bind_text(7, entry.outcome)
+      .bind_text(8, entry.details_json.empty() ? "{}" : entry.details_json)
+      .run();
+  transaction.commit();
+  return id;
+}
+
+std::vector<AuditEntry> SqliteCatalog::list_audit(const std::string& product,
+                                                  std::int64_t since_unix_us,
+                                                  std::size_t limit) const {
+  std::lock_guard lock(mutex_);
+  std::string sql =
+      "SELECT id, at, actor, action, product, target, outcome, details_json FROM audit_log "
+      "WHERE at >= ?1";
+  if (!product.empty()) sql += " AND product = ?3";
+  sql += " ORDER BY id DESC LIMIT ?2";
+  auto query = connection_->prepare(sql);
+  query.bind_int64(1, since_unix_us);
+  query.bind_int64(2, static_cast<std::int64_t>(
+                          std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max())));
+  if (!product.empty()) query.bind_text(3, product);
+  std::vector<AuditEntry> entries;
+  while (query.step()) {
+    AuditEntry e;
+    e.id = query.column_int64(0);
+    e.at_unix_us = query.column_int64(1);
+    e.actor = query.column_text(2);
+    e.action = query.column_text(3);
+    e.product = query.column_is_null(4) ? "" : query.column_text(4);
+    e.target = query.column_text(5);
+    e.outcome = query.column_text(6);
+    e.details_json = query.column_text(7);
+    entries.push_back(std::move(e));
+  }
+  return entries;
+}
+
 }  // namespace duckmesh::catalog

@@ -127,6 +127,15 @@ class SqliteCatalog final : public CatalogRepo {
   std::vector<DataFile> live_files(const std::string& product, std::int64_t snapshot_id,
                                    const std::string& table) const override;
 
+  void create_api_key(const ApiKeyRecord& key) override;
+  std::optional<ApiKeyRecord> find_api_key(const std::string& id) const override;
+  std::vector<ApiKeyRecord> list_api_keys(const std::string& product) const override;
+  bool revoke_api_key(const std::string& id, std::int64_t unix_us) override;
+  void touch_api_key(const std::string& id, std::int64_t unix_us) override;
+  std::int64_t append_audit(const AuditEntry& entry) override;
+  std::vector<AuditEntry> list_audit(const std::string& product, std::int64_t since_unix_us,
+                                     std::size_t limit) const override;
+
   // The schema version of the file (the last migration applied).
   int schema_version() const;
 

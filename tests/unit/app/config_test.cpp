@@ -118,6 +118,31 @@ TEST(Config, PrintedFormMasksCredentials) {
   EXPECT_EQ(printed.at("listen").as_string(), "127.0.0.1:8080");
 }
 
+TEST(Config, AuthenticationIsOnUnlessSwitchedOffAndSecretsAreMasked) {
+  auto defaults = load_config({}, env_of({}), "");
+  EXPECT_FALSE(defaults.insecure_no_auth);
+  EXPECT_TRUE(is_switch("insecure_no_auth"));
+  EXPECT_FALSE(is_switch("data_dir"));
+  auto off = load_config({}, env_of({{"DUCKMESH_INSECURE_NO_AUTH", "true"}}), "");
+  EXPECT_TRUE(off.insecure_no_auth);
+  auto file = write_file(R"({"insecure_no_auth": true, "jwt_leeway_s": 5})");
+  auto from_file = load_config({}, env_of({}), file);
+  EXPECT_TRUE(from_file.insecure_no_auth);
+  EXPECT_EQ(from_file.jwt_leeway_s, 5);
+  const std::string secret = "0123456789abcdef0123456789abcdef";
+  auto jwt = load_config({{"jwt_hs256_secret", secret}}, env_of({}), "");
+  EXPECT_EQ(jwt.jwt_hs256_secret, secret);
+  auto printed = jwt.to_json();
+  EXPECT_EQ(printed.at("jwt_hs256_secret").as_string(), "***");
+  EXPECT_EQ(printed.at("insecure_no_auth").as_bool(), false);
+  try {
+    load_config({{"jwt_hs256_secret", "short"}}, env_of({}), "");
+    FAIL() << "a short secret was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).find("short"), std::string::npos) << "the secret is echoed";
+  }
+}
+
 TEST(Config, FlagNames) {
   EXPECT_EQ(flag_name("data_dir"), "--data-dir");
   EXPECT_EQ(flag_name("listen"), "--listen");

@@ -22,9 +22,10 @@ Handler answer(std::string text) {
 
 TEST(Router, MatchesLiteralAndParameterSegments) {
   Router router;
-  router.add(Verb::get, "/v1/products", answer("list"));
-  router.add(Verb::get, "/v1/products/{product}", answer("one"));
-  router.add(Verb::get, "/v1/products/{product}/tables/{table}", answer("table"));
+  router.add(Verb::get, "/v1/products", auth::Access::public_route(), answer("list"));
+  router.add(Verb::get, "/v1/products/{product}", auth::Access::public_route(), answer("one"));
+  router.add(Verb::get, "/v1/products/{product}/tables/{table}", auth::Access::public_route(),
+             answer("table"));
   auto r1 = make(Verb::get, "/v1/products");
   EXPECT_EQ(router.dispatch(r1).body, "list|");
   auto r2 = make(Verb::get, "/v1/products/sales");
@@ -36,9 +37,10 @@ TEST(Router, MatchesLiteralAndParameterSegments) {
 
 TEST(Router, LiteralWinsOverParameterAndBacktracks) {
   Router router;
-  router.add(Verb::get, "/v1/products/search", answer("search"));
-  router.add(Verb::get, "/v1/products/{product}", answer("one"));
-  router.add(Verb::get, "/v1/products/{product}/snapshots", answer("snaps"));
+  router.add(Verb::get, "/v1/products/search", auth::Access::public_route(), answer("search"));
+  router.add(Verb::get, "/v1/products/{product}", auth::Access::public_route(), answer("one"));
+  router.add(Verb::get, "/v1/products/{product}/snapshots", auth::Access::public_route(),
+             answer("snaps"));
   auto r1 = make(Verb::get, "/v1/products/search");
   EXPECT_EQ(router.dispatch(r1).body, "search|");
   // "search" as a product name still reaches the parameter route below it.
@@ -48,7 +50,7 @@ TEST(Router, LiteralWinsOverParameterAndBacktracks) {
 
 TEST(Router, UnknownPathIsNotFound) {
   Router router;
-  router.add(Verb::get, "/a", answer("a"));
+  router.add(Verb::get, "/a", auth::Access::public_route(), answer("a"));
   auto r = make(Verb::get, "/b");
   try {
     router.dispatch(r);
@@ -61,8 +63,8 @@ TEST(Router, UnknownPathIsNotFound) {
 
 TEST(Router, WrongMethodIsMethodNotAllowedWithAllowList) {
   Router router;
-  router.add(Verb::get, "/things", answer("get"));
-  router.add(Verb::post, "/things", answer("post"));
+  router.add(Verb::get, "/things", auth::Access::public_route(), answer("get"));
+  router.add(Verb::post, "/things", auth::Access::public_route(), answer("post"));
   auto r = make(Verb::delete_, "/things");
   try {
     router.dispatch(r);
@@ -80,25 +82,48 @@ TEST(Router, WrongMethodIsMethodNotAllowedWithAllowList) {
 
 TEST(Router, HeadIsAnsweredByGet) {
   Router router;
-  router.add(Verb::get, "/x", answer("x"));
+  router.add(Verb::get, "/x", auth::Access::public_route(), answer("x"));
   auto r = make(Verb::head, "/x");
   EXPECT_EQ(router.dispatch(r).status, 200u);
 }
 
 TEST(Router, RefusesDuplicatesAndConflictingParameterNames) {
   Router router;
-  router.add(Verb::get, "/a/{id}", answer("a"));
-  EXPECT_THROW(router.add(Verb::get, "/a/{id}", answer("again")), Error);
-  EXPECT_THROW(router.add(Verb::post, "/a/{other}", answer("other")), Error);
-  EXPECT_THROW(router.add(Verb::get, "no-slash", answer("bad")), Error);
+  router.add(Verb::get, "/a/{id}", auth::Access::public_route(), answer("a"));
+  EXPECT_THROW(router.add(Verb::get, "/a/{id}", auth::Access::public_route(), answer("again")),
+               Error);
+  EXPECT_THROW(router.add(Verb::post, "/a/{other}", auth::Access::public_route(), answer("other")),
+               Error);
+  EXPECT_THROW(router.add(Verb::get, "no-slash", auth::Access::public_route(), answer("bad")),
+               Error);
   EXPECT_EQ(router.routes().size(), 1u);
 }
 
 TEST(Router, TrailingAndRepeatedSlashesAreIgnored) {
   Router router;
-  router.add(Verb::get, "/a/b", answer("ab"));
+  router.add(Verb::get, "/a/b", auth::Access::public_route(), answer("ab"));
   auto r = make(Verb::get, "//a/b/");
   EXPECT_EQ(router.dispatch(r).body, "ab|");
+}
+
+TEST(Router, MatchBindsTheRouteAndReturnsItsDeclaredAccess) {
+  Router router;
+  router.add(Verb::get, "/v1/products/{product}/tables",
+             auth::Access::path_product(auth::Role::reader), answer("tables"));
+  router.add(Verb::post, "/v1/products/{product}/tables",
+             auth::Access::path_product(auth::Role::admin).audited("table.create"),
+             answer("create"));
+  auto r = make(Verb::post, "/v1/products/alpha/tables");
+  const auto& route = router.match(r);
+  EXPECT_EQ(route.pattern, "/v1/products/{product}/tables");
+  EXPECT_EQ(route.access.role(), auth::Role::admin);
+  EXPECT_EQ(route.access.audit_action(), "table.create");
+  EXPECT_EQ(r.route, "/v1/products/{product}/tables");
+  EXPECT_EQ(r.path_params.at("product"), "alpha");
+  // Every entry of the route table carries the access it was added with.
+  ASSERT_EQ(router.routes().size(), 2u);
+  EXPECT_EQ(router.routes()[0].access.describe(), "reader of {product}");
+  EXPECT_EQ(router.routes()[1].access.describe(), "admin of {product}");
 }
 
 TEST(Request, JsonBodyErrorsAreInvalidInput) {
