@@ -5,6 +5,7 @@
 #include <iostream>
 #include <map>
 
+#include "app/catalog_command.hpp"
 #include "app/config.hpp"
 #include "app/maintenance_command.hpp"
 #include "app/onto_serve.hpp"
@@ -180,6 +181,20 @@ int main(int argc, char** argv) {
       m.sub->add_flag("--dry-run", m.command.dry_run, "Report what would happen; change nothing");
     }
   }
+  // Schema migration of a catalog.
+  std::map<std::string, std::string> migrate_values;
+  std::map<std::string, CLI::Option*> migrate_options;
+  auto* migrate = app.add_subcommand(
+      "migrate",
+      "Bring a catalog (--data-dir's SQLite file, or --catalog postgres --catalog-url URL) to "
+      "this binary's schema version; prints the version before and after");
+  migrate->footer(
+      "A catalog written by a newer duckmesh is refused unchanged (exit 1). Safe while servers "
+      "run on the catalog: migrations apply in one transaction, one migrator at a time.");
+  migrate->add_option("--config", config_file,
+                      "JSON file of setting: value pairs [env DUCKMESH_CONFIG]");
+  add_setting_flags(*migrate, migrate_values, migrate_options);
+
   duckmesh::app::OntoServeOptions onto_options;
   auto* onto_serve = app.add_subcommand(
       "onto-serve", "Serve the ontology files of a folder (the reference ontology server)");
@@ -246,6 +261,11 @@ int main(int argc, char** argv) {
       if (i == 0) return duckmesh::app::run_compact(config, m.command, std::cout);
       if (i == 1) return duckmesh::app::run_expire(config, m.command, std::cout);
       return duckmesh::app::run_gc(config, m.command, std::cout);
+    }
+    if (*migrate) {
+      auto config = duckmesh::app::load_config(given_flags(migrate_values, migrate_options),
+                                               duckmesh::app::process_environment(), config_file);
+      return duckmesh::app::run_migrate(config, std::cout);
     }
     if (*onto_serve) return duckmesh::app::onto_serve(onto_options);
     if (*serve) {

@@ -54,7 +54,6 @@ std::string json_or_empty_object(const std::string& text) {
   return text.empty() ? "{}" : text;
 }
 
-
 void validate_table_def(const TableDef& def) {
   require_valid_table_name(def.name);
   if (def.schema_json.empty())
@@ -89,7 +88,6 @@ std::string schema_summary(std::string_view action, const std::string& table,
   summary["schema_version"] = version;
   return boost::json::serialize(summary);
 }
-
 
 void validate_publication(const Publication& publication) {
   for (const auto& file : publication.added) {

@@ -45,7 +45,6 @@ void validate_publication(const Publication& publication);
 
 std::string json_or_empty_object(const std::string& text);
 // The summary_json of a schema snapshot.
-std::string schema_summary(std::string_view action, const std::string& table,
-                           std::int32_t version);
+std::string schema_summary(std::string_view action, const std::string& table, std::int32_t version);
 
 }  // namespace duckmesh::catalog

@@ -101,8 +101,7 @@ class PostgresServer {
       throw std::runtime_error("cannot connect to the test server: " +
                                std::string(PQerrorMessage(conn.get())));
     }
-    std::unique_ptr<PGresult, decltype(&PQclear)> result(PQexec(conn.get(), sql.c_str()),
-                                                         &PQclear);
+    std::unique_ptr<PGresult, decltype(&PQclear)> result(PQexec(conn.get(), sql.c_str()), &PQclear);
     const auto status = PQresultStatus(result.get());
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
       throw std::runtime_error("'" + sql + "' failed: " + PQerrorMessage(conn.get()));

@@ -105,7 +105,8 @@ std::int64_t require_product_id(Tx& tx, const std::string& name) {
 // other writers of the product but not the key-share locks that foreign-key
 // checks of inserts take on the row.
 std::int64_t lock_product(Tx& tx, const std::string& name) {
-  const auto rows = tx.exec_params("SELECT id FROM products WHERE name = $1 FOR NO KEY UPDATE", name);
+  const auto rows =
+      tx.exec_params("SELECT id FROM products WHERE name = $1 FOR NO KEY UPDATE", name);
   if (rows.empty()) throw_product_not_found(name);
   return int_at(rows[0], 0);
 }
@@ -127,8 +128,9 @@ std::int64_t allocate_ids(Tx& tx, std::string_view sequence, std::int64_t count)
 // --- watermark -------------------------------------------------------------
 
 bus::Position read_watermark(Tx& tx, bool for_update) {
-  const auto rows = tx.exec(for_update ? "SELECT watermark FROM bus_progress WHERE id = 1 FOR UPDATE"
-                                       : "SELECT watermark FROM bus_progress WHERE id = 1");
+  const auto rows =
+      tx.exec(for_update ? "SELECT watermark FROM bus_progress WHERE id = 1 FOR UPDATE"
+                         : "SELECT watermark FROM bus_progress WHERE id = 1");
   if (rows.empty()) throw Error(ErrorCode::internal, "catalog database lacks its bus_progress row");
   return static_cast<bus::Position>(int_at(rows[0], 0));
 }
@@ -326,9 +328,9 @@ void write_publication(Tx& tx, std::int64_t product_id, const Publication& publi
         "WHERE id = $2 AND product_id = $3 AND removed_snapshot IS NULL",
         slot.id, file_id, product_id);
     if (retired.affected_rows() == 1) continue;
-    const auto removed_by = tx.exec_params(
-        "SELECT removed_snapshot FROM data_files WHERE id = $1 AND product_id = $2", file_id,
-        product_id);
+    const auto removed_by =
+        tx.exec_params("SELECT removed_snapshot FROM data_files WHERE id = $1 AND product_id = $2",
+                       file_id, product_id);
     if (removed_by.empty()) throw_file_not_found(publication.product, file_id);
     throw_file_not_live(publication.product, file_id, int_at(removed_by[0], 0));
   }
@@ -559,8 +561,8 @@ std::pair<TableInfo, Snapshot> PostgresCatalog::create_table(const std::string& 
         "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, $11)",
         table.id, product_id, table.name, std::string(to_string(table.kind)),
         encode_string_list(table.primary_key), table.partition.column, table.partition.transform,
-        static_cast<std::int64_t>(table.schema_version), table.options_json,
-        table.created_snapshot, table.created_unix_us);
+        static_cast<std::int64_t>(table.schema_version), table.options_json, table.created_snapshot,
+        table.created_unix_us);
     insert_schema_version(tx, table.id, 1, table.schema_json, table.options_json, snapshot);
     return std::pair{std::move(table), snapshot};
   });
@@ -703,10 +705,9 @@ std::vector<Snapshot> PostgresCatalog::publish(const std::vector<Publication>& p
       const SnapshotSlot slot = next_snapshot(tx, product_id, now);
       // Lock order 3: the data_files sequence, inside.
       write_publication(tx, product_id, publication, slot, options_.idempotency_window_us);
-      snapshots.push_back(write_snapshot(tx, product_id, publication.product, slot,
-                                         publication.operation,
-                                         json_or_empty_object(publication.summary_json),
-                                         watermark));
+      snapshots.push_back(
+          write_snapshot(tx, product_id, publication.product, slot, publication.operation,
+                         json_or_empty_object(publication.summary_json), watermark));
     }
     return snapshots;
   });
@@ -795,11 +796,10 @@ std::optional<Snapshot> PostgresCatalog::find_snapshot(const std::string& produc
   return read([&](Tx& tx) -> std::optional<Snapshot> {
     const auto product_id = find_product_id(tx, product);
     if (!product_id) return std::nullopt;
-    return first_snapshot(
-        tx.exec_params("SELECT " + std::string(kSnapshotColumns) +
-                           " FROM snapshots WHERE product_id = $1 AND id = $2",
-                       *product_id, id),
-        product);
+    return first_snapshot(tx.exec_params("SELECT " + std::string(kSnapshotColumns) +
+                                             " FROM snapshots WHERE product_id = $1 AND id = $2",
+                                         *product_id, id),
+                          product);
   });
 }
 
@@ -817,8 +817,7 @@ std::optional<Snapshot> PostgresCatalog::snapshot_as_of(const std::string& produ
   });
 }
 
-std::vector<Snapshot> PostgresCatalog::list_snapshots(const std::string& product,
-                                                      std::size_t limit,
+std::vector<Snapshot> PostgresCatalog::list_snapshots(const std::string& product, std::size_t limit,
                                                       std::int64_t before_id) const {
   if (before_id < 0) throw_invalid("before_id must not be negative", "before_id");
   const auto max_limit = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
@@ -907,10 +906,10 @@ ExpiryResult PostgresCatalog::expire_snapshots(const std::string& product,
       if (!by_age[0][0].is_null()) last_expired = int_at(by_age[0], 0);
     }
     if (last_expired) {
-      result.expired = int_at(
-          tx.exec_params("SELECT COUNT(*) FROM snapshots WHERE product_id = $1 AND id <= $2",
-                         product_id, *last_expired)[0],
-          0);
+      result.expired =
+          int_at(tx.exec_params("SELECT COUNT(*) FROM snapshots WHERE product_id = $1 AND id <= $2",
+                                product_id, *last_expired)[0],
+                 0);
       result.oldest_kept = *last_expired + 1;
     } else {
       result.oldest_kept = optional_int_at(
@@ -919,11 +918,11 @@ ExpiryResult PostgresCatalog::expire_snapshots(const std::string& product,
     // A file retired by snapshot R is read only by snapshots before R: none
     // is kept once R <= the oldest kept snapshot.
     if (result.oldest_kept) {
-      result.files_unreferenced = int_at(
-          tx.exec_params("SELECT COUNT(*) FROM data_files WHERE product_id = $1 "
-                         "AND removed_snapshot <= $2 AND unreferenced_at IS NULL",
-                         product_id, *result.oldest_kept)[0],
-          0);
+      result.files_unreferenced =
+          int_at(tx.exec_params("SELECT COUNT(*) FROM data_files WHERE product_id = $1 "
+                                "AND removed_snapshot <= $2 AND unreferenced_at IS NULL",
+                                product_id, *result.oldest_kept)[0],
+                 0);
     }
     if (dry_run) return result;
     if (last_expired) {
@@ -945,12 +944,13 @@ std::vector<DataFile> PostgresCatalog::collectable_files(
     const std::string& product, std::int64_t unreferenced_before_unix_us) const {
   return read([&](Tx& tx) {
     const std::int64_t product_id = require_product_id(tx, product);
-    return read_files(tx.exec_params("SELECT " + std::string(kFileColumns) +
-                                         " FROM data_files WHERE product_id = $1 "
-                                         "AND unreferenced_at IS NOT NULL AND unreferenced_at <= $2 "
-                                         "ORDER BY id",
-                                     product_id, unreferenced_before_unix_us),
-                      product);
+    return read_files(
+        tx.exec_params("SELECT " + std::string(kFileColumns) +
+                           " FROM data_files WHERE product_id = $1 "
+                           "AND unreferenced_at IS NOT NULL AND unreferenced_at <= $2 "
+                           "ORDER BY id",
+                       product_id, unreferenced_before_unix_us),
+        product);
   });
 }
 

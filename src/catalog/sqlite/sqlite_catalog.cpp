@@ -421,11 +421,10 @@ MigrationOutcome SqliteCatalog::migrate(const SqliteCatalogOptions& options) {
   auto journal = connection.prepare("PRAGMA journal_mode=WAL");
   journal.run();
   connection.execute_script("PRAGMA foreign_keys=ON");
-  const std::int64_t now =
-      options.clock ? options.clock()
-                    : std::chrono::duration_cast<std::chrono::microseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
+  const std::int64_t now = options.clock ? options.clock()
+                                         : std::chrono::duration_cast<std::chrono::microseconds>(
+                                               std::chrono::system_clock::now().time_since_epoch())
+                                               .count();
   return sqlite::migrate(connection, now);
 }
 

@@ -18,9 +18,9 @@ namespace {
 
 using testing::add_files;
 using testing::append_table;
-using testing::new_file;
 using testing::Backend;
 using testing::CatalogStore;
+using testing::new_file;
 
 // Every snapshot 1..expected_latest exists once, each the child of the one
 // before, committed later than it; the live files are exactly `paths`.
@@ -108,7 +108,7 @@ TEST_P(CatalogConcurrency, ProcessesSharingTheCatalogLoseNothing) {
     auto setup = store_.open();
     setup->create_product({"sales", "", ""});
     setup->create_table("sales", append_table("events"));  // snapshot 1
-  }  // no connection is open across fork()
+  }                                                        // no connection is open across fork()
 
   constexpr int kProcesses = 3;
   constexpr int kPerProcess = 20;

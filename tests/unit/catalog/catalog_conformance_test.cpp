@@ -13,9 +13,9 @@ namespace duckmesh::catalog {
 namespace {
 
 using testing::add_files;
+using testing::append_table;
 using testing::Backend;
 using testing::CatalogStore;
-using testing::append_table;
 using testing::ManualClock;
 using testing::new_file;
 using testing::remove_files;

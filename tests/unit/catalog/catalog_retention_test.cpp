@@ -11,11 +11,11 @@ namespace {
 
 using testing::add_files;
 using testing::append_table;
+using testing::Backend;
+using testing::CatalogStore;
 using testing::ManualClock;
 using testing::new_file;
 using testing::remove_files;
-using testing::Backend;
-using testing::CatalogStore;
 
 constexpr std::int64_t kStart = 1'700'000'000'000'000;
 constexpr std::int64_t kSecond = 1'000'000;

@@ -163,7 +163,8 @@ TEST(PostgresCatalogPool, ReconnectsAfterTheServerRestarts) {
     }
     shared_postgres().start();
 
-    const auto published = catalog.publish({add_files("sales", {new_file("events", "f")})}, {{1, 1}});
+    const auto published =
+        catalog.publish({add_files("sales", {new_file("events", "f")})}, {{1, 1}});
     EXPECT_EQ(published.at(0).id, 2);
     EXPECT_EQ(catalog.watermark(), 1u);
     EXPECT_GT(catalog.connections_opened(), opened_before);
