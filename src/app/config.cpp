@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "catalog/postgres/connection_pool.hpp"
 #include "common/error.hpp"
 
 namespace duckmesh::app {
@@ -390,6 +391,38 @@ const std::vector<Setting>& settings() {
        [](Config& c, const std::string& v) {
          c.use_mock_onto_server = parse_bool("use_mock_onto_server", v);
        }},
+      {"catalog",
+       {"DUCKMESH_CATALOG"},
+       "which catalog: sqlite (<data_dir>/catalog.sqlite) or postgres (a PostgreSQL database at "
+       "catalog_url, shareable by several nodes)",
+       [](Config& c, const std::string& v) {
+         if (v != "sqlite" && v != "postgres") throw bad_value("catalog", v, "sqlite or postgres");
+         c.catalog = v;
+       }},
+      {"catalog_url",
+       {"DUCKMESH_CATALOG_URL"},
+       "PostgreSQL catalog: libpq connection string or postgresql://user:password@host:port/db "
+       "(the password is never logged)",
+       [](Config& c, const std::string& v) {
+         if (v.empty()) {
+           throw bad_value("catalog_url", v, "a libpq connection string or a postgresql:// URI");
+         }
+         c.catalog_url = v;
+       }},
+      {"catalog_pool_size",
+       {"DUCKMESH_CATALOG_POOL_SIZE"},
+       "PostgreSQL catalog: connections one node keeps open at most",
+       [](Config& c, const std::string& v) {
+         c.catalog_pool_size = parse_int<std::size_t>("catalog_pool_size", v, 1, 1024);
+       }},
+      {"catalog_statement_timeout_ms",
+       {"DUCKMESH_CATALOG_STATEMENT_TIMEOUT_MS"},
+       "PostgreSQL catalog: longest a catalog statement, lock waits included, may run (0: no "
+       "limit); beyond it the call fails as unavailable",
+       [](Config& c, const std::string& v) {
+         c.catalog_statement_timeout_ms =
+             parse_int<std::int64_t>("catalog_statement_timeout_ms", v, 0, 3'600'000);
+       }},
       {"store",
        {"DUCKMESH_STORE"},
        "where data files live: local (<data_dir>/store) or s3 (an S3-compatible server)",
@@ -596,6 +629,10 @@ boost::json::object Config::to_json() const {
       {"onto_server_url", mask_url(onto_server_url)},
       {"onto_server_timeout", onto_server_timeout_s},
       {"use_mock_onto_server", use_mock_onto_server},
+      {"catalog", catalog},
+      {"catalog_url", duckmesh::catalog::postgres::redact_connection_string(catalog_url)},
+      {"catalog_pool_size", catalog_pool_size},
+      {"catalog_statement_timeout_ms", catalog_statement_timeout_ms},
       {"store", store},
       {"s3_endpoint", mask_url(s3_endpoint)},
       {"s3_bucket", s3_bucket},

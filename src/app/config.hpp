@@ -71,6 +71,12 @@ struct Config {
   std::string onto_server_url = "http://localhost:8001";
   double onto_server_timeout_s = 5.0;
   bool use_mock_onto_server = false;
+  // Which catalog: "sqlite" (<data_dir>/catalog.sqlite) or "postgres"
+  // (a PostgreSQL database at catalog_url, shareable by several nodes).
+  std::string catalog = "sqlite";
+  std::string catalog_url;  // libpq connection string or postgresql:// URI
+  std::size_t catalog_pool_size = 4;
+  std::int64_t catalog_statement_timeout_ms = 30'000;
   // Where data files live: "local" (<data_dir>/store) or "s3".
   std::string store = "local";
   std::string s3_endpoint;  // http(s)://host[:port]

@@ -10,6 +10,7 @@
 #include <iomanip>
 #include <ostream>
 
+#include "app/catalog_command.hpp"
 #include "app/node.hpp"
 #include "auth/api_keys.hpp"
 #include "common/error.hpp"
@@ -21,7 +22,7 @@ constexpr int kBusyTimeoutMs = 10'000;
 
 std::unique_ptr<catalog::CatalogRepo> open_catalog(const Config& config) {
   std::filesystem::create_directories(config.data_dir);
-  return open_storage(config.data_dir, kBusyTimeoutMs).catalog;
+  return open_storage(config.data_dir, postgres_catalog_options(config), kBusyTimeoutMs).catalog;
 }
 
 // "cli:<login name>": who ran the command, as far as the system knows.

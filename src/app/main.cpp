@@ -5,6 +5,7 @@
 #include <iostream>
 #include <map>
 
+#include "app/catalog_command.hpp"
 #include "app/config.hpp"
 #include "app/keys_command.hpp"
 #include "app/maintenance_command.hpp"
@@ -223,6 +224,19 @@ int main(int argc, char** argv) {
       keys->add_subcommand("list", "List keys: id, product, role, created, last used, revoked");
   add_keys_common(keys_list);
   keys_list->add_option("--product", keys_command.product, "Only this product's keys");
+  // Schema migration of a catalog.
+  std::map<std::string, std::string> migrate_values;
+  std::map<std::string, CLI::Option*> migrate_options;
+  auto* migrate = app.add_subcommand(
+      "migrate",
+      "Bring a catalog (--data-dir's SQLite file, or --catalog postgres --catalog-url URL) to "
+      "this binary's schema version; prints the version before and after");
+  migrate->footer(
+      "A catalog written by a newer duckmesh is refused unchanged (exit 1). Safe while servers "
+      "run on the catalog: migrations apply in one transaction, one migrator at a time.");
+  migrate->add_option("--config", config_file,
+                      "JSON file of setting: value pairs [env DUCKMESH_CONFIG]");
+  add_setting_flags(*migrate, migrate_values, migrate_options);
 
   duckmesh::app::OntoServeOptions onto_options;
   auto* onto_serve = app.add_subcommand(
@@ -304,6 +318,11 @@ int main(int argc, char** argv) {
       if (*keys_create) return duckmesh::app::run_keys_create(config, keys_command, std::cout);
       if (*keys_revoke) return duckmesh::app::run_keys_revoke(config, keys_command, std::cout);
       return duckmesh::app::run_keys_list(config, keys_command, std::cout);
+    }
+    if (*migrate) {
+      auto config = duckmesh::app::load_config(given_flags(migrate_values, migrate_options),
+                                               duckmesh::app::process_environment(), config_file);
+      return duckmesh::app::run_migrate(config, std::cout);
     }
     if (*onto_serve) return duckmesh::app::onto_serve(onto_options);
     if (*serve) {

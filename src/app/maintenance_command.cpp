@@ -4,6 +4,7 @@
 #include <memory>
 #include <ostream>
 
+#include "app/catalog_command.hpp"
 #include "app/node.hpp"
 #include "common/error.hpp"
 
@@ -15,15 +16,17 @@ struct DataDir {
   std::unique_ptr<catalog::CatalogRepo> catalog;
   std::unique_ptr<storage::ObjectStore> store;
 
-  explicit DataDir(const std::string& dir) {
+  explicit DataDir(const Config& config) {
+    const std::string& dir = config.data_dir;
     const std::filesystem::path root(dir);
-    if (!std::filesystem::exists(root / "catalog.sqlite")) {
+    const auto postgres = postgres_catalog_options(config);
+    if (!postgres && !std::filesystem::exists(root / "catalog.sqlite")) {
       throw Error(ErrorCode::invalid_input,
                   "'" + dir + "' holds no DuckMesh catalog (catalog.sqlite); give --data-dir",
                   {{"setting", "data_dir"}});
     }
     // A server on the same directory may hold the write lock for a while.
-    auto backends = open_storage(root, 30'000);
+    auto backends = open_storage(root, postgres, 30'000);
     catalog = std::move(backends.catalog);
     store = std::move(backends.store);
   }
@@ -48,7 +51,7 @@ int run_compact(const Config& config, const MaintenanceCommand& command, std::os
   if (!command.table.empty() && command.product.empty()) {
     throw Error(ErrorCode::invalid_input, "--table needs --product", {{"field", "table"}});
   }
-  DataDir dir(config.data_dir);
+  DataDir dir(config);
   maintenance::Compactor compactor(*dir.catalog, *dir.store,
                                    maintenance_options(config).compaction);
   std::vector<maintenance::TableCompaction> results;
@@ -75,7 +78,7 @@ int run_compact(const Config& config, const MaintenanceCommand& command, std::os
 }
 
 int run_expire(const Config& config, const MaintenanceCommand& command, std::ostream& out) {
-  DataDir dir(config.data_dir);
+  DataDir dir(config);
   auto retention = maintenance_options(config).retention;
   for (const auto& e : maintenance::expire_snapshots(*dir.catalog, retention, command.product,
                                                      command.dry_run, maintenance::now_unix_us())) {
@@ -88,7 +91,7 @@ int run_expire(const Config& config, const MaintenanceCommand& command, std::ost
 }
 
 int run_gc(const Config& config, const MaintenanceCommand& command, std::ostream& out) {
-  DataDir dir(config.data_dir);
+  DataDir dir(config);
   auto gc = maintenance_options(config).gc;
   gc.dry_run = command.dry_run;
   auto report =

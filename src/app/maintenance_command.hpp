@@ -1,8 +1,9 @@
 // The maintenance commands (duckmesh compact | expire | gc) and the
 // maintenance options of a Config.
 //
-// The commands work on a data directory directly: they open its SQLite
-// catalog and its store, never its ingest log, so they may run while a server
+// The commands work on a data directory directly: they open its catalog (the
+// SQLite file, or the PostgreSQL database the config names) and its store,
+// never its ingest log, so they may run while a server
 // serves the same directory. The catalog serialises writers across
 // processes; a compaction racing the server's loses cleanly (conflict) and
 // gc never deletes what a kept snapshot lists.

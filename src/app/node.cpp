@@ -6,11 +6,19 @@
 
 namespace duckmesh::app {
 
+std::unique_ptr<catalog::CatalogRepo> open_catalog(
+    const std::filesystem::path& data_dir,
+    const std::optional<catalog::PostgresCatalogOptions>& postgres, int busy_timeout_ms) {
+  if (postgres) return std::make_unique<catalog::PostgresCatalog>(*postgres);
+  catalog::SqliteCatalogOptions catalog_options;
+  catalog_options.path = (data_dir / "catalog.sqlite").string();
+  catalog_options.busy_timeout_ms = busy_timeout_ms;
+  return std::make_unique<catalog::SqliteCatalog>(catalog_options);
+}
+
 Node::Node(NodeOptions options) : options_(std::move(options)) {
   std::filesystem::create_directories(options_.data_dir);
-  catalog::SqliteCatalogOptions catalog_options;
-  catalog_options.path = (options_.data_dir / "catalog.sqlite").string();
-  catalog_ = std::make_unique<catalog::SqliteCatalog>(catalog_options);
+  catalog_ = open_catalog(options_.data_dir, options_.postgres);
   bus::LocalLogBusOptions bus_options;
   bus_options.dir = options_.data_dir / "log";
   bus_ = std::make_unique<bus::LocalLogBus>(bus_options);
@@ -28,12 +36,11 @@ Node::Node(NodeOptions options) : options_(std::move(options)) {
       std::make_unique<commit::Coordinator>(*catalog_, *bus_, *store_, options_.coordinator);
 }
 
-StorageBackends open_storage(const std::filesystem::path& data_dir, int busy_timeout_ms) {
+StorageBackends open_storage(const std::filesystem::path& data_dir,
+                             const std::optional<catalog::PostgresCatalogOptions>& postgres,
+                             int busy_timeout_ms) {
   StorageBackends backends;
-  catalog::SqliteCatalogOptions catalog_options;
-  catalog_options.path = (data_dir / "catalog.sqlite").string();
-  catalog_options.busy_timeout_ms = busy_timeout_ms;
-  backends.catalog = std::make_unique<catalog::SqliteCatalog>(catalog_options);
+  backends.catalog = open_catalog(data_dir, postgres, busy_timeout_ms);
   backends.store =
       std::make_unique<storage::LocalObjectStore>(std::filesystem::absolute(data_dir / "store"));
   return backends;

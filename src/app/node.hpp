@@ -1,6 +1,7 @@
 // Node: the parts of one DuckMesh node on its embedded defaults, built from a
 // data directory:
-//   <data_dir>/catalog.sqlite   SQLite catalog (WAL)
+//   <data_dir>/catalog.sqlite   SQLite catalog (WAL), unless a PostgreSQL
+//                               catalog is configured
 //   <data_dir>/log/             durable local ingest log
 //   <data_dir>/store/           data files
 // and the commit coordinator over them. The composition root: the only place
@@ -13,6 +14,7 @@
 
 #include "bus/ingest_bus.hpp"
 #include "catalog/catalog_repo.hpp"
+#include "catalog/postgres/postgres_catalog.hpp"
 #include "commit/coordinator.hpp"
 #include "storage/object_store.hpp"
 #include "storage/s3/s3_object_store.hpp"
@@ -24,8 +26,18 @@ struct NodeOptions {
   // Data files on an S3-compatible server instead of <data_dir>/store when
   // set; its cache_dir defaults to <data_dir>/s3-cache.
   std::optional<storage::S3Options> s3;
+  // The catalog in a PostgreSQL database instead of <data_dir>/catalog.sqlite
+  // when set.
+  std::optional<catalog::PostgresCatalogOptions> postgres;
   commit::CoordinatorOptions coordinator;
 };
+
+// The catalog of a node: PostgreSQL when `postgres` is set, else the SQLite
+// file <data_dir>/catalog.sqlite, whose writers wait up to `busy_timeout_ms`
+// for another process's write lock.
+std::unique_ptr<catalog::CatalogRepo> open_catalog(
+    const std::filesystem::path& data_dir,
+    const std::optional<catalog::PostgresCatalogOptions>& postgres, int busy_timeout_ms = 5000);
 
 class Node {
  public:
@@ -48,12 +60,14 @@ class Node {
 };
 
 // The catalog and store of a data directory, without its ingest log (whose
-// lock a running server holds): what the maintenance commands need. The
-// catalog waits up to `busy_timeout_ms` for another process's write.
+// lock a running server holds): what the maintenance commands need. An
+// SQLite catalog waits up to `busy_timeout_ms` for another process's write.
 struct StorageBackends {
   std::unique_ptr<catalog::CatalogRepo> catalog;
   std::unique_ptr<storage::ObjectStore> store;
 };
-StorageBackends open_storage(const std::filesystem::path& data_dir, int busy_timeout_ms);
+StorageBackends open_storage(const std::filesystem::path& data_dir,
+                             const std::optional<catalog::PostgresCatalogOptions>& postgres,
+                             int busy_timeout_ms);
 
 }  // namespace duckmesh::app

@@ -19,6 +19,7 @@
 #include "api/ops.hpp"
 #include "api/products.hpp"
 #include "api/query.hpp"
+#include "app/catalog_command.hpp"
 #include "app/maintenance_command.hpp"
 #include "app/node.hpp"
 #include "auth/api_keys.hpp"
@@ -195,6 +196,7 @@ int serve(const Config& config) {
   node_options.coordinator.max_batch_age =
       std::chrono::milliseconds(config.commit_max_batch_age_ms);
   if (config.store == "s3") node_options.s3 = s3_options(config);
+  node_options.postgres = postgres_catalog_options(config);
   Node node(node_options);
   node.coordinator().start();
   std::unique_ptr<maintenance::MaintenanceLoop> maintenance;

@@ -27,6 +27,13 @@ struct Migration {
   std::string_view sql;  // one or more statements, no parameters
 };
 
+// What bringing a catalog to this binary's schema did: the version found and
+// the version left (equal when nothing was missing).
+struct MigrationOutcome {
+  int before = 0;
+  int after = 0;
+};
+
 // Creates schema_migrations when absent; run before reading the version.
 std::string_view schema_migrations_ddl();
 

@@ -16,7 +16,7 @@ int read_version(Connection& connection) {
 
 }  // namespace
 
-int migrate(Connection& connection, std::int64_t now_unix_us) {
+MigrationOutcome migrate(Connection& connection, std::int64_t now_unix_us) {
   Transaction transaction(connection, Transaction::Mode::write);
   connection.execute_script(schema_migrations_ddl());
   const int current = read_version(connection);
@@ -41,7 +41,7 @@ int migrate(Connection& connection, std::int64_t now_unix_us) {
         .run();
   }
   transaction.commit();
-  return latest;
+  return {current, latest};
 }
 
 int applied_schema_version(Connection& connection) {

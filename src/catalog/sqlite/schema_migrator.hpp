@@ -8,15 +8,16 @@
 
 #include <cstdint>
 
+#include "catalog/migrations.hpp"
 #include "catalog/sqlite/connection.hpp"
 
 namespace duckmesh::catalog::sqlite {
 
 // Applies every migration newer than the file's version, recording each in
-// schema_migrations with `now_unix_us`; returns the resulting version.
+// schema_migrations with `now_unix_us`; returns the versions before and after.
 // Throws internal, changing nothing, when the file's version is newer than
 // latest_schema_version() (it was written by a newer binary).
-int migrate(Connection& connection, std::int64_t now_unix_us);
+MigrationOutcome migrate(Connection& connection, std::int64_t now_unix_us);
 
 // The highest version recorded in schema_migrations (0 when none).
 // REQUIRES: migrate() ran on this file (schema_migrations exists).

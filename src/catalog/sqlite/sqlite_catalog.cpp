@@ -7,6 +7,7 @@
 #include <limits>
 #include <utility>
 
+#include "catalog/catalog_rules.hpp"
 #include "catalog/json_fields.hpp"
 #include "catalog/names.hpp"
 #include "catalog/sqlite/connection.hpp"
@@ -20,56 +21,6 @@ using sqlite::Statement;
 using sqlite::Transaction;
 
 namespace {
-
-// Positions are stored as BIGINT; the largest one leaves room for the
-// `last + 1` that range merging computes.
-constexpr std::int64_t kMaxPosition = std::numeric_limits<std::int64_t>::max() - 1;
-
-[[noreturn]] void throw_invalid(std::string message, std::string_view field) {
-  boost::json::object details;
-  details["field"] = field;
-  throw Error(ErrorCode::invalid_input, std::move(message), std::move(details));
-}
-
-[[noreturn]] void throw_product_not_found(const std::string& product) {
-  boost::json::object details;
-  details["product"] = product;
-  throw Error(ErrorCode::not_found, "no product named '" + product + "'", std::move(details));
-}
-
-[[noreturn]] void throw_table_not_found(const std::string& product, const std::string& table) {
-  boost::json::object details;
-  details["product"] = product;
-  details["table"] = table;
-  throw Error(ErrorCode::not_found,
-              "product '" + product + "' has no live table named '" + table + "'",
-              std::move(details));
-}
-
-std::int64_t stored_position(bus::Position position, std::string_view field) {
-  if (position == 0 || position > static_cast<bus::Position>(kMaxPosition)) {
-    throw_invalid("bus position " + std::to_string(position) + " is out of range 1.." +
-                      std::to_string(kMaxPosition),
-                  field);
-  }
-  return static_cast<std::int64_t>(position);
-}
-
-void validate_ranges(const std::vector<PositionRange>& ranges) {
-  for (const auto& range : ranges) {
-    stored_position(range.first, "resolved.first");
-    stored_position(range.last, "resolved.last");
-    if (range.first > range.last) {
-      throw_invalid("resolved range [" + std::to_string(range.first) + ", " +
-                        std::to_string(range.last) + "] has first > last",
-                    "resolved");
-    }
-  }
-}
-
-std::string json_or_empty_object(const std::string& text) {
-  return text.empty() ? "{}" : text;
-}
 
 // --- products --------------------------------------------------------------
 
@@ -279,41 +230,6 @@ std::optional<TableInfo> find_live_table(Connection& db, std::int64_t product_id
   return read_table(query, product);
 }
 
-void validate_table_def(const TableDef& def) {
-  require_valid_table_name(def.name);
-  if (def.schema_json.empty())
-    throw_invalid("table '" + def.name + "' has an empty schema", "schema");
-  if (def.kind == TableKind::keyed && def.primary_key.empty()) {
-    throw_invalid("keyed table '" + def.name + "' needs a primary key", "primary_key");
-  }
-  if (def.kind == TableKind::append && !def.primary_key.empty()) {
-    throw_invalid("append table '" + def.name + "' cannot have a primary key; use kind 'keyed'",
-                  "primary_key");
-  }
-  for (const auto& column : def.primary_key) {
-    if (column.empty())
-      throw_invalid("primary key of '" + def.name + "' names an empty column", "primary_key");
-  }
-  if (def.partition.enabled()) {
-    const auto& transform = def.partition.transform;
-    if (transform != "day" && transform != "month" && transform != "year" &&
-        transform != "identity") {
-      throw_invalid("partition transform '" + transform +
-                        "' is not one of 'day', 'month', 'year', 'identity'",
-                    "partition.transform");
-    }
-  }
-}
-
-std::string schema_summary(std::string_view action, const std::string& table,
-                           std::int32_t version) {
-  boost::json::object summary;
-  summary["action"] = action;
-  summary["table"] = table;
-  summary["schema_version"] = version;
-  return boost::json::serialize(summary);
-}
-
 void insert_schema_version(Connection& db, std::int64_t table_id, std::int32_t version,
                            const std::string& schema_json, const std::string& options_json,
                            const Snapshot& snapshot) {
@@ -348,22 +264,6 @@ DataFile read_file(const Statement& row, const std::string& product) {
   file.added_snapshot = row.column_int64(7);
   file.removed_snapshot = row.column_optional_int64(8);
   return file;
-}
-
-void validate_publication(const Publication& publication) {
-  for (const auto& file : publication.added) {
-    if (file.path.empty())
-      throw_invalid("a new file of '" + file.table + "' has an empty path", "path");
-    if (file.row_count < 0 || file.bytes < 0) {
-      throw_invalid("file '" + file.path + "' has a negative row count or size", "row_count");
-    }
-  }
-  for (const auto& entry : publication.idempotency) {
-    if (entry.table.empty() || entry.key.empty()) {
-      throw_invalid("an idempotency entry has an empty table or key", "idempotency");
-    }
-    stored_position(entry.position, "idempotency.position");
-  }
 }
 
 // Registers, retires and records one publication's content in snapshot `slot`.
@@ -512,6 +412,20 @@ std::int64_t SqliteCatalog::now_unix_us() const {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+MigrationOutcome SqliteCatalog::migrate(const SqliteCatalogOptions& options) {
+  if (options.path.empty()) throw_invalid("the SQLite catalog needs a file path", "path");
+  Connection connection(options.path, options.busy_timeout_ms);
+  // As the constructor sets them, so a file created here is like one it creates.
+  auto journal = connection.prepare("PRAGMA journal_mode=WAL");
+  journal.run();
+  connection.execute_script("PRAGMA foreign_keys=ON");
+  const std::int64_t now = options.clock ? options.clock()
+                                         : std::chrono::duration_cast<std::chrono::microseconds>(
+                                               std::chrono::system_clock::now().time_since_epoch())
+                                               .count();
+  return sqlite::migrate(connection, now);
 }
 
 int SqliteCatalog::schema_version() const {
@@ -1122,23 +1036,6 @@ ApiKeyRecord read_api_key(const Statement& row) {
   return key;
 }
 
-void validate_api_key(const ApiKeyRecord& key) {
-  static const char* roles[] = {"reader", "writer", "admin", "superadmin"};
-  if (std::find(std::begin(roles), std::end(roles), key.role) == std::end(roles)) {
-    throw Error(ErrorCode::invalid_input,
-                "role '" + key.role + "' is not one of reader, writer, admin, superadmin",
-                {{"field", "role"}, {"value", key.role}});
-  }
-  if ((key.role == "superadmin") != key.product.empty()) {
-    throw Error(ErrorCode::invalid_input,
-                "a superadmin key has no product and every other key has one",
-                {{"field", "product"}, {"role", key.role}});
-  }
-  if (key.id.empty() || key.secret_hash.empty()) {
-    throw Error(ErrorCode::invalid_input, "an API key needs an id and a secret hash",
-                {{"field", "id"}});
-  }
-}
 
 }  // namespace
 
@@ -1218,10 +1115,7 @@ void SqliteCatalog::touch_api_key(const std::string& id, std::int64_t unix_us) {
 }
 
 std::int64_t SqliteCatalog::append_audit(const AuditEntry& entry) {
-  if (entry.actor.empty() || entry.action.empty() || entry.outcome.empty()) {
-    throw Error(ErrorCode::invalid_input,
-                "an audit entry needs an actor, an action and an outcome");
-  }
+  validate_audit_entry(entry);
   std::lock_guard lock(mutex_);
   Transaction transaction(*connection_, Transaction::Mode::write);
   const std::int64_t id = allocate_ids(*connection_, "audit_log", 1);

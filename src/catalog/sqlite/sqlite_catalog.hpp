@@ -50,6 +50,7 @@
 #include <string>
 
 #include "catalog/catalog_repo.hpp"
+#include "catalog/migrations.hpp"
 
 namespace duckmesh::catalog {
 
@@ -138,6 +139,11 @@ class SqliteCatalog final : public CatalogRepo {
 
   // The schema version of the file (the last migration applied).
   int schema_version() const;
+
+  // Brings the file at `options.path` (created when absent) to this binary's
+  // schema without opening a catalog; returns the versions before and after.
+  // Throws as the constructor does.
+  static MigrationOutcome migrate(const SqliteCatalogOptions& options);
 
  private:
   std::int64_t now_unix_us() const;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json/serialize.hpp>
 #include <filesystem>
 #include <fstream>
 
@@ -141,6 +142,34 @@ TEST(Config, AuthenticationIsOnUnlessSwitchedOffAndSecretsAreMasked) {
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()).find("short"), std::string::npos) << "the secret is echoed";
   }
+}
+
+TEST(Config, CatalogSettingsFromEachSourceWithThePasswordMasked) {
+  auto defaults = load_config({}, env_of({}), "");
+  EXPECT_EQ(defaults.catalog, "sqlite");
+  EXPECT_EQ(defaults.catalog_pool_size, 4u);
+  EXPECT_EQ(defaults.catalog_statement_timeout_ms, 30'000);
+
+  auto file = write_file(R"({"catalog": "postgres", "catalog_pool_size": 8})");
+  auto env = env_of({{"DUCKMESH_CATALOG_URL", "postgresql://dm:hunter2@db:5432/catalog"},
+                     {"DUCKMESH_CATALOG_POOL_SIZE", "6"}});
+  auto c = load_config({{"catalog_statement_timeout_ms", "1500"}}, env, file);
+  EXPECT_EQ(c.catalog, "postgres");                                     // file
+  EXPECT_EQ(c.catalog_url, "postgresql://dm:hunter2@db:5432/catalog");  // environment
+  EXPECT_EQ(c.catalog_pool_size, 6u);                                   // environment beats file
+  EXPECT_EQ(c.catalog_statement_timeout_ms, 1500);                      // flag
+  const auto printed = c.to_json();
+  EXPECT_EQ(printed.at("catalog_url").as_string(), "postgresql://dm:***@db:5432/catalog");
+  EXPECT_EQ(boost::json::serialize(printed).find("hunter2"), std::string::npos);
+
+  auto keywords =
+      load_config({{"catalog_url", "host=db password=hunter2 dbname=c"}}, env_of({}), "");
+  EXPECT_EQ(keywords.to_json().at("catalog_url").as_string(), "host=db password=*** dbname=c");
+
+  EXPECT_THROW(load_config({{"catalog", "mysql"}}, env_of({}), ""), Error);
+  EXPECT_THROW(load_config({{"catalog_pool_size", "0"}}, env_of({}), ""), Error);
+  EXPECT_THROW(load_config({{"catalog_statement_timeout_ms", "-1"}}, env_of({}), ""), Error);
+  EXPECT_THROW(load_config({{"catalog_url", ""}}, env_of({}), ""), Error);
 }
 
 TEST(Config, FlagNames) {

@@ -1,11 +1,11 @@
-#include "catalog/sqlite/sqlite_catalog.hpp"
-
+// CatalogRepo behaviour every backend must share: each case runs against
+// SQLite and PostgreSQL (CatalogConformance/<case>/sqlite|postgres).
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <set>
 
-#include "catalog/sqlite/connection.hpp"
+#include "catalog_backends.hpp"
 #include "catalog_test_support.hpp"
 #include "common/error.hpp"
 
@@ -14,10 +14,11 @@ namespace {
 
 using testing::add_files;
 using testing::append_table;
+using testing::Backend;
+using testing::CatalogStore;
 using testing::ManualClock;
 using testing::new_file;
 using testing::remove_files;
-using testing::TempDir;
 
 constexpr std::int64_t kStart = 1'700'000'000'000'000;
 
@@ -51,32 +52,27 @@ std::int64_t expect_removed_in(const DataFile& file) {
   return file.removed_snapshot.value_or(-1);
 }
 
-class SqliteCatalogTest : public ::testing::Test {
+class CatalogConformance : public ::testing::TestWithParam<Backend> {
  protected:
-  SqliteCatalogOptions options(std::int64_t window_us = std::int64_t{7} * 24 * 3600 * 1'000'000) {
-    SqliteCatalogOptions options;
-    options.path = path_;
-    options.idempotency_window_us = window_us;
-    options.clock = clock_.function();
-    return options;
+  std::unique_ptr<CatalogRepo> open(std::int64_t window_us = std::int64_t{7} * 24 * 3600 *
+                                                             1'000'000) {
+    testing::OpenSettings settings;
+    settings.clock = clock_.function();
+    settings.idempotency_window_us = window_us;
+    return store_.open(settings);
   }
 
-  std::int64_t count_rows(const std::string& table) {
-    sqlite::Connection raw(path_, 1000);
-    auto query = raw.prepare("SELECT COUNT(*) FROM " + table);
-    EXPECT_TRUE(query.step());
-    return query.column_int64(0);
-  }
+  std::int64_t count_rows(const std::string& table) { return store_.count_rows(table); }
 
-  TempDir dir_;
-  std::string path_ = dir_.file("catalog.db");
+  CatalogStore store_{GetParam()};
   ManualClock clock_{kStart};
-  SqliteCatalog catalog_{options()};
+  std::unique_ptr<CatalogRepo> owned_ = open();
+  CatalogRepo& catalog_ = *owned_;
 };
 
 // --- products --------------------------------------------------------------
 
-TEST_F(SqliteCatalogTest, CreatesFindsAndListsProducts) {
+TEST_P(CatalogConformance, CreatesFindsAndListsProducts) {
   const Product sales = catalog_.create_product({"sales", "Sales events", "team-sales"});
   EXPECT_EQ(sales.id, 1);
   EXPECT_EQ(sales.name, "sales");
@@ -99,7 +95,7 @@ TEST_F(SqliteCatalogTest, CreatesFindsAndListsProducts) {
   EXPECT_EQ(all[0].description, "");
 }
 
-TEST_F(SqliteCatalogTest, RefusesDuplicateAndBadProductNames) {
+TEST_P(CatalogConformance, RefusesDuplicateAndBadProductNames) {
   catalog_.create_product({"sales", "", ""});
   expect_error(ErrorCode::conflict, [&] { catalog_.create_product({"sales", "again", ""}); });
   expect_error(ErrorCode::invalid_input, [&] { catalog_.create_product({"Sales!", "", ""}); });
@@ -109,7 +105,7 @@ TEST_F(SqliteCatalogTest, RefusesDuplicateAndBadProductNames) {
 
 // --- tables ----------------------------------------------------------------
 
-TEST_F(SqliteCatalogTest, CreatesAKeyedPartitionedTableInASchemaSnapshot) {
+TEST_P(CatalogConformance, CreatesAKeyedPartitionedTableInASchemaSnapshot) {
   catalog_.create_product({"sales", "", ""});
   TableDef def;
   def.name = "orders";
@@ -150,7 +146,7 @@ TEST_F(SqliteCatalogTest, CreatesAKeyedPartitionedTableInASchemaSnapshot) {
   EXPECT_NE(latest->summary_json.find("orders"), std::string::npos);
 }
 
-TEST_F(SqliteCatalogTest, RefusesBadTablesAndUnknownProducts) {
+TEST_P(CatalogConformance, RefusesBadTablesAndUnknownProducts) {
   catalog_.create_product({"sales", "", ""});
   catalog_.create_table("sales", append_table("orders"));
   expect_error(ErrorCode::conflict,
@@ -179,7 +175,7 @@ TEST_F(SqliteCatalogTest, RefusesBadTablesAndUnknownProducts) {
   EXPECT_FALSE(catalog_.find_table("sales", "missing").has_value());
 }
 
-TEST_F(SqliteCatalogTest, ListsLiveTablesByName) {
+TEST_P(CatalogConformance, ListsLiveTablesByName) {
   catalog_.create_product({"sales", "", ""});
   catalog_.create_product({"ads", "", ""});
   catalog_.create_table("sales", append_table("returns"));
@@ -190,7 +186,7 @@ TEST_F(SqliteCatalogTest, ListsLiveTablesByName) {
   EXPECT_EQ(names_of(catalog_.list_tables("ads")), std::vector<std::string>{"clicks"});
 }
 
-TEST_F(SqliteCatalogTest, EvolvesATableAndKeepsItsHistory) {
+TEST_P(CatalogConformance, EvolvesATableAndKeepsItsHistory) {
   catalog_.create_product({"sales", "", ""});
   TableDef def = append_table("orders", "v1");
   def.options_json = R"({"sort":"a"})";
@@ -230,7 +226,7 @@ TEST_F(SqliteCatalogTest, EvolvesATableAndKeepsItsHistory) {
   expect_error(ErrorCode::not_found, [&] { catalog_.schema_history("sales", "nope"); });
 }
 
-TEST_F(SqliteCatalogTest, DropRetiresFilesAndTheNameCanBeCreatedAgain) {
+TEST_P(CatalogConformance, DropRetiresFilesAndTheNameCanBeCreatedAgain) {
   catalog_.create_product({"sales", "", ""});
   const auto first = catalog_.create_table("sales", append_table("orders", "old")).first;
   catalog_.create_table("sales", append_table("returns"));
@@ -263,7 +259,7 @@ TEST_F(SqliteCatalogTest, DropRetiresFilesAndTheNameCanBeCreatedAgain) {
   EXPECT_TRUE(catalog_.live_files("sales", 5, "orders").empty());
 }
 
-TEST_F(SqliteCatalogTest, TablesAtTravelsThroughSchemasDropsAndRecreation) {
+TEST_P(CatalogConformance, TablesAtTravelsThroughSchemasDropsAndRecreation) {
   catalog_.create_product({"sales", "", ""});
   const auto a1 = catalog_.create_table("sales", append_table("a", "a-v1")).first;        // s1
   catalog_.evolve_table("sales", "a", "a-v2", R"({"o":2})");                              // s2
@@ -304,7 +300,7 @@ TEST_F(SqliteCatalogTest, TablesAtTravelsThroughSchemasDropsAndRecreation) {
 
 // --- publication -----------------------------------------------------------
 
-TEST_F(SqliteCatalogTest, SnapshotIdsCountPerProductIndependently) {
+TEST_P(CatalogConformance, SnapshotIdsCountPerProductIndependently) {
   catalog_.create_product({"a", "", ""});
   catalog_.create_product({"b", "", ""});
   Publication pa;
@@ -337,7 +333,7 @@ TEST_F(SqliteCatalogTest, SnapshotIdsCountPerProductIndependently) {
   });
 }
 
-TEST_F(SqliteCatalogTest, PublishesFilesIdempotencyKeysAndWatermarkTogether) {
+TEST_P(CatalogConformance, PublishesFilesIdempotencyKeysAndWatermarkTogether) {
   catalog_.create_product({"sales", "", ""});
   catalog_.create_table("sales", append_table("orders"));  // s1
   NewFile file = new_file("orders", "sales/orders/f1.parquet", 42);
@@ -388,7 +384,7 @@ TEST_F(SqliteCatalogTest, PublishesFilesIdempotencyKeysAndWatermarkTogether) {
   EXPECT_TRUE(catalog_.find_idempotency("sales", "other", {"key-1"}).empty());
 }
 
-TEST_F(SqliteCatalogTest, LiveFilesFollowAddsAndRemovalsAcrossSnapshots) {
+TEST_P(CatalogConformance, LiveFilesFollowAddsAndRemovalsAcrossSnapshots) {
   catalog_.create_product({"sales", "", ""});
   catalog_.create_table("sales", append_table("orders"));   // s1
   catalog_.create_table("sales", append_table("returns"));  // s2
@@ -418,7 +414,7 @@ TEST_F(SqliteCatalogTest, LiveFilesFollowAddsAndRemovalsAcrossSnapshots) {
   expect_error(ErrorCode::not_found, [&] { catalog_.live_files("nope", 1, ""); });
 }
 
-TEST_F(SqliteCatalogTest, AFailedPublishChangesNothing) {
+TEST_P(CatalogConformance, AFailedPublishChangesNothing) {
   catalog_.create_product({"sales", "", ""});
   catalog_.create_product({"ads", "", ""});
   catalog_.create_table("sales", append_table("orders"));  // sales s1
@@ -468,7 +464,7 @@ TEST_F(SqliteCatalogTest, AFailedPublishChangesNothing) {
   EXPECT_EQ(paths_of(catalog_.live_files("sales", 4, "")), std::vector<std::string>{"o3"});
 }
 
-TEST_F(SqliteCatalogTest, RemovingAnUnknownFileIsNotFound) {
+TEST_P(CatalogConformance, RemovingAnUnknownFileIsNotFound) {
   catalog_.create_product({"sales", "", ""});
   catalog_.create_product({"ads", "", ""});
   catalog_.create_table("ads", append_table("clicks"));
@@ -482,7 +478,7 @@ TEST_F(SqliteCatalogTest, RemovingAnUnknownFileIsNotFound) {
   EXPECT_EQ(catalog_.live_files("ads", 2, "").size(), 1u);
 }
 
-TEST_F(SqliteCatalogTest, RefusesMalformedPublications) {
+TEST_P(CatalogConformance, RefusesMalformedPublications) {
   catalog_.create_product({"sales", "", ""});
   catalog_.create_table("sales", append_table("orders"));
   expect_error(ErrorCode::invalid_input,
@@ -502,7 +498,7 @@ TEST_F(SqliteCatalogTest, RefusesMalformedPublications) {
 
 // --- watermark -------------------------------------------------------------
 
-TEST_F(SqliteCatalogTest, WatermarkAdvancesOverOutOfOrderRanges) {
+TEST_P(CatalogConformance, WatermarkAdvancesOverOutOfOrderRanges) {
   EXPECT_EQ(catalog_.watermark(), 0u);
   catalog_.resolve_positions({{5, 7}});
   EXPECT_EQ(catalog_.watermark(), 0u);
@@ -525,7 +521,7 @@ TEST_F(SqliteCatalogTest, WatermarkAdvancesOverOutOfOrderRanges) {
   EXPECT_EQ(count_rows("resolved_ranges"), 1);
 }
 
-TEST_F(SqliteCatalogTest, SnapshotsRecordTheWatermarkTheyLeave) {
+TEST_P(CatalogConformance, SnapshotsRecordTheWatermarkTheyLeave) {
   catalog_.create_product({"sales", "", ""});
   Publication publication;
   publication.product = "sales";
@@ -538,8 +534,9 @@ TEST_F(SqliteCatalogTest, SnapshotsRecordTheWatermarkTheyLeave) {
 
 // --- idempotency -----------------------------------------------------------
 
-TEST_F(SqliteCatalogTest, IdempotencyKeysExpireAndArePurged) {
-  SqliteCatalog catalog(options(/*window_us=*/100));  // a second instance, tiny window
+TEST_P(CatalogConformance, IdempotencyKeysExpireAndArePurged) {
+  auto second = open(/*window_us=*/100);  // a second instance, tiny window
+  CatalogRepo& catalog = *second;
   catalog.create_product({"sales", "", ""});
   catalog.create_table("sales", append_table("orders"));
   Publication publication;
@@ -576,7 +573,7 @@ TEST_F(SqliteCatalogTest, IdempotencyKeysExpireAndArePurged) {
   expect_error(ErrorCode::not_found, [&] { catalog.find_idempotency("nope", "orders", {"a"}); });
 }
 
-TEST_F(SqliteCatalogTest, AKeyRepeatedInOnePublicationIsAConflict) {
+TEST_P(CatalogConformance, AKeyRepeatedInOnePublicationIsAConflict) {
   catalog_.create_product({"sales", "", ""});
   Publication publication;
   publication.product = "sales";
@@ -587,7 +584,7 @@ TEST_F(SqliteCatalogTest, AKeyRepeatedInOnePublicationIsAConflict) {
 
 // --- time ------------------------------------------------------------------
 
-TEST_F(SqliteCatalogTest, SnapshotAsOfAndAClockGoingBack) {
+TEST_P(CatalogConformance, SnapshotAsOfAndAClockGoingBack) {
   catalog_.create_product({"sales", "", ""});
   Publication publication;
   publication.product = "sales";
@@ -612,7 +609,7 @@ TEST_F(SqliteCatalogTest, SnapshotAsOfAndAClockGoingBack) {
   EXPECT_EQ(catalog_.snapshot_as_of("sales", kStart + 201)->id, 4);
 }
 
-TEST_F(SqliteCatalogTest, ListsSnapshotsNewestFirstInPages) {
+TEST_P(CatalogConformance, ListsSnapshotsNewestFirstInPages) {
   catalog_.create_product({"sales", "", ""});
   Publication publication;
   publication.product = "sales";
@@ -632,6 +629,10 @@ TEST_F(SqliteCatalogTest, ListsSnapshotsNewestFirstInPages) {
   expect_error(ErrorCode::not_found, [&] { catalog_.list_snapshots("nope", 10, 0); });
   expect_error(ErrorCode::invalid_input, [&] { catalog_.list_snapshots("sales", 10, -1); });
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, CatalogConformance,
+                         ::testing::Values(Backend::sqlite, Backend::postgres),
+                         testing::backend_name);
 
 }  // namespace
 }  // namespace duckmesh::catalog

@@ -1,7 +1,8 @@
-// Snapshot expiry and the file bookkeeping of garbage collection.
+// Snapshot expiry and the file bookkeeping of garbage collection, against
+// every backend.
 #include <gtest/gtest.h>
 
-#include "catalog/sqlite/sqlite_catalog.hpp"
+#include "catalog_backends.hpp"
 #include "catalog_test_support.hpp"
 #include "common/error.hpp"
 
@@ -10,21 +11,21 @@ namespace {
 
 using testing::add_files;
 using testing::append_table;
+using testing::Backend;
+using testing::CatalogStore;
 using testing::ManualClock;
 using testing::new_file;
 using testing::remove_files;
-using testing::TempDir;
 
 constexpr std::int64_t kStart = 1'700'000'000'000'000;
 constexpr std::int64_t kSecond = 1'000'000;
 
-class SqliteRetentionTest : public ::testing::Test {
+class CatalogRetention : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
-    SqliteCatalogOptions options;
-    options.path = dir_.file("catalog.sqlite");
-    options.clock = clock_.function();
-    catalog_ = std::make_unique<SqliteCatalog>(options);
+    testing::OpenSettings settings;
+    settings.clock = clock_.function();
+    catalog_ = store_.open(settings);
     catalog_->create_product({"shop", "", ""});
     catalog_->create_table("shop", append_table("orders"));  // snapshot 1
   }
@@ -33,12 +34,12 @@ class SqliteRetentionTest : public ::testing::Test {
     return catalog_->publish({std::move(p)}, {}).at(0).id;
   }
 
-  TempDir dir_;
+  CatalogStore store_{GetParam()};
   ManualClock clock_{kStart};
-  std::unique_ptr<SqliteCatalog> catalog_;
+  std::unique_ptr<CatalogRepo> catalog_;
 };
 
-TEST_F(SqliteRetentionTest, AgeAndCountBothHaveToLetASnapshotGo) {
+TEST_P(CatalogRetention, AgeAndCountBothHaveToLetASnapshotGo) {
   for (int i = 0; i < 5; ++i)
     publish(add_files("shop", {new_file("orders", "f" + std::to_string(i))}));
   // Snapshots 1..6, one second apart from kStart. Only 1 and 2 are older than kStart + 1.5 s.
@@ -53,7 +54,7 @@ TEST_F(SqliteRetentionTest, AgeAndCountBothHaveToLetASnapshotGo) {
   EXPECT_EQ(catalog_->latest_snapshot("shop")->id, 6);
 }
 
-TEST_F(SqliteRetentionTest, FilesBecomeCollectableOnlyWhenNoKeptSnapshotListsThem) {
+TEST_P(CatalogRetention, FilesBecomeCollectableOnlyWhenNoKeptSnapshotListsThem) {
   const auto s2 = publish(add_files("shop", {new_file("orders", "a"), new_file("orders", "b")}));
   auto live = catalog_->live_files("shop", s2, "orders");
   ASSERT_EQ(live.size(), 2u);
@@ -82,7 +83,7 @@ TEST_F(SqliteRetentionTest, FilesBecomeCollectableOnlyWhenNoKeptSnapshotListsThe
             0);
 }
 
-TEST_F(SqliteRetentionTest, RefusesToExpireTheNewestSnapshotAndUnknownProducts) {
+TEST_P(CatalogRetention, RefusesToExpireTheNewestSnapshotAndUnknownProducts) {
   try {
     catalog_->expire_snapshots("shop", 0, kStart + 100 * kSecond, false);
     ADD_FAILURE() << "expected invalid_input";
@@ -99,6 +100,10 @@ TEST_F(SqliteRetentionTest, RefusesToExpireTheNewestSnapshotAndUnknownProducts) 
   EXPECT_EQ(result.expired, 0);  // the only snapshot is the newest
   EXPECT_EQ(catalog_->latest_snapshot("shop")->id, 1);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, CatalogRetention,
+                         ::testing::Values(Backend::sqlite, Backend::postgres),
+                         testing::backend_name);
 
 }  // namespace
 }  // namespace duckmesh::catalog

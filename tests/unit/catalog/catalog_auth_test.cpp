@@ -1,20 +1,20 @@
-// API keys and audit entries in the SQLite catalog (migration 3).
+// API keys and audit entries (migration 3), against every catalog backend
+// (CatalogAuth/<case>/sqlite|postgres).
 #include <gtest/gtest.h>
 
-#include "catalog/sqlite/sqlite_catalog.hpp"
-#include "catalog_test_support.hpp"
+#include "catalog_backends.hpp"
 #include "common/error.hpp"
 
 namespace duckmesh::catalog {
 namespace {
 
-using testing::TempDir;
+using testing::Backend;
+using testing::CatalogStore;
 
-SqliteCatalogOptions options_in(const TempDir& dir) {
-  SqliteCatalogOptions options;
-  options.path = dir.file("catalog.sqlite");
-  return options;
-}
+class CatalogAuth : public ::testing::TestWithParam<Backend> {
+ protected:
+  CatalogStore store_{GetParam()};
+};
 
 ApiKeyRecord key(std::string id, std::string product, std::string role) {
   ApiKeyRecord k;
@@ -26,9 +26,9 @@ ApiKeyRecord key(std::string id, std::string product, std::string role) {
   return k;
 }
 
-TEST(CatalogApiKeys, StoreFindListRevokeAndTouch) {
-  TempDir dir;
-  SqliteCatalog catalog(options_in(dir));
+TEST_P(CatalogAuth, KeysAreStoredFoundListedRevokedAndTouched) {
+  auto opened = store_.open();
+  CatalogRepo& catalog = *opened;
   catalog.create_api_key(key("aaaaaaaaaaaa", "alpha", "reader"));
   catalog.create_api_key(key("bbbbbbbbbbbb", "", "superadmin"));
   auto found = catalog.find_api_key("aaaaaaaaaaaa");
@@ -53,13 +53,14 @@ TEST(CatalogApiKeys, StoreFindListRevokeAndTouch) {
   EXPECT_FALSE(catalog.revoke_api_key("cccccccccccc", 6000));
 
   // Survives reopening.
-  SqliteCatalog again(options_in(dir));
-  EXPECT_EQ(again.find_api_key("aaaaaaaaaaaa")->revoked_unix_us, 6000);
+  opened.reset();
+  auto again = store_.open();
+  EXPECT_EQ(again->find_api_key("aaaaaaaaaaaa")->revoked_unix_us, 6000);
 }
 
-TEST(CatalogApiKeys, RefusesDuplicatesUnknownRolesAndProductRoleMismatch) {
-  TempDir dir;
-  SqliteCatalog catalog(options_in(dir));
+TEST_P(CatalogAuth, RefusesDuplicateKeysUnknownRolesAndProductRoleMismatch) {
+  auto opened = store_.open();
+  CatalogRepo& catalog = *opened;
   catalog.create_api_key(key("aaaaaaaaaaaa", "alpha", "admin"));
   auto code = [&](const ApiKeyRecord& k) {
     try {
@@ -76,9 +77,9 @@ TEST(CatalogApiKeys, RefusesDuplicatesUnknownRolesAndProductRoleMismatch) {
   EXPECT_EQ(catalog.list_api_keys("").size(), 1u);
 }
 
-TEST(CatalogAudit, EntriesComeBackNewestFirstByProductAndTime) {
-  TempDir dir;
-  SqliteCatalog catalog(options_in(dir));
+TEST_P(CatalogAuth, AuditEntriesComeBackNewestFirstByProductAndTime) {
+  auto opened = store_.open();
+  CatalogRepo& catalog = *opened;
   auto add = [&](std::int64_t at, std::string product, std::string action) {
     AuditEntry e;
     e.at_unix_us = at;
@@ -106,6 +107,10 @@ TEST(CatalogAudit, EntriesComeBackNewestFirstByProductAndTime) {
   EXPECT_EQ(catalog.list_audit("", 200, 10).size(), 2u);
   EXPECT_EQ(catalog.list_audit("", 0, 1).size(), 1u);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, CatalogAuth,
+                         ::testing::Values(Backend::sqlite, Backend::postgres),
+                         testing::backend_name);
 
 }  // namespace
 }  // namespace duckmesh::catalog
