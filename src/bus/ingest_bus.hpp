@@ -74,6 +74,13 @@ class IngestBus {
   virtual void nack(const std::string& consumer, const std::vector<Position>& positions,
                     const std::string& reason) = 0;
 
+  // Returns leased records for redelivery without counting this delivery
+  // against max_attempts: for failures that are not the records' fault (the
+  // object store or the catalog unavailable), so that an outage, however
+  // long, never moves an acknowledged event to the dead-letter area.
+  // Positions not leased by `consumer` are ignored.
+  virtual void release(const std::string& consumer, const std::vector<Position>& positions) = 0;
+
   // Moves records straight to the dead-letter area with `reason`.
   virtual void dead_letter(const std::string& consumer, const std::vector<Position>& positions,
                            const std::string& reason) = 0;

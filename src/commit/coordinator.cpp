@@ -505,12 +505,23 @@ CommitResult Coordinator::commit_once() {
     if (!to_ack.empty()) bus_.ack(options_.consumer, to_ack);
   } catch (const std::exception& e) {
     Metrics::get().failures.inc();
+    // An unavailable store or catalog (or one that timed out) is not the
+    // events' fault: they go back without using up an attempt, so no outage
+    // dead-letters them. Any other failure counts towards max_attempts.
+    const auto* error = dynamic_cast<const Error*>(&e);
+    const bool outage = error != nullptr && (error->code() == ErrorCode::unavailable ||
+                                             error->code() == ErrorCode::timeout);
     log::error("commit cycle failed; batch returned for retry",
-               {{"error", e.what()}, {"events", records.size()}});
+               {{"error", e.what()}, {"events", records.size()}, {"counts_as_attempt", !outage}});
     try {
-      bus_.nack(options_.consumer, all_positions, e.what());
+      if (outage) {
+        bus_.release(options_.consumer, all_positions);
+      } else {
+        bus_.nack(options_.consumer, all_positions, e.what());
+      }
     } catch (const std::exception& nack_error) {
-      log::error("nack failed; lease expiry will redeliver", {{"error", nack_error.what()}});
+      log::error("returning the batch failed; lease expiry will redeliver",
+                 {{"error", nack_error.what()}});
     }
     throw;
   }

@@ -712,6 +712,23 @@ void LocalLogBus::dead_letter(const std::string& consumer, const std::vector<Pos
   settle(reserved, Settlement::dead, reason);
 }
 
+void LocalLogBus::release(const std::string& consumer, const std::vector<Position>& positions) {
+  std::lock_guard state_lock(state_mu_);
+  throw_if_journal_failed();
+  std::lock_guard lock(mu_);
+  for (const Position p : positions) {
+    const auto it = live_.find(p);
+    if (it == live_.end()) continue;
+    Slot& slot = it->second;
+    if (!slot.leased || slot.settling || slot.consumer != consumer) continue;
+    if (slot.record.attempts > 0) --slot.record.attempts;  // this delivery does not count
+    leases_.erase({slot.deadline, p});
+    slot.leased = false;
+    slot.consumer.clear();
+    pending_.insert(p);
+  }
+}
+
 void LocalLogBus::nack(const std::string& consumer, const std::vector<Position>& positions,
                        const std::string& reason) {
   std::lock_guard state_lock(state_mu_);

@@ -26,8 +26,8 @@
 // - ack(), dead_letter() and a nack() that dead-letters return after their
 //   journal entry is fdatasync'ed. A failure there makes those calls refuse
 //   until reopen, for the same reason.
-// - A nack() that returns a record for redelivery changes memory only; after
-//   a crash the record is pending anyway.
+// - A nack() that returns a record for redelivery, and release(), change
+//   memory only; after a crash the record is pending anyway.
 // - replay_dead_letter() is atomic: the new record carries the dead letter's
 //   position, so a crash right after its publish still removes the dead
 //   letter on recovery. The replayed record keeps its ingested_unix_us.
@@ -106,6 +106,7 @@ class LocalLogBus final : public IngestBus {
   std::vector<Record> claim_batch(const std::string& consumer, std::size_t limit,
                                   std::chrono::milliseconds lease) override;
   void ack(const std::string& consumer, const std::vector<Position>& positions) override;
+  void release(const std::string& consumer, const std::vector<Position>& positions) override;
   void nack(const std::string& consumer, const std::vector<Position>& positions,
             const std::string& reason) override;
   void dead_letter(const std::string& consumer, const std::vector<Position>& positions,

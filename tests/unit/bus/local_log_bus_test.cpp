@@ -297,6 +297,31 @@ TEST(LocalLogBus, NackRedeliversUntilMaxAttemptsThenDeadLetters) {
   EXPECT_EQ(positions_of(claim_all(bus)), std::vector<Position>{2});
 }
 
+TEST(LocalLogBus, ReleaseRedeliversWithoutUsingUpAnAttempt) {
+  TempDir dir;
+  LocalLogBusOptions o = options_for(dir.path());
+  o.max_attempts = 2;
+  LocalLogBus bus(o);
+  bus.publish({make_record("during an outage")});
+  // However often a consumer gives the record back for an outage, it stays
+  // deliverable and is never dead-lettered.
+  for (int i = 0; i < 10; ++i) {
+    const std::vector<Record> got = bus.claim_batch("c", 1, milliseconds(60'000));
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].attempts, 1u);
+    bus.release("c", {got[0].position});
+    bus.release("other", {got[0].position});  // not leased by "other": ignored
+  }
+  EXPECT_EQ(bus.stats().dead_letters, 0u);
+  EXPECT_EQ(bus.stats().pending, 1u);
+  // Failures that count still dead-letter after max_attempts.
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_EQ(bus.claim_batch("c", 1, milliseconds(60'000)).size(), 1u);
+    bus.nack("c", {1}, "bad record");
+  }
+  EXPECT_EQ(bus.stats().dead_letters, 1u);
+}
+
 TEST(LocalLogBus, DeadLettersSurviveReopenAndReplayGivesANewPosition) {
   TempDir dir;
   {
