@@ -42,6 +42,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/free_port.hpp"
+
 namespace duckmesh::testing {
 
 class PostgresServer {
@@ -60,7 +62,7 @@ class PostgresServer {
     hand_over(dir_);
     const auto template_dir = ensure_template();
     run({"/bin/cp", "-a", (template_dir / ".").string(), data_dir().string()}, "copy template");
-    port_ = free_port();
+    port_ = free_loopback_port();
     start();
   }
 
@@ -240,18 +242,6 @@ class PostgresServer {
     text << in.rdbuf();
     const std::string all = text.str();
     return all.size() > 2000 ? all.substr(all.size() - 2000) : all;
-  }
-
-  static int free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    socklen_t len = sizeof addr;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    ::close(fd);
-    return ntohs(addr.sin_port);
   }
 
   std::filesystem::path bindir_;

@@ -16,6 +16,8 @@
 #include <string>
 #include <thread>
 
+#include "support/free_port.hpp"
+
 namespace duckmesh::testing {
 
 class S3Server {
@@ -28,7 +30,7 @@ class S3Server {
       throw std::runtime_error("s3rver is not installed at " + script_.string() +
                                "; run scripts/setup");
     }
-    port_ = free_port();
+    port_ = free_loopback_port();
     start();
   }
   ~S3Server() { stop(); }
@@ -70,18 +72,6 @@ class S3Server {
   }
 
  private:
-  static int free_port() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    socklen_t len = sizeof addr;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    ::close(fd);
-    return ntohs(addr.sin_port);
-  }
-
   bool accepts() const {
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};

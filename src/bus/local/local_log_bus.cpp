@@ -722,11 +722,15 @@ void LocalLogBus::release(const std::string& consumer, const std::vector<Positio
     Slot& slot = it->second;
     if (!slot.leased || slot.settling || slot.consumer != consumer) continue;
     if (slot.record.attempts > 0) --slot.record.attempts;  // this delivery does not count
-    leases_.erase({slot.deadline, p});
-    slot.leased = false;
-    slot.consumer.clear();
-    pending_.insert(p);
+    return_to_pending(slot, p);
   }
+}
+
+void LocalLogBus::return_to_pending(Slot& slot, Position position) {
+  leases_.erase({slot.deadline, position});
+  slot.leased = false;
+  slot.consumer.clear();
+  pending_.insert(position);
 }
 
 void LocalLogBus::nack(const std::string& consumer, const std::vector<Position>& positions,
@@ -746,10 +750,7 @@ void LocalLogBus::nack(const std::string& consumer, const std::vector<Position>&
         exhausted.push_back(p);
         continue;
       }
-      leases_.erase({slot.deadline, p});
-      slot.leased = false;
-      slot.consumer.clear();
-      pending_.insert(p);
+      return_to_pending(slot, p);
     }
   }
   settle(exhausted, Settlement::dead, reason);

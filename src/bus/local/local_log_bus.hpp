@@ -172,6 +172,8 @@ class LocalLogBus final : public IngestBus {
   // memory; on failure they go back to being plainly leased.
   // REQUIRES: state_mu_ held, mu_ not held.
   void settle(const std::vector<Position>& reserved, Settlement how, const std::string& reason);
+  // REQUIRES mu_ held and `slot` leased: makes the record claimable again.
+  void return_to_pending(Slot& slot, Position position);
   // Appends already framed bytes to state.log and syncs. REQUIRES: state_mu_.
   void append_journal(const std::string& frames);
   void throw_if_journal_failed() const;
