@@ -107,6 +107,23 @@ void add_ingest_routes(http::Router& router, ingest::IngestService& service) {
                                                 : boost::json::value(nullptr)}});
       },
       "Whether the events behind a visibility token are visible, and in which snapshot");
+  router.add(
+      http::Verb::get, "/v1/products/{product}/quota",
+      auth::Access::path_product(auth::Role::reader),
+      [&](http::Request& r) {
+        auto u = service.quota_usage(r.path_param("product"));
+        auto limit = [](std::uint64_t v) {
+          return v == 0 ? boost::json::value(nullptr) : boost::json::value(v);
+        };
+        return http::Response::json(
+            200, {{"events_per_day",
+                   {{"limit", limit(u.limits.events_per_day)},
+                    {"used_today", u.events_today},
+                    {"resets_at_unix_s", u.day_resets_at_unix_s}}},
+                  {"stored_bytes",
+                   {{"limit", limit(u.limits.stored_bytes)}, {"used", u.stored_bytes}}}});
+      },
+      "The product's quotas (null: no limit) and what it used today and stores");
 }
 
 }  // namespace duckmesh::api

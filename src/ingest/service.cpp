@@ -229,6 +229,13 @@ bool IngestService::wait_visible(const VisibilityToken& token, std::chrono::mill
   return visible;
 }
 
+QuotaUsage IngestService::quota_usage(const std::string& product) {
+  products_.require_product(product);
+  if (options_.quotas) return options_.quotas->usage(product);
+  Quotas unlimited(catalog_, {});
+  return unlimited.usage(product);
+}
+
 Visibility IngestService::visibility(const VisibilityToken& token) const {
   products_.require_product(token.product);
   Visibility v;

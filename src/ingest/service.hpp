@@ -94,6 +94,11 @@ class IngestService {
   bool wait_visible(const VisibilityToken& token, std::chrono::milliseconds timeout);
   Visibility visibility(const VisibilityToken& token) const;
 
+  // The product's quotas and what it used (not_found for an unknown
+  // product). Limits of 0 mean none; without quotas configured, all are 0
+  // and usage is still reported.
+  QuotaUsage quota_usage(const std::string& product);
+
  private:
   struct PendingKey {
     bus::Position position = 0;

@@ -74,6 +74,15 @@ TEST_F(QuotaTest, DailyEventQuotaRefusesTheWholeRequestAndCountsAgainAfterAResta
   EXPECT_EQ(ingest("small", readings(5, 1)).status, 429u);
   // Another product has its own (larger) quota.
   EXPECT_EQ(ingest("big", readings(0, 50)).status, 200u);
+  auto usage = client().get("/v1/products/small/quota");
+  ASSERT_EQ(usage.status, 200u) << usage.body;
+  EXPECT_EQ(usage.json().at("events_per_day").at("limit").to_number<int>(), 5);
+  EXPECT_EQ(usage.json().at("events_per_day").at("used_today").to_number<int>(), 5);
+  EXPECT_TRUE(usage.json().at("stored_bytes").at("limit").is_null());
+  auto big = client().get("/v1/products/big/quota").json();
+  EXPECT_EQ(big.at("events_per_day").at("limit").to_number<int>(), 1000);
+  EXPECT_EQ(big.at("events_per_day").at("used_today").to_number<int>(), 50);
+  EXPECT_EQ(client().get("/v1/products/nope/quota").status, 404u);
   // Nothing of a refused request was written.
   auto table = client().get("/v1/products/small/tables/readings").json();
   EXPECT_EQ(table.at("row_count").to_number<int>(), 5);
