@@ -338,8 +338,8 @@ int serve(const Config& config) {
   // preflight carries no credentials; a flood of bad keys is limited by
   // address); the per-credential limit needs the identity authorize() sets.
   http::Handler handler = http::chain(
-      {http::request_id(), http::access_log(), http::metrics(), http::errors(),
-       http::security_headers(!config.tls_cert_file.empty()),
+      {http::request_id(), http::access_log(), http::metrics(),
+       http::security_headers(!config.tls_cert_file.empty()), http::errors(),
        http::trusted_hosts(config.trusted_hosts), http::cors(config.cors_origins),
        http::rate_limit(bucket(config.rate_limit_ip, config.rate_limit_ip_burst), {}, nullptr),
        http::authorize(router, authenticator),

@@ -42,6 +42,7 @@ TEST(HttpHardening, OnlyTrustedHostsAreServed) {
     auto error = r.json().at("error").as_object();
     EXPECT_EQ(error.at("code").as_string(), "invalid_input");
     EXPECT_EQ(error.at("details").at("host").as_string(), host);
+    EXPECT_EQ(r.header("x-content-type-options"), "nosniff") << "errors carry the headers too";
   }
 }
 
