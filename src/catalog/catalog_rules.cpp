@@ -31,6 +31,15 @@ namespace duckmesh::catalog {
               std::move(details));
 }
 
+void throw_already_resolved(std::int64_t first, std::int64_t last) {
+  const std::string range =
+      first == last ? std::to_string(first) : std::to_string(first) + ".." + std::to_string(last);
+  throw Error(ErrorCode::conflict,
+              "bus positions " + range +
+                  " are already resolved: another coordinator committed them first; "
+                  "nothing of this publication was written");
+}
+
 std::int64_t stored_position(bus::Position position, std::string_view field) {
   if (position == 0 || position > static_cast<bus::Position>(kMaxPosition)) {
     throw_invalid("bus position " + std::to_string(position) + " is out of range 1.." +

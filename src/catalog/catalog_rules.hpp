@@ -32,6 +32,10 @@ inline constexpr std::int64_t kMaxPosition = std::numeric_limits<std::int64_t>::
 [[noreturn]] void throw_key_committed(const std::string& product, const IdempotencyEntry& entry,
                                       std::int64_t snapshot_id);
 
+// conflict: bus positions first..last of a publication are already resolved
+// (another coordinator committed, dropped or dead-lettered them first).
+[[noreturn]] void throw_already_resolved(std::int64_t first, std::int64_t last);
+
 // The position as stored; invalid_input for 0 or above kMaxPosition.
 std::int64_t stored_position(bus::Position position, std::string_view field);
 // invalid_input for a range out of bounds or with first > last.

@@ -507,10 +507,14 @@ CommitResult Coordinator::commit_once() {
     Metrics::get().failures.inc();
     // An unavailable store or catalog (or one that timed out) is not the
     // events' fault: they go back without using up an attempt, so no outage
-    // dead-letters them. Any other failure counts towards max_attempts.
+    // dead-letters them. Nor is a conflict: another coordinator committed
+    // some of these positions or keys first (this one's lease had expired),
+    // and the next claim finds them resolved or as duplicates. Any other
+    // failure counts towards max_attempts.
     const auto* error = dynamic_cast<const Error*>(&e);
     const bool outage = error != nullptr && (error->code() == ErrorCode::unavailable ||
-                                             error->code() == ErrorCode::timeout);
+                                             error->code() == ErrorCode::timeout ||
+                                             error->code() == ErrorCode::conflict);
     log::error("commit cycle failed; batch returned for retry",
                {{"error", e.what()}, {"events", records.size()}, {"counts_as_attempt", !outage}});
     try {

@@ -136,12 +136,30 @@ bus::Position read_watermark(Tx& tx, bool for_update) {
 }
 
 // As SqliteCatalog's: records `ranges` and advances the watermark over every
-// range that now touches it. Locks bus_progress when there is anything to record.
-bus::Position apply_resolved(Tx& tx, const std::vector<PositionRange>& ranges) {
+// range that now touches it. Locks bus_progress when there is anything to
+// record. With `exclusive` (a publication), a range already resolved, even in
+// part, throws conflict instead.
+bus::Position apply_resolved(Tx& tx, const std::vector<PositionRange>& ranges, bool exclusive) {
   if (ranges.empty()) return read_watermark(tx, false);
+  // REQUIRES for exclusive: ranges disjoint (the coordinator passes sorted, merged ones).
   const auto before = static_cast<std::int64_t>(read_watermark(tx, true));
   std::int64_t watermark = before;
   for (const auto& range : ranges) {
+    if (exclusive) {
+      const auto range_first = static_cast<std::int64_t>(range.first);
+      const auto range_last = static_cast<std::int64_t>(range.last);
+      if (range_first <= watermark) {
+        throw_already_resolved(range_first, std::min(range_last, watermark));
+      }
+      const auto intersecting = tx.exec_params(
+          "SELECT GREATEST(first_position, $1::bigint), LEAST(last_position, $2::bigint) "
+          "FROM resolved_ranges WHERE first_position <= $2::bigint "
+          "AND last_position >= $1::bigint LIMIT 1",
+          range_first, range_last);
+      if (!intersecting.empty()) {
+        throw_already_resolved(int_at(intersecting[0], 0), int_at(intersecting[0], 1));
+      }
+    }
     std::int64_t first = std::max(static_cast<std::int64_t>(range.first), watermark + 1);
     std::int64_t last = static_cast<std::int64_t>(range.last);
     if (last < first) continue;  // entirely at or below the watermark
@@ -696,7 +714,7 @@ std::vector<Snapshot> PostgresCatalog::publish(const std::vector<Publication>& p
     for (const auto& name : names) product_ids.emplace(name, lock_product(tx, name));
     // Lock order 2: bus_progress. Ranges first, so each snapshot records the
     // watermark this transaction leaves behind.
-    const bus::Position watermark = apply_resolved(tx, resolved);
+    const bus::Position watermark = apply_resolved(tx, resolved, true);
     const std::int64_t now = now_unix_us();
     std::vector<Snapshot> snapshots;
     snapshots.reserve(publications.size());
@@ -716,7 +734,7 @@ std::vector<Snapshot> PostgresCatalog::publish(const std::vector<Publication>& p
 void PostgresCatalog::resolve_positions(const std::vector<PositionRange>& resolved) {
   validate_ranges(resolved);
   if (resolved.empty()) return;
-  write([&](Tx& tx) { apply_resolved(tx, resolved); });
+  write([&](Tx& tx) { apply_resolved(tx, resolved, false); });
 }
 
 bus::Position PostgresCatalog::watermark() const {

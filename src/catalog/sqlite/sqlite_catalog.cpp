@@ -77,7 +77,11 @@ bus::Position read_watermark(Connection& db) {
 // Records `ranges` as resolved and advances the watermark over every range
 // that now touches it. Stored ranges stay disjoint and non-adjacent, all above
 // the watermark. Returns the new watermark. REQUIRES: a write transaction.
-bus::Position apply_resolved(Connection& db, const std::vector<PositionRange>& ranges) {
+// With `exclusive` (a publication), a range that is already resolved, even in
+// part, throws conflict instead: two coordinators holding the same records
+// (one's lease expired mid-commit) cannot both commit them.
+bus::Position apply_resolved(Connection& db, const std::vector<PositionRange>& ranges,
+                             bool exclusive) {
   const auto before = static_cast<std::int64_t>(read_watermark(db));
   std::int64_t watermark = before;
   if (ranges.empty()) return static_cast<bus::Position>(watermark);
@@ -89,7 +93,22 @@ bus::Position apply_resolved(Connection& db, const std::vector<PositionRange>& r
       db.prepare("DELETE FROM resolved_ranges WHERE first_position >= ?1 AND last_position <= ?2");
   auto insert =
       db.prepare("INSERT INTO resolved_ranges (first_position, last_position) VALUES (?1, ?2)");
+  auto intersecting = db.prepare(
+      "SELECT MAX(first_position, ?1), MIN(last_position, ?2) FROM resolved_ranges "
+      "WHERE first_position <= ?2 AND last_position >= ?1 LIMIT 1");
   for (const auto& range : ranges) {
+    if (exclusive) {
+      const auto range_first = static_cast<std::int64_t>(range.first);
+      const auto range_last = static_cast<std::int64_t>(range.last);
+      if (range_first <= watermark) {
+        throw_already_resolved(range_first, std::min(range_last, watermark));
+      }
+      intersecting.bind_int64(1, range_first).bind_int64(2, range_last);
+      if (intersecting.step()) {
+        throw_already_resolved(intersecting.column_int64(0), intersecting.column_int64(1));
+      }
+      intersecting.reset();
+    }
     std::int64_t first = std::max(static_cast<std::int64_t>(range.first), watermark + 1);
     std::int64_t last = static_cast<std::int64_t>(range.last);
     if (last < first) continue;  // entirely at or below the watermark
@@ -686,7 +705,7 @@ std::vector<Snapshot> SqliteCatalog::publish(const std::vector<Publication>& pub
   Transaction transaction(db, Transaction::Mode::write);
   // Ranges first: each snapshot records the watermark this transaction
   // leaves behind, the one a reader of the snapshot can rely on.
-  const bus::Position watermark = apply_resolved(db, resolved);
+  const bus::Position watermark = apply_resolved(db, resolved, true);
   const std::int64_t now = now_unix_us();
   std::vector<Snapshot> snapshots;
   snapshots.reserve(publications.size());
@@ -707,7 +726,7 @@ void SqliteCatalog::resolve_positions(const std::vector<PositionRange>& resolved
   if (resolved.empty()) return;
   std::lock_guard lock(mutex_);
   Transaction transaction(*connection_, Transaction::Mode::write);
-  apply_resolved(*connection_, resolved);
+  apply_resolved(*connection_, resolved, false);
   transaction.commit();
 }
 

@@ -532,6 +532,36 @@ TEST_P(CatalogConformance, SnapshotsRecordTheWatermarkTheyLeave) {
   EXPECT_EQ(catalog_.find_snapshot("sales", 2)->watermark, 3u);
 }
 
+// Two coordinators holding the same records (one's lease expired mid-commit)
+// cannot both publish them: the second publication is refused whole.
+TEST_P(CatalogConformance, PublishRefusesPositionsAlreadyResolved) {
+  catalog_.create_product({"sales", "", ""});
+  catalog_.create_table("sales", append_table("orders"));
+  const std::int64_t published =
+      catalog_.publish({add_files("sales", {new_file("orders", "first")})}, {{1, 3}})[0].id;
+  catalog_.resolve_positions({{6, 8}});
+
+  for (const PositionRange& taken : {PositionRange{2, 4}, PositionRange{5, 6}, PositionRange{8, 9}}) {
+    try {
+      catalog_.publish({add_files("sales", {new_file("orders", "again")})}, {taken});
+      ADD_FAILURE() << "publication of " << taken.first << ".." << taken.last << " accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::conflict);
+      EXPECT_NE(std::string(e.what()).find("already resolved"), std::string::npos) << e.what();
+    }
+  }
+  // Nothing of the refused publications was written.
+  EXPECT_EQ(catalog_.latest_snapshot("sales")->id, published);
+  EXPECT_EQ(catalog_.watermark(), 3u);
+  EXPECT_TRUE(catalog_.resolved_among({4, 5, 9}).empty());
+  // Positions nobody resolved yet still publish; dead letters and dropped
+  // duplicates may be resolved again without harm.
+  EXPECT_EQ(catalog_.publish({add_files("sales", {new_file("orders", "next")})}, {{4, 5}})[0].watermark,
+            8u);
+  catalog_.resolve_positions({{2, 9}});
+  EXPECT_EQ(catalog_.watermark(), 9u);
+}
+
 // --- idempotency -----------------------------------------------------------
 
 TEST_P(CatalogConformance, IdempotencyKeysExpireAndArePurged) {
