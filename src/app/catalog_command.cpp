@@ -4,7 +4,7 @@
 #include <ostream>
 
 #include "catalog/migrations.hpp"
-#include "catalog/postgres/connection_pool.hpp"
+#include "pg/connection_pool.hpp"
 #include "catalog/sqlite/sqlite_catalog.hpp"
 #include "common/error.hpp"
 
@@ -29,7 +29,7 @@ int run_migrate(const Config& config, std::ostream& out) {
   catalog::MigrationOutcome outcome;
   std::string where;
   if (auto postgres = postgres_catalog_options(config)) {
-    where = "PostgreSQL catalog " + catalog::postgres::redact_connection_string(postgres->url);
+    where = "PostgreSQL catalog " + pg::redact_connection_string(postgres->url);
     outcome = catalog::PostgresCatalog::migrate(*postgres);
   } else {
     std::filesystem::create_directories(config.data_dir);

@@ -9,7 +9,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "catalog/postgres/connection_pool.hpp"
+#include "pg/connection_pool.hpp"
 #include "common/error.hpp"
 
 namespace duckmesh::app {
@@ -630,7 +630,7 @@ boost::json::object Config::to_json() const {
       {"onto_server_timeout", onto_server_timeout_s},
       {"use_mock_onto_server", use_mock_onto_server},
       {"catalog", catalog},
-      {"catalog_url", duckmesh::catalog::postgres::redact_connection_string(catalog_url)},
+      {"catalog_url", duckmesh::pg::redact_connection_string(catalog_url)},
       {"catalog_pool_size", catalog_pool_size},
       {"catalog_statement_timeout_ms", catalog_statement_timeout_ms},
       {"store", store},

@@ -15,7 +15,8 @@
 #include "catalog/catalog_rules.hpp"
 #include "catalog/json_fields.hpp"
 #include "catalog/names.hpp"
-#include "catalog/postgres/connection_pool.hpp"
+#include "pg/connection_pool.hpp"
+#include "pg/session.hpp"
 #include "catalog/postgres/schema_migrator.hpp"
 #include "common/error.hpp"
 
@@ -24,42 +25,6 @@ namespace duckmesh::catalog {
 using Tx = pqxx::transaction_base;
 
 namespace {
-
-// A writer retries a deadlock or serialization failure this often.
-constexpr int kMaxRollbackAttempts = 5;
-
-// --- errors ----------------------------------------------------------------
-
-Error unavailable(const std::string& what, const std::exception& e) {
-  return Error(ErrorCode::unavailable, "PostgreSQL catalog: " + what + ": " + e.what());
-}
-
-// The duckmesh::Error for an error the server reported.
-Error map_sql_error(const pqxx::sql_error& e) {
-  const std::string& state = e.sqlstate();
-  boost::json::object details;
-  details["sqlstate"] = state;
-  std::string message = std::string("PostgreSQL catalog: ") + e.what();
-  while (!message.empty() && message.back() == '\n') message.pop_back();
-  ErrorCode code = ErrorCode::internal;
-  if (state.rfind("23", 0) == 0) {
-    code = ErrorCode::conflict;  // integrity: a uniqueness race lost
-  } else if (state == "57014" || state == "55P03") {
-    code = ErrorCode::unavailable;
-    message += " (a statement or lock wait ran beyond catalog_statement_timeout_ms)";
-  } else if (state.rfind("08", 0) == 0 || state.rfind("57P", 0) == 0 || state == "53300") {
-    code = ErrorCode::unavailable;  // connection trouble, server shutting down, too many clients
-  }
-  return Error(code, std::move(message), std::move(details));
-}
-
-// Connection trouble a fresh connection may cure (the server restarted).
-bool is_connection_loss(const pqxx::sql_error& e) {
-  const std::string& state = e.sqlstate();
-  return state.rfind("08", 0) == 0 || state.rfind("57P", 0) == 0;
-}
-
-// --- cells -----------------------------------------------------------------
 
 std::int64_t int_at(const pqxx::row& row, int column) {
   return row[column].as<std::int64_t>();
@@ -400,58 +365,14 @@ std::int64_t system_now_us() {
       .count();
 }
 
-postgres::PoolOptions pool_options(const PostgresCatalogOptions& options) {
-  postgres::PoolOptions pool;
+pg::PoolOptions pool_options(const PostgresCatalogOptions& options) {
+  pg::PoolOptions pool;
   pool.url = options.url;
   pool.size = options.pool_size;
   pool.statement_timeout_ms = options.statement_timeout_ms;
   pool.checkout_timeout_ms = options.checkout_timeout_ms;
   pool.health_check_idle_ms = options.health_check_idle_ms;
   return pool;
-}
-
-// Runs `work` on a pooled connection; see the header for what is retried
-// and how failures map to duckmesh::Error.
-template <typename Work>
-auto on_connection(postgres::ConnectionPool& pool, Work&& work) {
-  for (int attempt = 1;; ++attempt) {
-    auto lease = pool.checkout();
-    try {
-      return work(lease.connection());
-    } catch (const pqxx::in_doubt_error& e) {
-      lease.discard();
-      throw unavailable("the connection broke while committing; the outcome is unknown", e);
-    } catch (const pqxx::broken_connection& e) {
-      lease.discard();
-      if (attempt < 2) continue;  // nothing was committed: once more on a fresh connection
-      throw unavailable("lost the connection to the server", e);
-    } catch (const pqxx::transaction_rollback& e) {
-      if (attempt < kMaxRollbackAttempts) continue;
-      throw unavailable("the server kept rolling back a transaction under contention", e);
-    } catch (const pqxx::sql_error& e) {
-      if (is_connection_loss(e)) {
-        lease.discard();
-        if (attempt < 2) continue;
-      }
-      throw map_sql_error(e);
-    }
-  }
-}
-
-// Runs `work` in a fresh transaction of type Transaction and commits it.
-template <typename Transaction, typename Work>
-auto run_transaction(postgres::ConnectionPool& pool, Work&& work) {
-  return on_connection(pool, [&](pqxx::connection_base& connection) {
-    Transaction tx(connection);
-    if constexpr (std::is_void_v<std::invoke_result_t<Work&, Tx&>>) {
-      work(tx);
-      tx.commit();
-    } else {
-      auto result = work(tx);
-      tx.commit();
-      return result;
-    }
-  });
 }
 
 using WriteTransaction = pqxx::work;  // READ COMMITTED; writers lock rows (see header)
@@ -465,8 +386,8 @@ PostgresCatalog::PostgresCatalog(PostgresCatalogOptions options) : options_(std:
   if (options_.idempotency_window_us <= 0) {
     throw_invalid("the idempotency window must be positive", "idempotency_window_us");
   }
-  pool_ = std::make_unique<postgres::ConnectionPool>(pool_options(options_));
-  on_connection(*pool_, [&](pqxx::connection_base& connection) {
+  pool_ = std::make_unique<pg::ConnectionPool>(pool_options(options_));
+  pg::on_connection(*pool_, [&](pqxx::connection_base& connection) {
     return postgres::migrate(connection, now_unix_us());
   });
 }
@@ -475,19 +396,19 @@ PostgresCatalog::~PostgresCatalog() = default;
 
 template <typename Work>
 auto PostgresCatalog::write(Work&& work) {
-  return run_transaction<WriteTransaction>(*pool_, std::forward<Work>(work));
+  return pg::run_transaction<WriteTransaction>(*pool_, std::forward<Work>(work));
 }
 
 template <typename Work>
 auto PostgresCatalog::read(Work&& work) const {
-  return run_transaction<ReadTransaction>(*pool_, std::forward<Work>(work));
+  return pg::run_transaction<ReadTransaction>(*pool_, std::forward<Work>(work));
 }
 
 MigrationOutcome PostgresCatalog::migrate(const PostgresCatalogOptions& options) {
   PostgresCatalogOptions one = options;
   one.pool_size = 1;
-  postgres::ConnectionPool pool(pool_options(one));
-  return on_connection(pool, [&](pqxx::connection_base& connection) {
+  pg::ConnectionPool pool(pool_options(one));
+  return pg::on_connection(pool, [&](pqxx::connection_base& connection) {
     return postgres::migrate(connection, options.clock ? options.clock() : system_now_us());
   });
 }
@@ -497,7 +418,7 @@ std::int64_t PostgresCatalog::now_unix_us() const {
 }
 
 int PostgresCatalog::schema_version() const {
-  return on_connection(*pool_, [](pqxx::connection_base& connection) {
+  return pg::on_connection(*pool_, [](pqxx::connection_base& connection) {
     return postgres::applied_schema_version(connection);
   });
 }

@@ -49,11 +49,11 @@
 #include "catalog/catalog_repo.hpp"
 #include "catalog/migrations.hpp"
 
-namespace duckmesh::catalog {
-
-namespace postgres {
+namespace duckmesh::pg {
 class ConnectionPool;
 }
+
+namespace duckmesh::catalog {
 
 struct PostgresCatalogOptions {
   // libpq connection string ("host=... dbname=...") or URI
@@ -156,7 +156,7 @@ class PostgresCatalog final : public CatalogRepo {
   auto read(Work&& work) const;
 
   const PostgresCatalogOptions options_;
-  std::unique_ptr<postgres::ConnectionPool> pool_;
+  std::unique_ptr<pg::ConnectionPool> pool_;
 };
 
 }  // namespace duckmesh::catalog

@@ -11,7 +11,7 @@
 #include <set>
 #include <thread>
 
-#include "catalog/postgres/connection_pool.hpp"
+#include "pg/connection_pool.hpp"
 #include "catalog_backends.hpp"
 #include "catalog_test_support.hpp"
 #include "common/error.hpp"
@@ -214,7 +214,7 @@ TEST(PostgresCatalogPool, AnUnreachableServerIsUnavailableAndThePasswordStaysHid
 }
 
 TEST(PostgresConnectionString, RedactsPasswordsInBothForms) {
-  using postgres::redact_connection_string;
+  using pg::redact_connection_string;
   EXPECT_EQ(redact_connection_string("postgresql://me:pw@db:5432/cat"),
             "postgresql://me:***@db:5432/cat");
   EXPECT_EQ(redact_connection_string("postgresql://me@db/cat?password=pw&sslmode=require"),

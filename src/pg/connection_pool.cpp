@@ -1,4 +1,4 @@
-#include "catalog/postgres/connection_pool.hpp"
+#include "pg/connection_pool.hpp"
 
 #include <pqxx/connection>
 #include <pqxx/except>
@@ -6,7 +6,7 @@
 
 #include "common/error.hpp"
 
-namespace duckmesh::catalog::postgres {
+namespace duckmesh::pg {
 
 struct ConnectionPool::Slot {
   std::unique_ptr<pqxx::connection> connection;
@@ -74,19 +74,22 @@ pqxx::connection_base& ConnectionPool::Lease::connection() {
 }
 
 ConnectionPool::ConnectionPool(PoolOptions options) : options_(std::move(options)) {
-  auto invalid = [](const std::string& message, const char* field) {
+  const std::string& prefix = options_.setting_prefix;
+  auto invalid = [](const std::string& message, const std::string& field) {
     return Error(ErrorCode::invalid_input, message, {{"field", field}});
   };
   if (options_.url.empty()) {
-    throw invalid("the PostgreSQL catalog needs a connection URL (catalog_url)", "catalog_url");
+    throw invalid("the " + options_.subject + " needs a connection URL (" + prefix + "_url)",
+                  prefix + "_url");
   }
   if (options_.size == 0) {
-    throw invalid("the PostgreSQL catalog pool needs at least one connection", "catalog_pool_size");
+    throw invalid("the " + options_.subject + " pool needs at least one connection",
+                  prefix + "_pool_size");
   }
   if (options_.statement_timeout_ms < 0 || options_.checkout_timeout_ms < 0 ||
       options_.health_check_idle_ms < 0) {
-    throw invalid("PostgreSQL catalog timeouts must not be negative",
-                  "catalog_statement_timeout_ms");
+    throw invalid(options_.subject + " timeouts must not be negative",
+                  prefix + "_statement_timeout_ms");
   }
   auto first = open_slot();
   std::lock_guard lock(mutex_);
@@ -109,9 +112,9 @@ std::unique_ptr<ConnectionPool::Slot> ConnectionPool::open_slot() {
                                    std::to_string(options_.statement_timeout_ms));
   } catch (const std::exception& e) {
     throw Error(ErrorCode::unavailable,
-                "cannot connect to the PostgreSQL catalog at '" +
+                "cannot connect to the " + options_.subject + " at '" +
                     redact_connection_string(options_.url) + "': " + e.what(),
-                {{"catalog_url", redact_connection_string(options_.url)}});
+                {{options_.setting_prefix + "_url", redact_connection_string(options_.url)}});
   }
   slot->last_used = std::chrono::steady_clock::now();
   std::lock_guard lock(mutex_);
@@ -130,11 +133,11 @@ ConnectionPool::Lease ConnectionPool::checkout() {
     });
     if (!ready) {
       throw Error(ErrorCode::unavailable,
-                  "all " + std::to_string(options_.size) +
-                      " PostgreSQL catalog connections stayed busy for " +
-                      std::to_string(options_.checkout_timeout_ms) +
-                      " ms; raise catalog_pool_size or lower the load",
-                  {{"catalog_pool_size", options_.size}});
+                  "all " + std::to_string(options_.size) + " " + options_.subject +
+                      " connections stayed busy for " +
+                      std::to_string(options_.checkout_timeout_ms) + " ms; raise " +
+                      options_.setting_prefix + "_pool_size or lower the load",
+                  {{options_.setting_prefix + "_pool_size", options_.size}});
     }
     ++checked_out_;
     if (!idle_.empty()) {
@@ -186,4 +189,4 @@ void ConnectionPool::give_back(std::unique_ptr<Slot> slot, bool discarded) noexc
   returned_.notify_one();
 }
 
-}  // namespace duckmesh::catalog::postgres
+}  // namespace duckmesh::pg

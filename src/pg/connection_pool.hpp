@@ -1,4 +1,5 @@
-// A small pool of libpqxx connections to the PostgreSQL catalog.
+// A small pool of libpqxx connections to one PostgreSQL database (the
+// catalog's, the ingest bus's).
 //
 // Connections are opened lazily up to `size`; checkout() hands one out as a
 // Lease (RAII: returned to the pool when the lease ends). Before handing out a
@@ -32,10 +33,14 @@ namespace pqxx {
 class connection_base;
 }
 
-namespace duckmesh::catalog::postgres {
+namespace duckmesh::pg {
 
 struct PoolOptions {
   std::string url;  // libpq connection string or postgresql:// URI
+  // Who uses the pool, for messages ("PostgreSQL catalog"), and the prefix of
+  // the settings that configure it ("catalog": catalog_url, catalog_pool_size).
+  std::string subject = "PostgreSQL catalog";
+  std::string setting_prefix = "catalog";
   std::size_t size = 4;
   int statement_timeout_ms = 30'000;
   int checkout_timeout_ms = 30'000;
@@ -97,4 +102,4 @@ class ConnectionPool {
   std::chrono::steady_clock::time_point last_breakage_{};
 };
 
-}  // namespace duckmesh::catalog::postgres
+}  // namespace duckmesh::pg
