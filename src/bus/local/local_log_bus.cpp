@@ -596,6 +596,15 @@ void LocalLogBus::roll_segment(Position first) {
 
 // ------------------------------------------------------------------ claims
 
+namespace {
+
+// Length-prefixed, so no two (product, table) pairs share a key.
+std::string table_key(const Record& record) {
+  return std::to_string(record.product.size()) + ':' + record.product + record.table;
+}
+
+}  // namespace
+
 std::vector<Record> LocalLogBus::claim_batch(const std::string& consumer, std::size_t limit,
                                              std::chrono::milliseconds lease) {
   if (consumer.empty()) throw Error(ErrorCode::invalid_input, "claim_batch: consumer is empty");
@@ -609,12 +618,16 @@ std::vector<Record> LocalLogBus::claim_batch(const std::string& consumer, std::s
   requeue_expired_locked(now);
   const Clock::time_point deadline = now + lease;
   out.reserve(std::min(limit, pending_.size()));
-  while (out.size() < limit && !pending_.empty()) {
+  Position resume = 0;  // every pending position below it was looked at
+  while (out.size() < limit) {
+    auto it = pending_.lower_bound(resume);
     auto slot_it = live_.end();
+    const Record* run = nullptr;
+    bool run_blocked = false;
+    Hold* run_hold = nullptr;
     const std::size_t chunk_end = std::min(limit, out.size() + kClaimChunk);
-    while (out.size() < chunk_end && !pending_.empty()) {
-      const Position p = *pending_.begin();
-      pending_.erase(pending_.begin());
+    while (out.size() < chunk_end && it != pending_.end()) {
+      const Position p = *it;
       // Pending positions come in order, so the next slot is usually the next node.
       if (slot_it != live_.end()) ++slot_it;
       if (slot_it == live_.end() || slot_it->first != p) slot_it = live_.find(p);
@@ -622,6 +635,24 @@ std::vector<Record> LocalLogBus::claim_batch(const std::string& consumer, std::s
         throw Error(ErrorCode::internal, "ingest log index lost a record");
       }
       Slot& slot = slot_it->second;
+      // Records come in runs of one table: look its hold up once per run.
+      if (run == nullptr || run->product != slot.record.product ||
+          run->table != slot.record.table) {
+        run = &slot.record;
+        const Hold* hold = hold_of_locked(slot.record);
+        run_blocked = hold != nullptr && hold->consumer != consumer;
+        run_hold = nullptr;
+      }
+      if (run_blocked) {
+        ++it;  // another consumer writes this table
+        continue;
+      }
+      if (run_hold == nullptr) {
+        run_hold = &holds_[table_key(slot.record)];
+        run_hold->consumer = consumer;
+      }
+      ++run_hold->leased;
+      it = pending_.erase(it);
       slot.leased = true;
       slot.consumer = consumer;
       slot.deadline = deadline;
@@ -629,12 +660,23 @@ std::vector<Record> LocalLogBus::claim_batch(const std::string& consumer, std::s
       leases_.emplace(deadline, p);
       out.push_back(slot.record);
     }
-    if (out.size() < limit && !pending_.empty()) {
-      lock.unlock();
-      lock.lock();
-    }
+    if (it == pending_.end() || out.size() >= limit) break;
+    resume = *it;
+    lock.unlock();
+    lock.lock();
   }
   return out;
+}
+
+LocalLogBus::Hold* LocalLogBus::hold_of_locked(const Record& record) {
+  const auto it = holds_.find(table_key(record));
+  return it == holds_.end() ? nullptr : &it->second;
+}
+
+void LocalLogBus::unhold_locked(const Record& record) {
+  const auto it = holds_.find(table_key(record));
+  if (it == holds_.end()) return;
+  if (--it->second.leased == 0) holds_.erase(it);
 }
 
 void LocalLogBus::extend_lease(const std::string& consumer, const std::vector<Position>& positions,
@@ -666,6 +708,7 @@ std::size_t LocalLogBus::requeue_expired_locked(Clock::time_point now) {
     }
     slot.leased = false;
     slot.consumer.clear();
+    unhold_locked(slot.record);
     pending_.insert(it->second);
     it = leases_.erase(it);
     ++requeued;
@@ -730,6 +773,7 @@ void LocalLogBus::return_to_pending(Slot& slot, Position position) {
   leases_.erase({slot.deadline, position});
   slot.leased = false;
   slot.consumer.clear();
+  unhold_locked(slot.record);
   pending_.insert(position);
 }
 
@@ -804,7 +848,10 @@ void LocalLogBus::settle(const std::vector<Position>& reserved, Settlement how,
 void LocalLogBus::forget_slot_locked(Position p) {
   const auto it = live_.find(p);
   if (it == live_.end()) return;
-  if (it->second.leased) leases_.erase({it->second.deadline, p});
+  if (it->second.leased) {
+    leases_.erase({it->second.deadline, p});
+    unhold_locked(it->second.record);
+  }
   pending_.erase(p);
   live_.erase(it);
   auto segment = segments_.upper_bound(p);

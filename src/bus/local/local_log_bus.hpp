@@ -35,6 +35,8 @@
 // Leases: a consumer whose lease ran out may still ack, nack or extend as
 // long as the record has not been requeued (by requeue_expired() or by a
 // claim_batch(), which requeues expired leases first).
+// Single writer per table (as IngestBus requires): a (product, table) with a
+// record leased to one consumer is skipped by every other consumer's claims.
 //
 // Recovery (constructor): segments are read in order. Damage at the tail of
 // the LAST segment that lies inside the last, incomplete group commit is a
@@ -125,6 +127,12 @@ class LocalLogBus final : public IngestBus {
  private:
   using Clock = std::chrono::steady_clock;
 
+  // Which consumer holds a (product, table), and how many of its records.
+  struct Hold {
+    std::string consumer;
+    std::size_t leased = 0;
+  };
+
   // A pending or in-flight record.
   struct Slot {
     Record record;  // attempts = deliveries so far
@@ -185,6 +193,10 @@ class LocalLogBus final : public IngestBus {
 
   // REQUIRES: mu_ held.
   std::size_t requeue_expired_locked(Clock::time_point now);
+  // The hold on `record`'s table, or nullptr when nobody holds it.
+  Hold* hold_of_locked(const Record& record);
+  // One of the record's table's leased records stopped being leased.
+  void unhold_locked(const Record& record);
   void forget_slot_locked(Position position);
 
   std::filesystem::path segment_path(Position first) const;
@@ -206,6 +218,7 @@ class LocalLogBus final : public IngestBus {
   std::map<Position, Slot> live_;
   std::set<Position> pending_;
   std::set<std::pair<Clock::time_point, Position>> leases_;
+  std::map<std::string, Hold> holds_;  // by table_key(product, table)
   local::PositionSet settled_;  // acked or dead-lettered, not yet forgotten
   std::map<Position, DeadLetter> dead_;
   std::map<Position, Segment> segments_;  // by first position; the last is active
