@@ -10,6 +10,13 @@
 // once by recording committed positions in the catalog in the same
 // transaction as the data (see commit::Coordinator).
 //
+// Single writer per table: while a consumer holds a lease on any record of a
+// (product, table), claim_batch() gives no other consumer records of that
+// table; the table is free again once that consumer has acked, nacked,
+// released or dead-lettered all of them, or their leases expired. So
+// coordinators sharing a bus split the work by table and never write the
+// same table at once.
+//
 // Thread safety: every method may be called concurrently. Errors throw
 // duckmesh::Error.
 #pragma once
@@ -60,7 +67,7 @@ class IngestBus {
   virtual std::vector<Position> publish(std::vector<Record> records) = 0;
 
   // Claims up to `limit` deliverable records for `consumer`, lowest position
-  // first, leased until now + lease. Records of an expired lease are
+  // first (skipping tables another consumer holds), leased until now + lease. Records of an expired lease are
   // deliverable again. Returns an empty vector when nothing is deliverable.
   virtual std::vector<Record> claim_batch(const std::string& consumer, std::size_t limit,
                                           std::chrono::milliseconds lease) = 0;

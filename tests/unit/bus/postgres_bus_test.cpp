@@ -1,0 +1,180 @@
+// What only the PostgreSQL bus has: partitions dropped once settled, group
+// commit across threads, several buses opening one new database, a server
+// restart (the generic contract is in bus_conformance_test.cpp).
+#include "bus/postgres/postgres_bus.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "common/error.hpp"
+#include "support/postgres_server.hpp"
+#include "unit/bus/test_support.hpp"
+
+namespace duckmesh::bus {
+namespace {
+
+using duckmesh::testing::shared_postgres;
+using namespace test_support;
+using std::chrono::milliseconds;
+
+PostgresBusOptions options_for(const std::string& url, std::uint64_t width = 10) {
+  PostgresBusOptions o;
+  o.url = url;
+  o.partition_positions = width;
+  return o;
+}
+
+std::vector<Record> records(int n) {
+  std::vector<Record> out;
+  for (int i = 0; i < n; ++i) out.push_back(make_record("r" + std::to_string(i)));
+  return out;
+}
+
+std::vector<Position> range(Position first, Position last) {
+  std::vector<Position> out;
+  for (Position p = first; p <= last; ++p) out.push_back(p);
+  return out;
+}
+
+TEST(PostgresBus, PartitionsAreDroppedOnceEverythingInThemIsSettled) {
+  PostgresBus bus(options_for(shared_postgres().create_database("bus_parts")));
+  bus.publish(records(35));  // partitions 1-10, 11-20, 21-30, 31-40
+  EXPECT_EQ(bus.partition_count(), 4u);
+  ASSERT_EQ(claim_all(bus).size(), 35u);
+
+  bus.ack("c", range(1, 15));
+  EXPECT_EQ(bus.partition_count(), 3u);  // 1-10 went; 11-20 still holds 16-20
+  bus.dead_letter("c", range(16, 20), "bad");
+  EXPECT_EQ(bus.partition_count(), 2u);  // dead letters live elsewhere
+  bus.ack("c", range(21, 35));
+  // 31-40 stays: positions 36-40 are yet to be published into it.
+  EXPECT_EQ(bus.partition_count(), 1u);
+
+  EXPECT_EQ(bus.publish(records(6)), range(36, 41));
+  EXPECT_EQ(bus.partition_count(), 2u);
+  ASSERT_EQ(claim_all(bus).size(), 6u);
+  bus.ack("c", range(36, 41));
+  EXPECT_EQ(bus.partition_count(), 1u);  // 41-50 is being filled
+
+  // A replay lands in a live partition; nothing settled is lost.
+  EXPECT_EQ(bus.replay_dead_letter(16), 42u);
+  EXPECT_EQ(bus.dead_letters(10).size(), 4u);
+  EXPECT_EQ(positions_of(claim_all(bus)), std::vector<Position>{42});
+}
+
+TEST(PostgresBus, TheSweepDropsPartitionsNoSettlementTouched) {
+  const std::string url = shared_postgres().create_database("bus_sweep");
+  PostgresBus bus(options_for(url));
+  bus.publish(records(20));
+  ASSERT_EQ(claim_all(bus).size(), 20u);
+  // Behind the bus's back, as if a node had crashed between its ack and the
+  // partition drop.
+  duckmesh::testing::PostgresServer::query(url, "DELETE FROM bus_events");
+  EXPECT_EQ(bus.partition_count(), 2u);
+  bus.requeue_expired();
+  EXPECT_EQ(bus.partition_count(), 0u);
+  EXPECT_EQ(bus.publish(records(1)), std::vector<Position>{21});
+}
+
+TEST(PostgresBus, ConcurrentPublishersShareTransactions) {
+  PostgresBus bus(options_for(shared_postgres().create_database("bus_group"), 1'000'000));
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 100;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kPerThread; ++i) bus.publish(one("x"));
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(bus.stats().last_position, static_cast<Position>(kThreads * kPerThread));
+  const std::uint64_t groups = bus.group_commits();
+  RecordProperty("group_commits", static_cast<int>(groups));
+  EXPECT_GT(groups, 0u);
+  EXPECT_LT(groups, static_cast<std::uint64_t>(kThreads * kPerThread));
+}
+
+TEST(PostgresBus, NodesOpeningANewDatabaseAtOnceShareOneSchema) {
+  const std::string url = shared_postgres().create_database("bus_open");
+  std::vector<std::unique_ptr<PostgresBus>> buses(4);
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (std::size_t i = 0; i < buses.size(); ++i) {
+    threads.emplace_back([&, i] {
+      try {
+        // Each asks for another width; the first to create the bus decides.
+        buses[i] = std::make_unique<PostgresBus>(options_for(url, 10 + i));
+      } catch (const std::exception& e) {
+        ++failures;
+        ADD_FAILURE() << e.what();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  ASSERT_EQ(failures.load(), 0);
+  for (std::size_t i = 0; i < buses.size(); ++i) buses[i]->publish(records(7));
+  // One width for all, so their partitions never overlap.
+  EXPECT_EQ(buses[0]->stats().last_position, 28u);
+  EXPECT_EQ(buses[0]->partition_count(), 3u);  // 28 positions, 10 to 13 per partition
+  EXPECT_EQ(claim_all(*buses[3]).size(), 28u);
+}
+
+TEST(PostgresBus, ARecordItCannotStoreFailsOnlyItsOwnPublish) {
+  PostgresBus bus(options_for(shared_postgres().create_database("bus_bad")));
+  std::vector<Record> bad;
+  bad.push_back(make_record("x", "orders\n"));
+  try {
+    bus.publish(bad);
+    FAIL() << "published a table name with a control character";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::invalid_input);
+    EXPECT_NE(std::string(e.what()).find("table"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(bus.publish(one("fine")), std::vector<Position>{1});
+  EXPECT_EQ(bus.stats().last_position, 1u);
+}
+
+TEST(PostgresBus, PublishesAndClaimsAgainAfterTheServerRestarts) {
+  PostgresBusOptions o = options_for(shared_postgres().create_database("bus_restart"));
+  o.pool_size = 2;
+  PostgresBus bus(o);
+  EXPECT_EQ(bus.publish(records(3)), range(1, 3));
+  const std::size_t opened_before = bus.connections_opened();
+
+  shared_postgres().stop();
+  try {
+    bus.publish(records(2));
+    ADD_FAILURE() << "published to a server that is down";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::unavailable) << e.what();
+  }
+  shared_postgres().start();
+
+  // The failed publish handed out nothing: positions stay gap-free.
+  EXPECT_EQ(bus.publish(records(2)), range(4, 5));
+  EXPECT_EQ(positions_of(claim_all(bus)), range(1, 5));
+  EXPECT_GT(bus.connections_opened(), opened_before);
+}
+
+TEST(PostgresBus, RefusesBadOptions) {
+  PostgresBusOptions o;
+  o.url = shared_postgres().create_database("bus_options");
+  o.max_attempts = 0;
+  EXPECT_THROW(PostgresBus{o}, Error);
+  o.max_attempts = 1;
+  o.partition_positions = 0;
+  EXPECT_THROW(PostgresBus{o}, Error);
+  PostgresBusOptions no_url;
+  try {
+    PostgresBus bus(no_url);
+    FAIL() << "opened a bus without a URL";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::invalid_input);
+    EXPECT_NE(std::string(e.what()).find("bus_url"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace duckmesh::bus
