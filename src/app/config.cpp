@@ -474,6 +474,20 @@ const std::vector<Setting>& settings() {
        [](Config& c, const std::string& v) {
          c.s3_cache_bytes = parse_int<std::uint64_t>("s3_cache_bytes", v, 1, 1ull << 50);
        }},
+      {"s3_multipart_threshold_bytes",
+       {"DUCKMESH_S3_MULTIPART_THRESHOLD_BYTES"},
+       "data files larger than this are uploaded in parts",
+       [](Config& c, const std::string& v) {
+         c.s3_multipart_threshold_bytes =
+             parse_int<std::uint64_t>("s3_multipart_threshold_bytes", v, 1, 1ull << 50);
+       }},
+      {"s3_part_size_bytes",
+       {"DUCKMESH_S3_PART_SIZE_BYTES"},
+       "size of each part of a multipart upload (S3 allows 5 MiB to 5 GiB)",
+       [](Config& c, const std::string& v) {
+         c.s3_part_size_bytes =
+             parse_int<std::uint64_t>("s3_part_size_bytes", v, 5ull << 20, 5ull << 30);
+       }},
       {"ontology_dir",
        {"DUCKMESH_ONTOLOGY_DIR"},
        "folder of bundled ontology definitions, the fallback when the server fails (empty: "
@@ -642,6 +656,8 @@ boost::json::object Config::to_json() const {
       {"s3_secret_key", s3_secret_key.empty() ? "" : "***"},
       {"s3_path_style", s3_path_style},
       {"s3_cache_bytes", s3_cache_bytes},
+      {"s3_multipart_threshold_bytes", s3_multipart_threshold_bytes},
+      {"s3_part_size_bytes", s3_part_size_bytes},
       {"ontology_dir", ontology_dir},
       {"onto_cache_ttl", onto_cache_ttl_s},
       {"onto_refresh_interval", onto_refresh_interval_s},

@@ -87,7 +87,9 @@ struct Config {
   std::string s3_secret_key;
   bool s3_path_style = true;
   std::uint64_t s3_cache_bytes = 4ull << 30;  // local copies of data files for queries
-  std::string ontology_dir;                   // bundled definitions; empty: found beside the binary
+  std::uint64_t s3_multipart_threshold_bytes = 64ull << 20;  // larger files go in parts
+  std::uint64_t s3_part_size_bytes = 16ull << 20;
+  std::string ontology_dir;  // bundled definitions; empty: found beside the binary
   double onto_cache_ttl_s = 60.0;
   double onto_refresh_interval_s = 30.0;
   std::size_t onto_breaker_failures = 3;

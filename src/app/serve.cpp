@@ -116,6 +116,8 @@ storage::S3Options s3_options(const Config& config) {
   o.credentials = {config.s3_access_key, config.s3_secret_key, ""};
   o.path_style = config.s3_path_style;
   o.cache_bytes = config.s3_cache_bytes;
+  o.multipart_threshold = config.s3_multipart_threshold_bytes;
+  o.part_size = config.s3_part_size_bytes;
   return o;
 }
 

@@ -66,6 +66,20 @@ class FaultProxy {
   // Delays every forwarded request by `delay` before it goes upstream.
   void delay(std::chrono::milliseconds delay) { delay_ms_ = static_cast<int>(delay.count()); }
 
+  // Answers 500 to the requests whose method and target ("PUT /b/k?x=1")
+  // contain `fragment`: the next `times` of them, or all (times < 0) until
+  // cleared with "".
+  void fail_matching(const std::string& fragment, int times = -1) {
+    std::lock_guard lock(mutex_);
+    fail_matching_ = fragment;
+    fail_matching_times_ = times;
+  }
+  // Method and target of every request seen, in order.
+  std::vector<std::string> request_lines() const {
+    std::lock_guard lock(mutex_);
+    return lines_;
+  }
+
   int requests_seen() const { return seen_; }
   int requests_failed() const { return failed_; }
 
@@ -94,7 +108,18 @@ class FaultProxy {
       if (ec) return;
       auto request = parser.release();
       ++seen_;
+      const std::string line =
+          std::string(request.method_string()) + " " + std::string(request.target());
       bool fail = fail_all_.load();
+      {
+        std::lock_guard lock(mutex_);
+        lines_.push_back(line);
+        if (!fail_matching_.empty() && fail_matching_times_ != 0 &&
+            line.find(fail_matching_) != std::string::npos) {
+          fail = true;
+          if (fail_matching_times_ > 0) --fail_matching_times_;
+        }
+      }
       if (!fail && fail_next_.load() > 0 && fail_next_.fetch_sub(1) > 0) fail = true;
       http::response<http::string_body> response;
       if (fail) {
@@ -110,7 +135,8 @@ class FaultProxy {
       }
       response.version(request.version());
       response.keep_alive(request.keep_alive());
-      response.prepare_payload();
+      // A HEAD answer keeps the upstream Content-Length (its body is empty).
+      if (request.method() != http::verb::head) response.prepare_payload();
       if (request.method() == http::verb::head) {
         // Keep the upstream Content-Length of a HEAD answer.
         http::response<http::empty_body> head{response.result(), response.version()};
@@ -152,7 +178,10 @@ class FaultProxy {
   boost::asio::io_context ioc_;
   boost::asio::ip::tcp::acceptor acceptor_;
   std::thread accept_thread_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
+  std::string fail_matching_;       // guarded by mutex_
+  int fail_matching_times_ = -1;    // guarded by mutex_
+  std::vector<std::string> lines_;  // guarded by mutex_
   std::vector<std::thread> connections_;
   std::vector<std::shared_ptr<boost::asio::ip::tcp::socket>> sockets_;
   std::atomic<bool> stopping_{false};

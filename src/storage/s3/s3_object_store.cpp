@@ -2,8 +2,10 @@
 
 #include <curl/curl.h>
 #include <fcntl.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <ctime>
 #include <random>
 #include <thread>
@@ -95,6 +97,20 @@ std::string xml_unescape(std::string_view s) {
       out.append(s.substr(i, end - i + 1));
     }
     i = end;
+  }
+  return out;
+}
+
+std::string xml_escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
   }
   return out;
 }
@@ -200,6 +216,11 @@ S3ObjectStore::S3ObjectStore(S3Options options)
   if (options_.cache_dir.empty()) {
     throw Error(ErrorCode::invalid_input, "s3 store needs a local cache directory");
   }
+  if (options_.part_size < kMinPartSize || options_.part_size > kMaxPartSize) {
+    throw Error(ErrorCode::invalid_input,
+                "s3 part size " + std::to_string(options_.part_size) +
+                    " is outside S3's bounds: 5 MiB (5242880) to 5 GiB (5368709120) bytes");
+  }
   if (options_.max_attempts < 1) options_.max_attempts = 1;
   fs::create_directories(options_.cache_dir / "objects");
   fs::create_directories(options_.cache_dir / ".tmp");
@@ -288,6 +309,11 @@ S3ObjectStore::Response S3ObjectStore::send(
       curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(body.size()));
     } else if (method == "HEAD") {
       curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    } else if (method == "POST") {
+      // Always with a body, if empty, so Content-Length is sent.
+      curl_easy_setopt(h, CURLOPT_POST, 1L);
+      curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.data());
+      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
     } else if (method != "GET") {
       curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method.c_str());
       if (!body.empty()) {
@@ -323,12 +349,101 @@ namespace {
 }
 }  // namespace
 
+namespace {
+[[noreturn]] void throw_exists(const std::string& key) {
+  throw Error(ErrorCode::conflict, "object '" + key + "' already exists");
+}
+}  // namespace
+
 void S3ObjectStore::put_object(const std::string& key, std::string_view bytes) {
   check_key(key);
-  if (stat(key)) throw Error(ErrorCode::conflict, "object '" + key + "' already exists");
-  auto r = send("PUT", object_name(key), {}, bytes, {{"if-none-match", "*"}});
-  if (r.status == 412) throw Error(ErrorCode::conflict, "object '" + key + "' already exists");
+  if (stat(key)) throw_exists(key);
+  if (bytes.size() > options_.multipart_threshold) {
+    put_multipart(key, bytes.size(),
+                  [bytes](std::uint64_t offset, std::size_t length, std::string& into) {
+                    into.assign(bytes.substr(offset, length));
+                  });
+    return;
+  }
+  auto r = send("PUT", object_name(key), {}, bytes,
+                {{"if-none-match", "*"}, {"content-md5", s3::base64(s3::md5(bytes))}});
+  if (r.status == 412) throw_exists(key);
   if (r.status != 200) throw_s3("PUT " + key, r);
+}
+
+void S3ObjectStore::put_multipart(const std::string& key, std::uint64_t size,
+                                  const PartReader& read) {
+  const std::string name = object_name(key);
+  // S3 allows 10,000 parts: larger objects get larger parts.
+  const std::uint64_t part_size = std::max(options_.part_size, (size + 9'999) / 10'000);
+  auto started = send("POST", name, {{"uploads", ""}}, {}, {});
+  if (started.status != 200) throw_s3("starting the multipart upload of " + key, started);
+  const auto upload_id = xml_text(started.body, "UploadId");
+  if (!upload_id || upload_id->empty()) {
+    throw Error(ErrorCode::internal,
+                "starting the multipart upload of " + key + ": the answer names no UploadId");
+  }
+  try {
+    std::string parts_xml;
+    std::string part;
+    int number = 1;
+    for (std::uint64_t offset = 0; offset < size; offset += part_size, ++number) {
+      const auto length = static_cast<std::size_t>(std::min(part_size, size - offset));
+      read(offset, length, part);
+      if (part.size() != length) {
+        throw Error(ErrorCode::internal, "multipart upload of " + key + ": read " +
+                                             std::to_string(part.size()) + " bytes of part " +
+                                             std::to_string(number) + ", expected " +
+                                             std::to_string(length));
+      }
+      auto r = send("PUT", name, {{"partNumber", std::to_string(number)}, {"uploadId", *upload_id}},
+                    part, {{"content-md5", s3::base64(s3::md5(part))}});
+      if (r.status != 200) throw_s3("PUT part " + std::to_string(number) + " of " + key, r);
+      auto etag = r.headers.find("etag");
+      if (etag == r.headers.end() || etag->second.empty()) {
+        throw Error(ErrorCode::internal, "PUT part " + std::to_string(number) + " of " + key +
+                                             ": the answer has no ETag");
+      }
+      parts_xml += "<Part><PartNumber>" + std::to_string(number) + "</PartNumber><ETag>" +
+                   xml_escape(etag->second) + "</ETag></Part>";
+    }
+    const std::string body = "<CompleteMultipartUpload>" + parts_xml + "</CompleteMultipartUpload>";
+    auto done = send("POST", name, {{"uploadId", *upload_id}}, body,
+                     {{"if-none-match", "*"}, {"content-type", "application/xml"}});
+    if (done.status == 412) throw_exists(key);
+    if (done.status == 404 && xml_text(done.body, "Code") == "NoSuchUpload") {
+      // A retried completion whose first try went through finds the upload
+      // gone; the size check below tells whether the object is ours.
+    } else if (done.status != 200) {
+      throw_s3("completing the multipart upload of " + key, done);
+    } else if (done.body.find("<Error>") != std::string::npos) {
+      // S3 may answer 200 and report a failure in the body.
+      throw Error(ErrorCode::unavailable,
+                  "completing the multipart upload of " + key + " failed: " +
+                      xml_text(done.body, "Message").value_or(done.body.substr(0, 200)));
+    }
+  } catch (...) {
+    try {
+      auto aborted = send("DELETE", name, {{"uploadId", *upload_id}}, {}, {});
+      if (aborted.status != 204 && aborted.status != 200 && aborted.status != 404) {
+        log::warn(
+            "the server refused to abort a multipart upload; its lifecycle rules must "
+            "clean it",
+            {{"key", key}, {"status", aborted.status}});
+      }
+    } catch (const std::exception& e) {
+      log::warn("aborting a multipart upload failed; the server's lifecycle rules must clean it",
+                {{"key", key}, {"error", e.what()}});
+    }
+    throw;
+  }
+  auto info = stat(key);
+  if (!info || info->size != size) {
+    throw Error(ErrorCode::internal,
+                "multipart upload of " + key + ": the stored object has " +
+                    (info ? std::to_string(info->size) + " bytes" : std::string("vanished")) +
+                    ", expected " + std::to_string(size));
+  }
 }
 
 void S3ObjectStore::put(const std::string& key, std::string_view bytes) {
@@ -336,12 +451,33 @@ void S3ObjectStore::put(const std::string& key, std::string_view bytes) {
 }
 
 void S3ObjectStore::put_file(const std::string& key, const fs::path& source) {
+  check_key(key);
+  std::uint64_t size = 0;
   std::string bytes;
   {
     auto fd = fileio::open_file(source, O_RDONLY);
-    bytes = fileio::read_all(fd.get(), source);
+    size = fs::file_size(source);
+    if (size > options_.multipart_threshold) {
+      // Part by part, never the whole file in memory.
+      if (stat(key)) throw_exists(key);
+      put_multipart(key, size, [&](std::uint64_t offset, std::size_t length, std::string& into) {
+        into.resize(length);
+        std::size_t got = 0;
+        while (got < length) {
+          auto n =
+              ::pread(fd.get(), into.data() + got, length - got, static_cast<off_t>(offset + got));
+          if (n < 0 && errno == EINTR) continue;
+          if (n <= 0) break;
+          got += static_cast<std::size_t>(n);
+        }
+        into.resize(got);
+      });
+    } else {
+      bytes = fileio::read_all(fd.get(), source);
+      size = bytes.size();
+      put_object(key, bytes);
+    }
   }
-  put_object(key, bytes);
   // The uploaded file becomes the cached copy.
   auto dest = cache_path(key);
   fs::create_directories(dest.parent_path());
@@ -351,7 +487,7 @@ void S3ObjectStore::put_file(const std::string& key, const fs::path& source) {
     fs::remove(source, ec);
     return;
   }
-  remember_cached(key, bytes.size());
+  remember_cached(key, size);
 }
 
 std::string S3ObjectStore::get(const std::string& key) const {

@@ -12,10 +12,19 @@
 // 404 -> not_found where the contract says so).
 //
 // Immutability: put/put_file refuse an existing key with conflict (HEAD
-// first, then a PUT with "If-None-Match: *", which servers that support
-// conditional writes enforce atomically). Uploads carry their SHA-256 in the
-// signed x-amz-content-sha256 header, so a server that checks it refuses
-// bytes damaged on the way.
+// first, then a PUT, or the multipart completion, with "If-None-Match: *",
+// which servers that support conditional writes enforce atomically).
+//
+// Large objects: above `multipart_threshold` bytes an object is uploaded in
+// parts of `part_size` bytes (more when it would need over 10,000 parts),
+// read from the file part by part, each part retried on its own. A failure
+// aborts the upload, so no part is left behind and the key stays free; the
+// finished object's size is checked with a HEAD before put returns.
+//
+// Checksums: every upload request (a whole object or a part) carries its
+// SHA-256 in the signed x-amz-content-sha256 header and its MD5 in
+// Content-MD5, so a server that checks them refuses bytes damaged on the
+// way.
 //
 // Local cache: local_path() downloads the object once into `cache_dir` and
 // keeps at most `cache_bytes` of such copies, evicting the least recently
@@ -28,6 +37,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <list>
 #include <map>
 #include <memory>
@@ -53,7 +63,15 @@ struct S3Options {
   std::chrono::milliseconds base_backoff{100};
   std::chrono::milliseconds connect_timeout{2000};
   std::chrono::milliseconds request_timeout{60000};
+  // Objects larger than this are uploaded in parts of part_size bytes
+  // (S3's minimum part size, 5 MiB, is the least allowed).
+  std::uint64_t multipart_threshold = 64ull << 20;
+  std::uint64_t part_size = 16ull << 20;
 };
+
+// S3's bounds for one part of a multipart upload (all but the last part).
+inline constexpr std::uint64_t kMinPartSize = 5ull << 20;
+inline constexpr std::uint64_t kMaxPartSize = 5ull << 30;
 
 class S3ObjectStore final : public ObjectStore {
  public:
@@ -90,6 +108,12 @@ class S3ObjectStore final : public ObjectStore {
                 const std::map<std::string, std::string>& extra_headers) const;
   std::string object_name(const std::string& key) const;
   void put_object(const std::string& key, std::string_view bytes);
+  // Fills `into` with `length` bytes of the object from `offset`.
+  using PartReader =
+      std::function<void(std::uint64_t offset, std::size_t length, std::string& into)>;
+  // Uploads a `size`-byte object in parts read by `read`; aborts the upload
+  // on any failure. REQUIRES: the key was checked absent.
+  void put_multipart(const std::string& key, std::uint64_t size, const PartReader& read);
   std::filesystem::path cache_path(const std::string& key) const;
   void remember_cached(const std::string& key, std::uint64_t size) const;
   void forget_cached(const std::string& key) const;

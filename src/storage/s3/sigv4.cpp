@@ -25,6 +25,24 @@ std::string sha256_hex(std::string_view data) {
   return hex(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
 }
 
+std::string md5(std::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (!EVP_Digest(data.data(), data.size(), digest, &len, EVP_md5(), nullptr)) {
+    throw Error(ErrorCode::internal, "MD5 failed");
+  }
+  return std::string(reinterpret_cast<const char*>(digest), len);
+}
+
+std::string base64(std::string_view bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3), '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(bytes.data()),
+                                static_cast<int>(bytes.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
 std::string hmac_sha256(std::string_view key, std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;

@@ -1,4 +1,5 @@
-// AWS Signature Version 4 for S3 requests (header-based, signed payload).
+// AWS Signature Version 4 for S3 requests (header-based, signed payload),
+// and the digests S3 requests carry.
 //
 // Pure functions: given the request's parts and the credentials they return
 // the Authorization header value. No I/O, safe from any thread.
@@ -26,6 +27,10 @@ struct SignedRequest {
 
 // Lower-case hex of SHA-256 / HMAC-SHA256.
 std::string sha256_hex(std::string_view data);
+// Raw MD5 digest (16 bytes), for the Content-MD5 header of uploads.
+std::string md5(std::string_view data);
+// Standard base64 with padding (RFC 4648, section 4).
+std::string base64(std::string_view bytes);
 std::string hmac_sha256(std::string_view key, std::string_view data);  // raw bytes
 std::string hex(std::string_view bytes);
 

@@ -31,5 +31,19 @@ TEST(SigV4, EncodesLikeSigV4AndSortsTheQuery) {
   EXPECT_EQ(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
+// RFC 1321's test suite and RFC 4648's base64 vectors.
+TEST(SigV4, Md5AndBase64MatchTheirRfcVectors) {
+  EXPECT_EQ(hex(md5("")), "d41d8cd98f00b204e9800998ecf8427e");
+  EXPECT_EQ(hex(md5("abc")), "900150983cd24fb0d6963f7d28e17f72");
+  EXPECT_EQ(hex(md5("message digest")), "f96b697d7cb7938d525a2f31aaf161d0");
+  EXPECT_EQ(base64(""), "");
+  EXPECT_EQ(base64("f"), "Zg==");
+  EXPECT_EQ(base64("fo"), "Zm8=");
+  EXPECT_EQ(base64("foo"), "Zm9v");
+  EXPECT_EQ(base64("foobar"), "Zm9vYmFy");
+  // The Content-MD5 of an empty body, as S3 documents it.
+  EXPECT_EQ(base64(md5("")), "1B2M2Y8AsgTpgAmY7PhCfg==");
+}
+
 }  // namespace
 }  // namespace duckmesh::storage::s3
