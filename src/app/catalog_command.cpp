@@ -4,9 +4,9 @@
 #include <ostream>
 
 #include "catalog/migrations.hpp"
-#include "pg/connection_pool.hpp"
 #include "catalog/sqlite/sqlite_catalog.hpp"
 #include "common/error.hpp"
+#include "pg/connection_pool.hpp"
 
 namespace duckmesh::app {
 
@@ -21,6 +21,20 @@ std::optional<catalog::PostgresCatalogOptions> postgres_catalog_options(const Co
   catalog::PostgresCatalogOptions options;
   options.url = config.catalog_url;
   options.pool_size = config.catalog_pool_size;
+  options.statement_timeout_ms = static_cast<int>(config.catalog_statement_timeout_ms);
+  return options;
+}
+
+std::optional<bus::PostgresBusOptions> postgres_bus_options(const Config& config) {
+  if (config.bus != "postgres") return std::nullopt;
+  bus::PostgresBusOptions options;
+  options.url = config.bus_url.empty() ? config.catalog_url : config.bus_url;
+  if (options.url.empty()) {
+    throw Error(ErrorCode::invalid_input,
+                "setting 'bus_url' is required when bus is postgres and no catalog_url is set",
+                {{"setting", "bus_url"}});
+  }
+  options.pool_size = config.bus_pool_size;
   options.statement_timeout_ms = static_cast<int>(config.catalog_statement_timeout_ms);
   return options;
 }

@@ -9,8 +9,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "pg/connection_pool.hpp"
 #include "common/error.hpp"
+#include "pg/connection_pool.hpp"
 
 namespace duckmesh::app {
 namespace {
@@ -103,6 +103,31 @@ bool parse_bool(const std::string& key, const std::string& value) {
   if (v == "1" || v == "true" || v == "yes" || v == "on") return true;
   if (v == "0" || v == "false" || v == "no" || v == "off") return false;
   throw bad_value(key, value, "true or false (also 1/0, yes/no, on/off)");
+}
+
+Roles parse_roles(const std::string& value) {
+  const char* allowed = "a comma list of api, coordinator, compactor, gc (or all)";
+  Roles roles{false, false, false, false};
+  auto names = parse_list(value);
+  if (names.empty()) throw bad_value("roles", value, allowed);
+  for (const auto& name : names) {
+    if (name == "all") {
+      roles = Roles{};
+    } else if (name == "api") {
+      roles.api = true;
+    } else if (name == "coordinator") {
+      roles.coordinator = true;
+    } else if (name == "compactor") {
+      roles.compactor = true;
+    } else if (name == "gc") {
+      roles.gc = true;
+    } else {
+      throw Error(ErrorCode::invalid_input,
+                  "setting 'roles': unknown role '" + name + "'; allowed: " + allowed,
+                  {{"setting", "roles"}, {"value", value}});
+    }
+  }
+  return roles;
 }
 
 void parse_listen(Config& c, const std::string& value) {
@@ -423,6 +448,48 @@ const std::vector<Setting>& settings() {
          c.catalog_statement_timeout_ms =
              parse_int<std::int64_t>("catalog_statement_timeout_ms", v, 0, 3'600'000);
        }},
+      {"bus",
+       {"DUCKMESH_BUS"},
+       "which ingest bus: local (a log under <data_dir>/log, one process) or postgres (tables in "
+       "the PostgreSQL database at bus_url, shared by several nodes)",
+       [](Config& c, const std::string& v) {
+         if (v != "local" && v != "postgres") throw bad_value("bus", v, "local or postgres");
+         c.bus = v;
+       }},
+      {"bus_url",
+       {"DUCKMESH_BUS_URL"},
+       "PostgreSQL bus: libpq connection string or postgresql:// URI (default: catalog_url)",
+       [](Config& c, const std::string& v) {
+         if (v.empty()) {
+           throw bad_value("bus_url", v, "a libpq connection string or a postgresql:// URI");
+         }
+         c.bus_url = v;
+       }},
+      {"bus_pool_size",
+       {"DUCKMESH_BUS_POOL_SIZE"},
+       "PostgreSQL bus: connections one node keeps open at most",
+       [](Config& c, const std::string& v) {
+         c.bus_pool_size = parse_int<std::size_t>("bus_pool_size", v, 1, 1024);
+       }},
+      {"roles",
+       {"DUCKMESH_ROLES"},
+       "what this node does, a comma list of api, coordinator, compactor, gc (default: all); "
+       "anything but all needs bus postgres",
+       [](Config& c, const std::string& v) { c.roles = parse_roles(v); }},
+      {"node_id",
+       {"DUCKMESH_NODE_ID"},
+       "name of this node's coordinator on a shared bus (default: host name and process id)",
+       [](Config& c, const std::string& v) {
+         if (v.empty() || v.size() > 200) throw bad_value("node_id", v, "1 to 200 characters");
+         c.node_id = v;
+       }},
+      {"commit_lease_ms",
+       {"DUCKMESH_COMMIT_LEASE_MS"},
+       "how long a coordinator holds the records and tables it claimed; a crashed "
+       "coordinator's tables move to another after this long",
+       [](Config& c, const std::string& v) {
+         c.commit_lease_ms = parse_int<std::int64_t>("commit_lease_ms", v, 1000, 3'600'000);
+       }},
       {"store",
        {"DUCKMESH_STORE"},
        "where data files live: local (<data_dir>/store) or s3 (an S3-compatible server)",
@@ -647,6 +714,12 @@ boost::json::object Config::to_json() const {
       {"catalog_url", duckmesh::pg::redact_connection_string(catalog_url)},
       {"catalog_pool_size", catalog_pool_size},
       {"catalog_statement_timeout_ms", catalog_statement_timeout_ms},
+      {"bus", bus},
+      {"bus_url", duckmesh::pg::redact_connection_string(bus_url)},
+      {"bus_pool_size", bus_pool_size},
+      {"roles", roles.to_string()},
+      {"node_id", node_id},
+      {"commit_lease_ms", commit_lease_ms},
       {"store", store},
       {"s3_endpoint", mask_url(s3_endpoint)},
       {"s3_bucket", s3_bucket},
@@ -707,6 +780,41 @@ std::string file_value(const boost::json::value& v) {
 
 }  // namespace
 
+std::string Roles::to_string() const {
+  std::string out;
+  auto add = [&out](bool on, const char* name) {
+    if (!on) return;
+    if (!out.empty()) out += ",";
+    out += name;
+  };
+  add(api, "api");
+  add(coordinator, "coordinator");
+  add(compactor, "compactor");
+  add(gc, "gc");
+  return out;
+}
+
+namespace {
+
+// Rules between settings, checked once all sources are applied.
+void check_combinations(const Config& config) {
+  if (!config.roles.all() && config.bus != "postgres") {
+    throw Error(ErrorCode::invalid_input,
+                "setting 'roles' is '" + config.roles.to_string() +
+                    "' but a node with only some roles shares its ingest bus with other nodes: "
+                    "set bus to postgres (the local bus serves one process)",
+                {{"setting", "roles"}, {"value", config.roles.to_string()}});
+  }
+  if (config.bus == "postgres" && config.bus_url.empty() && config.catalog_url.empty()) {
+    throw Error(ErrorCode::invalid_input,
+                "setting 'bus_url' is required when bus is postgres and no catalog_url is set (a "
+                "libpq connection string or postgresql://user:password@host:port/db)",
+                {{"setting", "bus_url"}});
+  }
+}
+
+}  // namespace
+
 Config load_config(const std::map<std::string, std::string>& flags, const EnvLookup& env,
                    std::string config_file) {
   Config config;
@@ -746,6 +854,7 @@ Config load_config(const std::map<std::string, std::string>& flags, const EnvLoo
     const Setting& setting = find_setting(key, "command line");
     apply(config, setting, value, "flag " + flag_name(key));
   }
+  check_combinations(config);
   return config;
 }
 

@@ -24,6 +24,18 @@ struct ProductQuota {
   std::uint64_t stored_bytes = 0;
 };
 
+// What a node does (`roles`): serve the HTTP API, commit the ingest bus,
+// compact tables, expire snapshots and collect garbage. Default: all.
+struct Roles {
+  bool api = true;
+  bool coordinator = true;
+  bool compactor = true;
+  bool gc = true;
+
+  bool all() const { return api && coordinator && compactor && gc; }
+  std::string to_string() const;  // "api,coordinator,compactor,gc"
+};
+
 struct Config {
   std::string listen_host = "127.0.0.1";
   std::uint16_t listen_port = 8080;
@@ -77,6 +89,19 @@ struct Config {
   std::string catalog_url;  // libpq connection string or postgresql:// URI
   std::size_t catalog_pool_size = 4;
   std::int64_t catalog_statement_timeout_ms = 30'000;
+  // Which ingest bus: "local" (a log under <data_dir>/log, one process) or
+  // "postgres" (tables in the PostgreSQL database at bus_url, shared by
+  // every node; default bus_url: catalog_url).
+  std::string bus = "local";
+  std::string bus_url;
+  std::size_t bus_pool_size = 4;
+  Roles roles;
+  // Name of this node's coordinator among others on a shared bus (default:
+  // host name and process id).
+  std::string node_id;
+  // How long a coordinator holds the records (and tables) it claimed before
+  // another may take them over; a crashed coordinator's tables wait this long.
+  std::int64_t commit_lease_ms = 120'000;
   // Where data files live: "local" (<data_dir>/store) or "s3".
   std::string store = "local";
   std::string s3_endpoint;  // http(s)://host[:port]

@@ -37,6 +37,8 @@ struct DataDir {
 maintenance::MaintenanceOptions maintenance_options(const Config& config) {
   maintenance::MaintenanceOptions options;
   options.interval = std::chrono::milliseconds(config.maintenance_interval_ms);
+  options.compact = config.roles.compactor;
+  options.collect = config.roles.gc;
   options.compaction.target_file_bytes = config.compact_target_file_bytes;
   options.compaction.target_file_rows = config.compact_target_file_rows;
   options.compaction.small_file_bytes = config.compact_small_file_bytes;

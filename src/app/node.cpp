@@ -19,9 +19,13 @@ std::unique_ptr<catalog::CatalogRepo> open_catalog(
 Node::Node(NodeOptions options) : options_(std::move(options)) {
   std::filesystem::create_directories(options_.data_dir);
   catalog_ = open_catalog(options_.data_dir, options_.postgres);
-  bus::LocalLogBusOptions bus_options;
-  bus_options.dir = options_.data_dir / "log";
-  bus_ = std::make_unique<bus::LocalLogBus>(bus_options);
+  if (options_.postgres_bus) {
+    bus_ = std::make_unique<bus::PostgresBus>(*options_.postgres_bus);
+  } else {
+    bus::LocalLogBusOptions bus_options;
+    bus_options.dir = options_.data_dir / "log";
+    bus_ = std::make_unique<bus::LocalLogBus>(bus_options);
+  }
   // Absolute, so file paths handed to DuckDB match the sandbox allow-list.
   if (options_.s3) {
     auto s3 = *options_.s3;

@@ -2,7 +2,8 @@
 // data directory:
 //   <data_dir>/catalog.sqlite   SQLite catalog (WAL), unless a PostgreSQL
 //                               catalog is configured
-//   <data_dir>/log/             durable local ingest log
+//   <data_dir>/log/             durable local ingest log, unless a
+//                               PostgreSQL bus is configured
 //   <data_dir>/store/           data files
 // and the commit coordinator over them. The composition root: the only place
 // that names concrete backends.
@@ -13,6 +14,7 @@
 #include <optional>
 
 #include "bus/ingest_bus.hpp"
+#include "bus/postgres/postgres_bus.hpp"
 #include "catalog/catalog_repo.hpp"
 #include "catalog/postgres/postgres_catalog.hpp"
 #include "commit/coordinator.hpp"
@@ -29,6 +31,9 @@ struct NodeOptions {
   // The catalog in a PostgreSQL database instead of <data_dir>/catalog.sqlite
   // when set.
   std::optional<catalog::PostgresCatalogOptions> postgres;
+  // The ingest bus in PostgreSQL tables instead of <data_dir>/log when set,
+  // shared by every node that names the same database.
+  std::optional<bus::PostgresBusOptions> postgres_bus;
   commit::CoordinatorOptions coordinator;
 };
 

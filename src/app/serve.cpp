@@ -1,5 +1,7 @@
 #include "app/serve.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -176,6 +178,14 @@ std::unique_ptr<auth::JwtVerifier> make_jwt_verifier(const Config& config) {
   return std::make_unique<auth::JwtVerifier>(std::move(options));
 }
 
+// This node's name among the consumers of a shared bus.
+std::string node_id(const Config& config) {
+  if (!config.node_id.empty()) return config.node_id;
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "node");
+  return std::string(host) + "-" + std::to_string(::getpid());
+}
+
 }  // namespace
 
 int serve(const Config& config) {
@@ -197,12 +207,23 @@ int serve(const Config& config) {
   node_options.coordinator.max_batch_events = config.commit_max_batch_events;
   node_options.coordinator.max_batch_age =
       std::chrono::milliseconds(config.commit_max_batch_age_ms);
+  node_options.coordinator.lease = std::chrono::milliseconds(config.commit_lease_ms);
+  // Without the coordinator role the loop only follows the catalog
+  // watermark, so waiting for visibility still works on an API node.
+  node_options.coordinator.commit = config.roles.coordinator;
+  node_options.coordinator.consumer = "coordinator/" + node_id(config);
   if (config.store == "s3") node_options.s3 = s3_options(config);
   node_options.postgres = postgres_catalog_options(config);
+  node_options.postgres_bus = postgres_bus_options(config);
   Node node(node_options);
   node.coordinator().start();
+  log::info("node", {{"roles", config.roles.to_string()},
+                     {"consumer", node_options.coordinator.consumer},
+                     {"bus", config.bus},
+                     {"catalog", config.catalog},
+                     {"store", config.store}});
   std::unique_ptr<maintenance::MaintenanceLoop> maintenance;
-  if (config.maintenance_enabled) {
+  if (config.maintenance_enabled && (config.roles.compactor || config.roles.gc)) {
     maintenance = std::make_unique<maintenance::MaintenanceLoop>(node.catalog(), node.store(),
                                                                  maintenance_options(config));
     maintenance->refresh_table_metrics();
@@ -239,9 +260,9 @@ int serve(const Config& config) {
   ServiceMetrics service_metrics(node.catalog(), queries);
 
   auto ontology = make_ontology_client(config);
-  ontology->start();
+  if (config.roles.api) ontology->start();
   domain::OntologyTables ontology_tables(node.catalog(), products, *ontology);
-  if (ontology_tables.ensure_product(config.default_product)) {
+  if (config.roles.api && ontology_tables.ensure_product(config.default_product)) {
     auto report = ontology_tables.initialize(config.default_product, false);
     log::info("default product initialized from the ontology",
               {{"product", config.default_product}, {"summary", report.at("summary")}});
@@ -272,9 +293,11 @@ int serve(const Config& config) {
     return boost::json::object{
         {"status", "healthy"}, {"enabled", true}, {"jwt", authenticator.jwt_enabled()}};
   };
-  monitoring.checks["ontology"] = [&ontology] {
-    return ontology::health_check(ontology->status());
-  };
+  if (config.roles.api) {
+    monitoring.checks["ontology"] = [&ontology] {
+      return ontology::health_check(ontology->status());
+    };
+  }
   // Bus lag: events published but not yet committed (or resolved). Degraded
   // past half the ingest backlog limit, unhealthy at it (ingest then sheds).
   monitoring.checks["bus"] = [&node, limit = config.ingest_max_backlog] {
@@ -291,7 +314,8 @@ int serve(const Config& config) {
   };
   // The coordinator's loop wakes at least every max_batch_age: a heartbeat
   // older than many of those means a commit cycle is stuck.
-  monitoring.checks["coordinator"] = [&node, age = config.commit_max_batch_age_ms] {
+  monitoring.checks["coordinator"] = [&node, age = config.commit_max_batch_age_ms,
+                                      commits = config.roles.coordinator] {
     auto& c = node.coordinator();
     std::int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
                            std::chrono::system_clock::now().time_since_epoch())
@@ -303,8 +327,14 @@ int serve(const Config& config) {
                                                                      : "healthy";
     return boost::json::object{{"status", status},
                                {"running", c.running()},
+                               {"commits", commits},
                                {"heartbeat_age_ms", since_ms},
                                {"watermark", c.watermark()}};
+  };
+  monitoring.checks["node"] = [&config, consumer = node_options.coordinator.consumer] {
+    return boost::json::object{{"status", "healthy"},       {"roles", config.roles.to_string()},
+                               {"consumer", consumer},      {"bus", config.bus},
+                               {"catalog", config.catalog}, {"store", config.store}};
   };
   // Maintenance: off, or the last run of each task; an error in the last run
   // of a task degrades the node.
@@ -322,19 +352,23 @@ int serve(const Config& config) {
                                {"last_runs", std::move(tasks)}};
   };
   api::add_monitoring_routes(router, std::move(monitoring));
-  api::add_domain_routes(router, {.product = config.default_product,
-                                  .tables = &ontology_tables,
-                                  .products = &products,
-                                  .ontology = ontology.get()});
+  // A node without the api role answers only monitoring and metrics. The
+  // routes hold references: what they use lives as long as the server.
   domain::EntityOps entity_ops(ingest, queries, products, config.default_product);
-  api::add_ops_routes(router, entity_ops, config.default_product);
-  api::add_discovery_routes(
-      router, {.product = config.default_product, .products = &products, .router = &router});
-  api::add_admin_routes(router);
-  api::add_product_routes(router, products);
-  api::add_ingest_routes(router, ingest);
-  api::add_query_routes(router, queries, node.catalog());
-  api::add_access_control_routes(router, {.keys = &keys, .audit = &audit_log});
+  if (config.roles.api) {
+    api::add_domain_routes(router, {.product = config.default_product,
+                                    .tables = &ontology_tables,
+                                    .products = &products,
+                                    .ontology = ontology.get()});
+    api::add_ops_routes(router, entity_ops, config.default_product);
+    api::add_discovery_routes(
+        router, {.product = config.default_product, .products = &products, .router = &router});
+    api::add_admin_routes(router);
+    api::add_product_routes(router, products);
+    api::add_ingest_routes(router, ingest);
+    api::add_query_routes(router, queries, node.catalog());
+    api::add_access_control_routes(router, {.keys = &keys, .audit = &audit_log});
+  }
 
   // Hosts, CORS and the per-address limit come before authentication (a
   // preflight carries no credentials; a flood of bad keys is limited by
@@ -377,7 +411,7 @@ int serve(const Config& config) {
 
   server.run_until_signal(std::chrono::milliseconds(config.shutdown_grace_ms));
   if (maintenance) maintenance->stop();
-  ontology->stop();
+  if (config.roles.api) ontology->stop();
   node.coordinator().stop();
   return 0;
 }

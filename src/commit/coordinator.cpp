@@ -95,7 +95,7 @@ Coordinator::Coordinator(catalog::CatalogRepo& catalog, bus::IngestBus& bus,
   conn_->execute("SET TimeZone='UTC'");
   watermark_ = catalog_.watermark();
   Metrics::get().watermark.set(static_cast<double>(watermark_.load()));
-  reconcile_dead_letters();
+  if (options_.commit) reconcile_dead_letters();
 }
 
 Coordinator::~Coordinator() {
@@ -355,6 +355,23 @@ void Coordinator::write_group(Group& group, std::vector<catalog::NewFile>& files
   }
 }
 
+void Coordinator::refresh_watermark() {
+  bus::Position latest;
+  try {
+    latest = catalog_.watermark();
+  } catch (const std::exception& e) {
+    log::warn("reading the catalog watermark failed; retrying", {{"error", e.what()}});
+    return;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    if (latest <= watermark_.load()) return;
+    watermark_ = latest;
+  }
+  Metrics::get().watermark.set(static_cast<double>(latest));
+  resolved_.notify_all();
+}
+
 CommitResult Coordinator::commit_once() {
   auto started = std::chrono::steady_clock::now();
   CommitResult result;
@@ -512,13 +529,16 @@ CommitResult Coordinator::commit_once() {
     // and the next claim finds them resolved or as duplicates. Any other
     // failure counts towards max_attempts.
     const auto* error = dynamic_cast<const Error*>(&e);
-    const bool outage = error != nullptr && (error->code() == ErrorCode::unavailable ||
-                                             error->code() == ErrorCode::timeout ||
-                                             error->code() == ErrorCode::conflict);
+    const bool not_the_events_fault =
+        error != nullptr &&
+        (error->code() == ErrorCode::unavailable || error->code() == ErrorCode::timeout ||
+         error->code() == ErrorCode::conflict);
     log::error("commit cycle failed; batch returned for retry",
-               {{"error", e.what()}, {"events", records.size()}, {"counts_as_attempt", !outage}});
+               {{"error", e.what()},
+                {"events", records.size()},
+                {"counts_as_attempt", !not_the_events_fault}});
     try {
-      if (outage) {
+      if (not_the_events_fault) {
         bus_.release(options_.consumer, all_positions);
       } else {
         bus_.nack(options_.consumer, all_positions, e.what());
@@ -537,12 +557,7 @@ CommitResult Coordinator::commit_once() {
   m.files.inc(static_cast<double>(result.files));
   m.cycle_seconds.observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-  {
-    std::lock_guard lock(mutex_);
-    watermark_ = catalog_.watermark();
-  }
-  m.watermark.set(static_cast<double>(watermark_.load()));
-  resolved_.notify_all();
+  refresh_watermark();
   return result;
 }
 
@@ -556,7 +571,8 @@ void Coordinator::start() {
   if (running_) return;
   running_ = true;
   // Records left from before a restart count as old: commit them at once.
-  if (bus_.stats().pending > 0) oldest_unflushed_ = std::chrono::steady_clock::time_point{};
+  if (options_.commit && bus_.stats().pending > 0)
+    oldest_unflushed_ = std::chrono::steady_clock::time_point{};
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -586,8 +602,12 @@ bool Coordinator::wait_for(bus::Position position, std::chrono::milliseconds tim
   std::unique_lock lock(mutex_);
   if (watermark_.load() >= position) return true;
   flush_requested_ = true;
+  ++waiters_;
   wake_.notify_all();
-  return resolved_.wait_until(lock, deadline, [&] { return watermark_.load() >= position; });
+  bool resolved =
+      resolved_.wait_until(lock, deadline, [&] { return watermark_.load() >= position; });
+  --waiters_;
+  return resolved;
 }
 
 bool Coordinator::running() const {
@@ -596,25 +616,51 @@ bool Coordinator::running() const {
 }
 
 void Coordinator::loop() {
+  using clock = std::chrono::steady_clock;
+  auto last_sweep = clock::now();
   std::unique_lock lock(mutex_);
   while (running_) {
     heartbeat_unix_us_ = std::chrono::duration_cast<std::chrono::microseconds>(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
-    auto now = std::chrono::steady_clock::now();
-    bool due = flush_requested_ || unflushed_ >= options_.max_batch_events ||
-               (oldest_unflushed_ && now - *oldest_unflushed_ >= options_.max_batch_age);
+    auto now = clock::now();
+    bool due = options_.commit &&
+               (flush_requested_ || unflushed_ >= options_.max_batch_events ||
+                (oldest_unflushed_ && now - *oldest_unflushed_ >= options_.max_batch_age));
     if (!due) {
-      // Also wake every max_batch_age: expired leases and records published
-      // by other processes become deliverable without a notification.
-      auto until = oldest_unflushed_ ? *oldest_unflushed_ + options_.max_batch_age
-                                     : now + options_.max_batch_age;
+      // Wake at least every max_batch_age: expired leases and records
+      // published by other processes become deliverable without a
+      // notification. While a client waits, wake every watermark_poll to see
+      // what other coordinators resolved.
+      auto until = oldest_unflushed_ && options_.commit
+                       ? *oldest_unflushed_ + options_.max_batch_age
+                       : now + options_.max_batch_age;
+      if (waiters_ > 0) until = std::min(until, now + options_.watermark_poll);
       wake_.wait_until(lock, until);
-      if (!oldest_unflushed_ && !flush_requested_ && running_) {
-        bus_.requeue_expired();
-        auto stats = bus_.stats();
-        if (stats.pending > 0) oldest_unflushed_ = std::chrono::steady_clock::time_point{};
+      if (!running_) break;
+      const bool sweep = clock::now() - last_sweep >= options_.max_batch_age;
+      if (!options_.commit) {
+        flush_requested_ = false;
+        unflushed_ = 0;
+        oldest_unflushed_.reset();
       }
+      if (waiters_ == 0 && !sweep) continue;
+      const bool look_for_work =
+          options_.commit && sweep && !oldest_unflushed_ && !flush_requested_;
+      if (sweep) last_sweep = clock::now();
+      lock.unlock();
+      refresh_watermark();
+      bool pending = false;
+      if (look_for_work) {
+        try {
+          bus_.requeue_expired();
+          pending = bus_.stats().pending > 0;
+        } catch (const std::exception& e) {
+          log::warn("checking the bus for work failed; retrying", {{"error", e.what()}});
+        }
+      }
+      lock.lock();
+      if (pending && !oldest_unflushed_) oldest_unflushed_ = clock::time_point{};
       continue;
     }
     flush_requested_ = false;

@@ -24,6 +24,13 @@
 // record reaches max_batch_age, or at once when a client waits for it
 // (wait_for).
 //
+// Several coordinators (on several nodes) can share one bus and catalog: the
+// bus gives each table to one consumer at a time, and the catalog refuses a
+// publication of positions another coordinator already resolved. While a
+// client waits, the loop polls the catalog watermark, so wait_for answers for
+// positions any coordinator resolved; with `commit` false the loop does only
+// that (a node that serves the API and leaves commits to other nodes).
+//
 // Thread safety: commit_once must not run concurrently with itself (the
 // background loop owns it once start() is called); wait_for,
 // notify_published and watermark may be called from any thread.
@@ -56,6 +63,13 @@ struct CoordinatorOptions {
   std::chrono::milliseconds lease{120'000};
   std::int64_t row_group_size = 122'880;
   int duckdb_threads = 0;  // 0: DuckDB's default
+  // False on a node without the coordinator role: the loop never claims, it
+  // only follows the catalog watermark so wait_for still answers (another
+  // node commits).
+  bool commit = true;
+  // While a client waits, how often the catalog watermark is read: other
+  // coordinators may resolve the positions it waits for.
+  std::chrono::milliseconds watermark_poll{20};
 };
 
 struct CommitResult {
@@ -105,6 +119,9 @@ class Coordinator {
  private:
   struct Group;
   void reconcile_dead_letters();
+  // Raises watermark_ to the catalog's and wakes waiters; a catalog error is
+  // logged and ignored (the next poll retries).
+  void refresh_watermark();
   void loop();
   void write_group(Group& group, std::vector<catalog::NewFile>& files,
                    std::vector<const bus::Record*>& bad, std::vector<std::string>& bad_reasons);
@@ -133,6 +150,7 @@ class Coordinator {
   std::condition_variable resolved_;  // wait_for waits here
   bool running_ = false;
   bool flush_requested_ = false;
+  std::size_t waiters_ = 0;  // threads inside wait_for
   std::size_t unflushed_ = 0;
   std::optional<std::chrono::steady_clock::time_point> oldest_unflushed_;
   std::thread thread_;

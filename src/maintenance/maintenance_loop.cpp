@@ -95,47 +95,54 @@ std::map<std::string, MaintenanceLoop::TaskRun> MaintenanceLoop::last_runs() con
 
 void MaintenanceLoop::run_once() {
   auto& m = Metrics::get();
-  try {
-    std::string outcome = "nothing_to_do";
-    for (const auto& r : compactor_.compact_all()) {
-      if (r.outcome == CompactionOutcome::compacted) {
-        m.files_removed.inc(static_cast<double>(r.files_removed));
-        outcome = "compacted";
-        log::info("compacted", {{"product", r.product},
-                                {"table", r.table},
-                                {"snapshot_id", r.snapshot_id},
-                                {"files_removed", r.files_removed},
-                                {"files_added", r.files_added}});
-      } else if (r.outcome == CompactionOutcome::gave_up) {
-        log::warn("compaction gave up",
-                  {{"product", r.product}, {"table", r.table}, {"reason", r.message}});
-        if (outcome != "compacted") outcome = "gave_up";
+  if (options_.compact) {
+    try {
+      std::string outcome = "nothing_to_do";
+      for (const auto& r : compactor_.compact_all()) {
+        if (r.outcome == CompactionOutcome::compacted) {
+          m.files_removed.inc(static_cast<double>(r.files_removed));
+          outcome = "compacted";
+          log::info("compacted", {{"product", r.product},
+                                  {"table", r.table},
+                                  {"snapshot_id", r.snapshot_id},
+                                  {"files_removed", r.files_removed},
+                                  {"files_added", r.files_added}});
+        } else if (r.outcome == CompactionOutcome::gave_up) {
+          log::warn("compaction gave up",
+                    {{"product", r.product}, {"table", r.table}, {"reason", r.message}});
+          if (outcome != "compacted") outcome = "gave_up";
+        }
       }
+      record("compact", outcome);
+    } catch (const std::exception& e) {
+      log::warn("compaction failed", {{"error", e.what()}});
+      record("compact", "error");
     }
-    record("compact", outcome);
-  } catch (const std::exception& e) {
-    log::warn("compaction failed", {{"error", e.what()}});
-    record("compact", "error");
   }
-  try {
-    std::int64_t expired = 0;
-    for (const auto& e : expire_snapshots(catalog_, options_.retention, "", false, now_unix_us())) {
-      expired += e.result.expired;
+  if (options_.collect) {
+    try {
+      std::int64_t expired = 0;
+      for (const auto& e :
+           expire_snapshots(catalog_, options_.retention, "", false, now_unix_us())) {
+        expired += e.result.expired;
+      }
+      record("expire", expired > 0 ? "expired" : "nothing_to_do");
+    } catch (const std::exception& e) {
+      log::warn("snapshot expiry failed", {{"error", e.what()}});
+      record("expire", "error");
     }
-    record("expire", expired > 0 ? "expired" : "nothing_to_do");
-  } catch (const std::exception& e) {
-    log::warn("snapshot expiry failed", {{"error", e.what()}});
-    record("expire", "error");
   }
-  try {
-    GcOptions gc = options_.gc;
-    gc.dry_run = false;
-    auto report = collect_garbage(catalog_, store_, gc, now_unix_us());
-    m.bytes_reclaimed.inc(static_cast<double>(report.bytes));
-    record("gc", report.items.empty() ? "nothing_to_do" : "deleted");
-  } catch (const std::exception& e) {
-    log::warn("gc failed", {{"error", e.what()}});
-    record("gc", "error");
+  if (options_.collect) {
+    try {
+      GcOptions gc = options_.gc;
+      gc.dry_run = false;
+      auto report = collect_garbage(catalog_, store_, gc, now_unix_us());
+      m.bytes_reclaimed.inc(static_cast<double>(report.bytes));
+      record("gc", report.items.empty() ? "nothing_to_do" : "deleted");
+    } catch (const std::exception& e) {
+      log::warn("gc failed", {{"error", e.what()}});
+      record("gc", "error");
+    }
   }
   try {
     refresh_table_metrics();

@@ -26,6 +26,10 @@ namespace duckmesh::maintenance {
 
 struct MaintenanceOptions {
   std::chrono::milliseconds interval{60'000};
+  // Which tasks run: compaction, and snapshot expiry with garbage collection
+  // (a node's compactor and gc roles).
+  bool compact = true;
+  bool collect = true;
   CompactionOptions compaction;
   RetentionOptions retention;
   GcOptions gc;

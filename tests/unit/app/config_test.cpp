@@ -172,6 +172,47 @@ TEST(Config, CatalogSettingsFromEachSourceWithThePasswordMasked) {
   EXPECT_THROW(load_config({{"catalog_url", ""}}, env_of({}), ""), Error);
 }
 
+std::string error_of(const std::map<std::string, std::string>& flags) {
+  try {
+    load_config(flags, env_of({}), "");
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Config, RolesAndTheSharedBus) {
+  auto defaults = load_config({}, env_of({}), "");
+  EXPECT_TRUE(defaults.roles.all());
+  EXPECT_EQ(defaults.roles.to_string(), "api,coordinator,compactor,gc");
+  EXPECT_EQ(defaults.bus, "local");
+  EXPECT_EQ(defaults.commit_lease_ms, 120'000);
+
+  auto c = load_config({{"roles", " api , gc"}, {"bus", "postgres"}},
+                       env_of({{"DUCKMESH_CATALOG_URL", "postgresql://dm:hunter2@db/c"},
+                               {"DUCKMESH_BUS_URL", "postgresql://bus:s3cret@busdb/b"},
+                               {"DUCKMESH_NODE_ID", "api-7"},
+                               {"DUCKMESH_COMMIT_LEASE_MS", "5000"}}),
+                       "");
+  EXPECT_TRUE(c.roles.api && c.roles.gc);
+  EXPECT_FALSE(c.roles.coordinator || c.roles.compactor);
+  EXPECT_EQ(c.node_id, "api-7");
+  EXPECT_EQ(c.commit_lease_ms, 5000);
+  const auto printed = c.to_json();
+  EXPECT_EQ(printed.at("roles").as_string(), "api,gc");
+  EXPECT_EQ(printed.at("bus_url").as_string(), "postgresql://bus:***@busdb/b");
+  EXPECT_EQ(load_config({{"roles", "api,all"}}, env_of({}), "").roles.to_string(),
+            "api,coordinator,compactor,gc");
+
+  // Some roles only on a bus other nodes share; a shared bus needs a database.
+  EXPECT_NE(error_of({{"roles", "coordinator"}}).find("set bus to postgres"), std::string::npos);
+  EXPECT_NE(error_of({{"bus", "postgres"}}).find("'bus_url' is required"), std::string::npos);
+  EXPECT_NE(error_of({{"roles", "api,search"}}).find("unknown role 'search'"), std::string::npos);
+  EXPECT_NE(error_of({{"roles", ","}}).find("setting 'roles'"), std::string::npos);
+  EXPECT_NE(error_of({{"bus", "kafka"}}).find("local or postgres"), std::string::npos);
+  EXPECT_NE(error_of({{"commit_lease_ms", "10"}}).find("commit_lease_ms"), std::string::npos);
+}
+
 TEST(Config, FlagNames) {
   EXPECT_EQ(flag_name("data_dir"), "--data-dir");
   EXPECT_EQ(flag_name("listen"), "--listen");

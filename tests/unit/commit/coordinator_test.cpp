@@ -290,5 +290,35 @@ TEST_F(CoordinatorTest, BackgroundLoopCommitsByAgeAndWaitForReturnsWhenVisible) 
   node_->coordinator().stop();
 }
 
+// A node without the coordinator role: its loop never claims, and wait_for
+// still answers once another coordinator resolves the position.
+TEST_F(CoordinatorTest, AFollowerNeverCommitsAndSeesWhatAnotherCoordinatorResolved) {
+  create_append("orders");
+  CoordinatorOptions options;
+  options.commit = false;
+  options.consumer = "follower";
+  options.max_batch_age = std::chrono::milliseconds(20);
+  options.watermark_poll = std::chrono::milliseconds(5);
+  Coordinator follower(node_->catalog(), node_->bus(), node_->store(), options);
+  follower.start();
+  auto positions = publish("orders", {R"({"id": 1})", R"({"id": 2})"});
+  follower.notify_published(2);
+  // Nobody commits: the follower waits in vain and leaves the records alone.
+  EXPECT_FALSE(follower.wait_for(positions.back(), std::chrono::milliseconds(300)));
+  EXPECT_EQ(node_->bus().stats().pending, 2u);
+  EXPECT_FALSE(node_->catalog().latest_snapshot("shop").has_value() &&
+               node_->catalog().watermark() >= positions.back());
+  // The other coordinator commits while the follower waits.
+  std::thread committer([this] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    node_->coordinator().commit_once();
+  });
+  EXPECT_TRUE(follower.wait_for(positions.back(), std::chrono::seconds(10)));
+  committer.join();
+  EXPECT_EQ(follower.watermark(), positions.back());
+  EXPECT_EQ(scalar("SELECT count(*) FROM orders"), "2");
+  follower.stop();
+}
+
 }  // namespace
 }  // namespace duckmesh::commit

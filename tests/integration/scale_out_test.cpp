@@ -1,0 +1,200 @@
+// Several nodes on one PostgreSQL (catalog and bus) and one S3-compatible
+// server, each started with its own --roles: API nodes that only accept and
+// answer, coordinators that only commit. Real processes, a real kill -9 and a
+// real PostgreSQL restart.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/http_client.hpp"
+#include "support/postgres_server.hpp"
+#include "support/s3_server.hpp"
+#include "support/service_process.hpp"
+
+namespace duckmesh::testing {
+namespace {
+
+std::vector<std::string> shared_flags(const std::string& url, const S3Server& s3) {
+  return {"--catalog", "postgres", "--catalog-url", url, "--catalog-pool-size", "3", "--bus",
+          "postgres", "--bus-pool-size", "3", "--store", "s3", "--s3-endpoint", s3.endpoint(),
+          "--s3-bucket", s3.bucket(), "--s3-access-key", "S3RVER", "--s3-secret-key", "S3RVER",
+          "--onto-server-url", "http://127.0.0.1:9", "--commit-max-batch-age-ms", "50",
+          // A crashed coordinator's tables move to another after 3 s.
+          "--commit-lease-ms", "3000", "--maintenance-enabled", "false"};
+}
+
+std::vector<std::string> with(std::vector<std::string> flags,
+                              const std::vector<std::string>& more) {
+  flags.insert(flags.end(), more.begin(), more.end());
+  return flags;
+}
+
+std::string batch(int first, int count) {
+  std::string body = "[";
+  for (int id = first; id < first + count; ++id) {
+    if (id > first) body += ",";
+    body +=
+        R"({"_idempotency_key":"k)" + std::to_string(id) + R"(","id":)" + std::to_string(id) + "}";
+  }
+  return body + "]";
+}
+
+// Sends one batch until some answer acknowledges it (retries keep the keys,
+// so a batch acknowledged twice is written once); returns its token.
+std::string send_until_acknowledged(unsigned short port, const std::string& table,
+                                    const std::string& body, std::atomic<int>& failures) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (std::chrono::steady_clock::now() < deadline) {
+    try {
+      HttpClient c("127.0.0.1", port);
+      auto r = c.post("/v1/products/shop/tables/" + table + "/events", body);
+      if (r.status == 200 || r.status == 202) {
+        return std::string(r.json().at("visibility_token").as_string());
+      }
+      if (r.status != 503 && r.status != 429) {
+        ADD_FAILURE() << "unexpected answer " << r.status << ": " << r.body;
+        return "";
+      }
+    } catch (const std::exception&) {
+      // The connection broke; the batch may or may not be in: retry.
+    }
+    ++failures;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ADD_FAILURE() << "a batch was not acknowledged within 120 s";
+  return "";
+}
+
+struct Counts {
+  std::int64_t rows = -1;
+  std::int64_t distinct_ids = -1;
+};
+
+Counts count(unsigned short port, const std::string& table) {
+  HttpClient c("127.0.0.1", port);
+  auto q = c.post("/v1/products/shop/query",
+                  R"({"sql":"SELECT count(*), count(DISTINCT id) FROM )" + table + R"("})");
+  EXPECT_EQ(q.status, 200u) << q.body;
+  if (q.status != 200) return {};
+  const auto& row = q.json().at("rows").at(0).as_array();
+  return {row.at(0).to_number<std::int64_t>(), row.at(1).to_number<std::int64_t>()};
+}
+
+// Waits (in the server) until the write behind `token` is visible.
+void wait_visible(unsigned short port, const std::string& token) {
+  HttpClient c("127.0.0.1", port);
+  auto q = c.post("/v1/products/shop/query", R"({"sql":"SELECT 1","min_visibility_token":")" +
+                                                 token + R"(","wait_timeout_ms":60000})");
+  EXPECT_EQ(q.status, 200u) << q.body;
+}
+
+TEST(ScaleOut, TwoApiNodesAndTwoCoordinatorsSurviveACoordinatorKillAndAPostgresRestart) {
+  TempDir dir;
+  PostgresServer pg;
+  const std::string url = pg.create_database("scale");
+  S3Server s3(dir.path() / "s3", "lake");
+  const auto flags = shared_flags(url, s3);
+
+  ServiceProcess api1(dir.path() / "api1", with(flags, {"--roles", "api", "--node-id", "api1"}));
+  ServiceProcess api2(dir.path() / "api2", with(flags, {"--roles", "api", "--node-id", "api2"}));
+  // The first coordinator kills itself after writing its fifth data file:
+  // mid-batch, files in the store, nothing published for them.
+  auto c1 = std::make_unique<ServiceProcess>(
+      dir.path() / "c1", with(flags, {"--roles", "coordinator", "--node-id", "c1"}),
+      std::map<std::string, std::string>{{"DUCKMESH_FAULT", "after_parquet_write@5"}});
+
+  HttpClient admin("127.0.0.1", api1.port());
+  ASSERT_EQ(admin.post("/v1/products", R"({"name":"shop"})").status, 201u);
+  for (const char* table : {"orders", "clicks"}) {
+    auto t = admin.post("/v1/products/shop/tables",
+                        std::string(R"({"name":")") + table +
+                            R"(","kind":"append","columns":[{"name":"id","type":"bigint"}]})");
+    ASSERT_EQ(t.status, 201u) << t.body;
+  }
+  // An API-only node answers monitoring, and says what it does.
+  auto health = HttpClient("127.0.0.1", api2.port()).get("/monitoring/health");
+  EXPECT_NE(health.body.find(R"("roles":"api")"), std::string::npos) << health.body;
+  // A coordinator-only node serves no product API.
+  EXPECT_EQ(HttpClient("127.0.0.1", c1->port()).get("/v1/products").status, 404u);
+
+  // Four clients, two on each API node, each sending its own ids in batches
+  // of 25 to both tables in turn.
+  constexpr int kClients = 4, kBatches = 40, kBatchSize = 25;
+  std::atomic<int> sent{0}, failures{0};
+  std::mutex mu;
+  std::map<std::string, std::set<int>> acknowledged;  // table -> ids
+  std::vector<std::string> last_tokens(kClients);
+  std::vector<std::thread> clients;
+  for (int client = 0; client < kClients; ++client) {
+    clients.emplace_back([&, client] {
+      const unsigned short port = client % 2 == 0 ? api1.port() : api2.port();
+      for (int b = 0; b < kBatches; ++b) {
+        const std::string table = b % 2 == 0 ? "orders" : "clicks";
+        const int first = (client * kBatches + b) * kBatchSize;
+        auto token = send_until_acknowledged(port, table, batch(first, kBatchSize), failures);
+        if (token.empty()) return;
+        {
+          std::lock_guard lock(mu);
+          for (int id = first; id < first + kBatchSize; ++id) acknowledged[table].insert(id);
+          last_tokens[client] = token;
+        }
+        ++sent;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    });
+  }
+
+  // The first coordinator dies by itself once it has written five files.
+  EXPECT_EQ(c1->wait(std::chrono::seconds(60)), -SIGKILL) << c1->logs();
+  // Two coordinators again: a fresh one and the first one restarted.
+  ServiceProcess c2(dir.path() / "c2", with(flags, {"--roles", "coordinator", "--node-id", "c2"}));
+  c1 = std::make_unique<ServiceProcess>(
+      dir.path() / "c1", with(flags, {"--roles", "coordinator", "--node-id", "c1-again"}));
+
+  // PostgreSQL goes away for two seconds in the middle of the ingest.
+  const auto until_half = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (sent.load() < kClients * kBatches / 2 && std::chrono::steady_clock::now() < until_half) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  pg.stop();
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  pg.start();
+
+  for (auto& t : clients) t.join();
+  ASSERT_EQ(sent.load(), kClients * kBatches);
+  EXPECT_GT(failures.load(), 0) << "the restart should have refused some requests";
+
+  // Every client's last write becomes visible through either API node (each
+  // follows the watermark the coordinators advance in the catalog) ...
+  for (const auto& token : last_tokens) {
+    for (unsigned short port : {api1.port(), api2.port()}) wait_visible(port, token);
+  }
+  // ... and then every acknowledged event is there exactly once.
+  for (const char* table : {"orders", "clicks"}) {
+    const auto expected = static_cast<std::int64_t>(acknowledged[table].size());
+    EXPECT_EQ(expected, kClients * kBatches / 2 * kBatchSize);
+    for (unsigned short port : {api1.port(), api2.port()}) {
+      auto got = count(port, table);
+      EXPECT_EQ(got.rows, expected) << table << " via port " << port;
+      EXPECT_EQ(got.distinct_ids, expected) << table << " via port " << port;
+    }
+  }
+}
+
+TEST(ScaleOut, PartialRolesNeedTheSharedBus) {
+  auto r = run_binary({"serve", "--roles", "api", "--listen", "127.0.0.1:0"});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("bus"), std::string::npos) << r.err;
+  auto bad = run_binary({"serve", "--roles", "api,indexer", "--listen", "127.0.0.1:0"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("unknown role 'indexer'"), std::string::npos) << bad.err;
+}
+
+}  // namespace
+}  // namespace duckmesh::testing
