@@ -67,8 +67,8 @@ class IngestBus {
   virtual std::vector<Position> publish(std::vector<Record> records) = 0;
 
   // Claims up to `limit` deliverable records for `consumer`, lowest position
-  // first (skipping tables another consumer holds), leased until now + lease. Records of an expired lease are
-  // deliverable again. Returns an empty vector when nothing is deliverable.
+  // first (skipping tables another consumer holds), leased until now + lease. Records of an expired
+  // lease are deliverable again. Returns an empty vector when nothing is deliverable.
   virtual std::vector<Record> claim_batch(const std::string& consumer, std::size_t limit,
                                           std::chrono::milliseconds lease) = 0;
 
@@ -104,7 +104,14 @@ class IngestBus {
   virtual std::vector<DeadLetter> dead_letters(std::size_t limit) const = 0;
   virtual Position replay_dead_letter(Position position) = 0;
 
+  // Counts of what the bus holds. May cost time in proportion to the
+  // backlog (the PostgreSQL bus counts rows): not for every request.
   virtual BusStats stats() const = 0;
+
+  // The highest position published so far (0 before the first): one read,
+  // whatever the backlog. Positions at or below it that the catalog has not
+  // resolved are the backlog, as ingest's backpressure counts it.
+  virtual Position last_position() const = 0;
 };
 
 }  // namespace duckmesh::bus

@@ -571,7 +571,7 @@ void Coordinator::start() {
   if (running_) return;
   running_ = true;
   // Records left from before a restart count as old: commit them at once.
-  if (options_.commit && bus_.stats().pending > 0)
+  if (options_.commit && bus_.last_position() > watermark_.load())
     oldest_unflushed_ = std::chrono::steady_clock::time_point{};
   thread_ = std::thread([this] { loop(); });
 }
@@ -654,7 +654,9 @@ void Coordinator::loop() {
       if (look_for_work) {
         try {
           bus_.requeue_expired();
-          pending = bus_.stats().pending > 0;
+          // Unresolved positions: records to claim, unless another
+          // coordinator holds them (then the claim finds nothing, cheaply).
+          pending = bus_.last_position() > watermark_.load();
         } catch (const std::exception& e) {
           log::warn("checking the bus for work failed; retrying", {{"error", e.what()}});
         }

@@ -1014,6 +1014,11 @@ Position LocalLogBus::replay_dead_letter(Position position) {
   return replayed_as;
 }
 
+Position LocalLogBus::last_position() const {
+  std::lock_guard lock(mu_);
+  return last_durable_;
+}
+
 BusStats LocalLogBus::stats() const {
   std::lock_guard lock(mu_);
   BusStats s;

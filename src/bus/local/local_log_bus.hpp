@@ -119,6 +119,7 @@ class LocalLogBus final : public IngestBus {
   std::vector<DeadLetter> dead_letters(std::size_t limit) const override;
   Position replay_dead_letter(Position position) override;
   BusStats stats() const override;
+  Position last_position() const override;
 
   // Segment fdatasyncs since open: one per group commit. With concurrent
   // publishers this stays far below the number of publish() calls.
@@ -219,7 +220,7 @@ class LocalLogBus final : public IngestBus {
   std::set<Position> pending_;
   std::set<std::pair<Clock::time_point, Position>> leases_;
   std::map<std::string, Hold> holds_;  // by table_key(product, table)
-  local::PositionSet settled_;  // acked or dead-lettered, not yet forgotten
+  local::PositionSet settled_;         // acked or dead-lettered, not yet forgotten
   std::map<Position, DeadLetter> dead_;
   std::map<Position, Segment> segments_;  // by first position; the last is active
   std::atomic<std::uint64_t> sync_count_{0};

@@ -130,7 +130,11 @@ std::string as_text(const std::string& s) {
   std::size_t i = 0;
   while (i < s.size()) {
     const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    std::size_t len = c < 0x80         ? 1
+                      : (c >> 5) == 6  ? 2
+                      : (c >> 4) == 14 ? 3
+                      : (c >> 3) == 30 ? 4
+                                       : 0;
     bool ok = len > 0 && c != 0 && i + len <= s.size();
     for (std::size_t k = 1; ok && k < len; ++k) {
       ok = (static_cast<unsigned char>(s[i + k]) >> 6) == 2;
@@ -171,14 +175,13 @@ void require_consumer(const std::string& consumer, const char* call) {
 // Product and table names are stored as text, which holds neither NUL nor
 // arbitrary bytes; catalog names are far narrower anyway.
 void require_storable_name(const std::string& name, const char* field) {
-  const bool ok = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-    return c >= 0x20 && c < 0x7f;
-  });
+  const bool ok = !name.empty() && std::all_of(name.begin(), name.end(),
+                                               [](char c) { return c >= 0x20 && c < 0x7f; });
   if (!ok) {
-    throw Error(ErrorCode::invalid_input,
-                std::string("PostgreSQL bus: a record's ") + field +
-                    " must be non-empty printable ASCII",
-                {{"field", field}});
+    throw Error(
+        ErrorCode::invalid_input,
+        std::string("PostgreSQL bus: a record's ") + field + " must be non-empty printable ASCII",
+        {{"field", field}});
   }
 }
 
@@ -515,8 +518,9 @@ namespace {
 
 // Moves `consumer`'s records among `positions` (with at least `min_attempts`
 // deliveries) to the dead-letter area.
-void move_to_dead_letters(Tx& tx, const std::string& consumer, const std::vector<Position>& positions,
-                          const std::string& reason, std::uint32_t min_attempts) {
+void move_to_dead_letters(Tx& tx, const std::string& consumer,
+                          const std::vector<Position>& positions, const std::string& reason,
+                          std::uint32_t min_attempts) {
   tx.exec_params(
       std::string("WITH dead AS (DELETE FROM bus_events WHERE position = ANY($1::bigint[]) "
                   "AND consumer = $2 AND attempts >= $3 RETURNING ") +
@@ -571,11 +575,11 @@ void PostgresBus::release(const std::string& consumer, const std::vector<Positio
 
 std::vector<DeadLetter> PostgresBus::dead_letters(std::size_t limit) const {
   return pg::run_transaction<pqxx::read_transaction>(*pool_, [&](Tx& tx) {
-    const auto rows = tx.exec_params(
-        std::string("SELECT ") + kReturnedColumns +
-            ", reason, dead_unix_us FROM bus_dead_letters "
-            "ORDER BY dead_unix_us, position LIMIT $1",
-        static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
+    const auto rows =
+        tx.exec_params(std::string("SELECT ") + kReturnedColumns +
+                           ", reason, dead_unix_us FROM bus_dead_letters "
+                           "ORDER BY dead_unix_us, position LIMIT $1",
+                       static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
     std::vector<DeadLetter> out;
     out.reserve(rows.size());
     for (const auto& row : rows) {
@@ -601,10 +605,10 @@ Position PostgresBus::replay_dead_letter(Position position) {
       throw Error(ErrorCode::not_found, "no dead letter at position " + std::to_string(position),
                   std::move(details));
     }
-    const Position p =
-        tx.exec("UPDATE bus_head SET last_position = last_position + 1 WHERE id = 1 "
-                "RETURNING last_position")[0][0]
-            .as<Position>();
+    const Position p = tx.exec(
+                             "UPDATE bus_head SET last_position = last_position + 1 WHERE id = 1 "
+                             "RETURNING last_position")[0][0]
+                           .as<Position>();
     ensure_partitions(tx, p, p, created);
     // The original ingest time is kept: it is when the event arrived.
     tx.exec_params(
@@ -640,9 +644,16 @@ BusStats PostgresBus::stats() const {
   });
 }
 
+Position PostgresBus::last_position() const {
+  return pg::run_transaction<pqxx::read_transaction>(*pool_, [&](Tx& tx) {
+    return tx.exec("SELECT last_position FROM bus_head WHERE id = 1")[0][0].as<Position>();
+  });
+}
+
 std::size_t PostgresBus::partition_count() const {
   return pg::run_transaction<pqxx::read_transaction>(*pool_, [&](Tx& tx) {
-    return tx.exec("SELECT count(*) FROM pg_inherits WHERE inhparent = 'bus_events'::regclass")[0][0]
+    return tx
+        .exec("SELECT count(*) FROM pg_inherits WHERE inhparent = 'bus_events'::regclass")[0][0]
         .as<std::size_t>();
   });
 }

@@ -103,6 +103,7 @@ class PostgresBus final : public IngestBus {
   std::vector<DeadLetter> dead_letters(std::size_t limit) const override;
   Position replay_dead_letter(Position position) override;
   BusStats stats() const override;
+  Position last_position() const override;
 
   // Transactions that published a group, since open (tests watch group commit).
   std::uint64_t group_commits() const;
