@@ -46,9 +46,14 @@
 
 namespace duckmesh::testing {
 
+// Tests run without fsync (their data is thrown away); benchmarks ask for a
+// durable server, as PostgreSQL runs in production.
+enum class PostgresDurability { test, durable };
+
 class PostgresServer {
  public:
-  PostgresServer() {
+  explicit PostgresServer(PostgresDurability durability = PostgresDurability::test)
+      : durability_(durability) {
     const char* bindir = std::getenv("DUCKMESH_PG_BINDIR");
     bindir_ = bindir != nullptr ? bindir : "/usr/lib/postgresql/15/bin";
     if (!std::filesystem::exists(bindir_ / "postgres")) {
@@ -124,11 +129,26 @@ class PostgresServer {
   void start() {
     if (pid_ > 0) return;
     const std::string port = std::to_string(port_);
-    pid_ = spawn({(bindir_ / "postgres").string(), "-D", data_dir().string(), "-p", port, "-k",
-                  dir_.string(), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c",
-                  "synchronous_commit=off", "-c", "full_page_writes=off", "-c",
-                  "shared_buffers=16MB", "-c", "max_connections=60"},
-                 dir_ / "postgres.log");
+    std::vector<std::string> argv = {(bindir_ / "postgres").string(),
+                                     "-D",
+                                     data_dir().string(),
+                                     "-p",
+                                     port,
+                                     "-k",
+                                     dir_.string(),
+                                     "-c",
+                                     "listen_addresses=127.0.0.1",
+                                     "-c",
+                                     "max_connections=60"};
+    const bool durable = durability_ == PostgresDurability::durable;
+    for (const char* setting : {durable ? "fsync=on" : "fsync=off",
+                                durable ? "synchronous_commit=on" : "synchronous_commit=off",
+                                durable ? "full_page_writes=on" : "full_page_writes=off",
+                                durable ? "shared_buffers=256MB" : "shared_buffers=16MB"}) {
+      argv.push_back("-c");
+      argv.push_back(setting);
+    }
+    pid_ = spawn(argv, dir_ / "postgres.log");
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (std::chrono::steady_clock::now() < deadline) {
       if (PQping(url().c_str()) == PQPING_OK) return;
@@ -251,6 +271,7 @@ class PostgresServer {
   gid_t gid_ = 0;
   int port_ = 0;
   pid_t pid_ = -1;
+  PostgresDurability durability_ = PostgresDurability::test;
 };
 
 // One server for the whole test process, started on first use and stopped
