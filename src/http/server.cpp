@@ -329,6 +329,11 @@ void Server::Core::accept() {
             return;  // closed by stop()
           log::warn("accept failed", {{"error", ec.message()}});
         } else {
+          // Answers go out in several writes (headers, chunks of a streamed
+          // result): without TCP_NODELAY a later small write waits for the
+          // client's delayed ACK of the first, some 40 ms.
+          boost::system::error_code option_ec;
+          socket.set_option(tcp::no_delay(true), option_ec);
           if (tls) {
             std::make_shared<Session<TlsStream>>(std::move(socket), this)->start();
           } else {
