@@ -15,7 +15,8 @@
 // table; the table is free again once that consumer has acked, nacked,
 // released or dead-lettered all of them, or their leases expired. So
 // coordinators sharing a bus split the work by table and never write the
-// same table at once.
+// same table at once. A claim may leave deliverable tables to other active
+// consumers (the PostgreSQL bus shares tables fairly among them).
 //
 // Thread safety: every method may be called concurrently. Errors throw
 // duckmesh::Error.

@@ -65,6 +65,11 @@ constexpr const char* kSchema[] = {
     "  consumer TEXT NOT NULL,"
     "  lease_until TIMESTAMPTZ NOT NULL,"
     "  PRIMARY KEY (product, table_name))",
+    // Consumers that claimed lately (until their last claim's lease ends), so
+    // a claim can leave a share of the tables to the others.
+    "CREATE TABLE IF NOT EXISTS bus_consumers ("
+    "  consumer TEXT PRIMARY KEY,"
+    "  seen_until TIMESTAMPTZ NOT NULL)",
 };
 
 // Rows per multi-row INSERT (6 parameters each, well below libpq's 65535).
@@ -365,6 +370,19 @@ std::vector<Record> PostgresBus::claim_batch(const std::string& consumer, std::s
   if (limit == 0) return {};
   const std::int64_t lease_ms = lease.count();
   auto out = pg::run_transaction<pqxx::work>(*pool_, [&](Tx& tx) {
+    tx.exec_params(
+        "INSERT INTO bus_consumers AS c (consumer, seen_until) "
+        "VALUES ($1, clock_timestamp() + $2::bigint * interval '1 millisecond') "
+        "ON CONFLICT (consumer) DO UPDATE SET seen_until = EXCLUDED.seen_until",
+        consumer, lease_ms);
+    const auto activity = tx.exec_params(
+        "SELECT (SELECT count(*) FROM bus_consumers "
+        "        WHERE consumer <> $1 AND seen_until > clock_timestamp()), "
+        "       (SELECT count(*) FROM bus_table_leases "
+        "        WHERE consumer <> $1 AND lease_until > clock_timestamp())",
+        consumer)[0];
+    const auto others = activity[0].as<std::size_t>();
+    const auto held_by_others = activity[1].as<std::size_t>();
     const auto candidates = tx.exec_params(
         "SELECT e.position, e.product, e.table_name FROM bus_events e "
         "WHERE (e.consumer IS NULL OR e.lease_until <= clock_timestamp()) "
@@ -375,10 +393,19 @@ std::vector<Record> PostgresBus::claim_batch(const std::string& consumer, std::s
         consumer, static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
     std::vector<Record> records;
     if (candidates.empty()) return records;
-    std::map<std::pair<std::string, std::string>, std::vector<Position>> by_table;
+    using Table = std::pair<std::string, std::string>;
+    std::map<Table, std::vector<Position>> by_table;
+    std::vector<Table> oldest_first;  // tables by their lowest waiting position
     for (const auto& row : candidates) {
-      by_table[{row[1].c_str(), row[2].c_str()}].push_back(row[0].as<Position>());
+      auto& positions = by_table[{row[1].c_str(), row[2].c_str()}];
+      if (positions.empty()) oldest_first.emplace_back(row[1].c_str(), row[2].c_str());
+      positions.push_back(row[0].as<Position>());
     }
+    // A fair share when other consumers claim too: of the n tables with
+    // work (deliverable here, or held by another consumer) and k active
+    // consumers, ceil(n / k), the longest-waiting first.
+    const std::size_t share = (oldest_first.size() + held_by_others + others) / (others + 1);
+    for (std::size_t i = share; i < oldest_first.size(); ++i) by_table.erase(oldest_first[i]);
     // In name order, so claimers that want the same tables lock their lease
     // rows in one order and cannot deadlock.
     std::vector<Position> granted;
@@ -439,6 +466,7 @@ std::size_t PostgresBus::requeue_expired() {
         "UPDATE bus_events SET consumer = NULL, lease_until = NULL "
         "WHERE consumer IS NOT NULL AND lease_until <= clock_timestamp()");
     tx.exec("DELETE FROM bus_table_leases WHERE lease_until <= clock_timestamp()");
+    tx.exec("DELETE FROM bus_consumers WHERE seen_until <= clock_timestamp()");
     return static_cast<std::size_t>(r.affected_rows());
   });
   // The periodic sweep: partitions no settlement happened to touch.

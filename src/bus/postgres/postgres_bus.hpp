@@ -9,6 +9,7 @@
 //                     positions [k*w + 1, (k+1)*w]
 //   bus_dead_letters  dead-lettered records with their reason
 //   bus_table_leases  which consumer holds which (product, table), until when
+//   bus_consumers     consumers that claimed lately, until when
 //
 // Positions: publish() adds n to bus_head.last_position in the transaction
 // that inserts the records, so positions are gap-free (a rolled-back publish
@@ -29,6 +30,11 @@
 // other consumer is given records of that table. The lease lasts as long as
 // the consumer's longest record lease (extend_lease() extends both) and ends
 // when the consumer has settled or returned all its records of the table.
+// Sharing: a claim records its consumer as active (bus_consumers) until its
+// lease ends; with k active consumers and n tables that have work (free, or
+// held by another consumer), a claim takes at most ceil(n / k) tables, those
+// waiting longest first, so coordinators split the tables between them
+// instead of the first claimer taking all. Alone, a consumer takes them all.
 //
 // Durability: every call returns after its transaction committed. Delivery
 // counts (attempts) are stored, so they survive restarts of any node.

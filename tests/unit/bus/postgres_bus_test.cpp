@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <set>
 #include <thread>
 
 #include "common/error.hpp"
@@ -156,6 +157,53 @@ TEST(PostgresBus, PublishesAndClaimsAgainAfterTheServerRestarts) {
   EXPECT_EQ(bus.publish(records(2)), range(4, 5));
   EXPECT_EQ(positions_of(claim_all(bus)), range(1, 5));
   EXPECT_GT(bus.connections_opened(), opened_before);
+}
+
+// Records of tables t0..t3, three each, interleaved.
+std::vector<Record> four_tables() {
+  std::vector<Record> out;
+  for (int i = 0; i < 12; ++i) {
+    Record r = make_record("r" + std::to_string(i));
+    r.table = "t" + std::to_string(i % 4);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::set<std::string> tables_of(const std::vector<Record>& records) {
+  std::set<std::string> out;
+  for (const auto& r : records) out.insert(r.table);
+  return out;
+}
+
+TEST(PostgresBus, ActiveConsumersSplitTheTablesAndALoneOneTakesThemAll) {
+  PostgresBus bus(options_for(shared_postgres().create_database("bus_share"), 100));
+  bus.publish(four_tables());
+  // Alone, a consumer is given every table.
+  auto alone = bus.claim_batch("a", 100, milliseconds(300));
+  EXPECT_EQ(tables_of(alone), (std::set<std::string>{"t0", "t1", "t2", "t3"}));
+  std::vector<Position> all;
+  for (const auto& r : alone) all.push_back(r.position);
+  bus.release("a", all);
+  // "a" counts as active until its lease ends: "b" takes half, the tables
+  // waiting longest; "a" then takes the other half.
+  auto b = bus.claim_batch("b", 100, milliseconds(10'000));
+  EXPECT_EQ(tables_of(b), (std::set<std::string>{"t0", "t1"}));
+  EXPECT_EQ(b.size(), 6u);
+  auto a = bus.claim_batch("a", 100, milliseconds(300));
+  EXPECT_EQ(tables_of(a), (std::set<std::string>{"t2", "t3"}));
+  std::vector<Position> b_positions, a_positions;
+  for (const auto& r : b) b_positions.push_back(r.position);
+  for (const auto& r : a) a_positions.push_back(r.position);
+  bus.ack("b", b_positions);
+  bus.release("a", a_positions);
+  // Once "a" has stopped claiming for longer than its lease, "b" is alone
+  // again and takes everything left.
+  std::this_thread::sleep_for(milliseconds(400));
+  bus.publish(four_tables());
+  auto rest = bus.claim_batch("b", 100, milliseconds(10'000));
+  EXPECT_EQ(tables_of(rest), (std::set<std::string>{"t0", "t1", "t2", "t3"}));
+  EXPECT_EQ(rest.size(), 6u + 12u);
 }
 
 TEST(PostgresBus, RefusesBadOptions) {
