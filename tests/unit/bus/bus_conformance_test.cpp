@@ -15,6 +15,7 @@
 #include "bus/local/local_log_bus.hpp"
 #include "bus/postgres/postgres_bus.hpp"
 #include "common/error.hpp"
+#include "support/error_code.hpp"
 #include "support/postgres_server.hpp"
 #include "unit/bus/test_support.hpp"
 
@@ -66,15 +67,7 @@ class BusStore {
   std::optional<TempDir> dir_;
 };
 
-ErrorCode code_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  ADD_FAILURE() << "expected a duckmesh::Error";
-  return ErrorCode::internal;
-}
+using duckmesh::testing::code_of;
 
 class BusConformance : public ::testing::TestWithParam<Backend> {
  protected:

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "common/error.hpp"
+#include "support/error_code.hpp"
 #include "unit/bus/test_support.hpp"
 
 namespace duckmesh::bus {
@@ -18,15 +19,7 @@ namespace {
 using namespace test_support;
 using std::chrono::milliseconds;
 
-ErrorCode code_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  ADD_FAILURE() << "expected a duckmesh::Error";
-  return ErrorCode::internal;
-}
+using duckmesh::testing::code_of;
 
 TEST(LocalLogBus, ConcurrentPublishersShareSyncsAndAllSurviveReopen) {
   TempDir dir;

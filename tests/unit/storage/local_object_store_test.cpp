@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "common/error.hpp"
+#include "support/error_code.hpp"
 
 namespace duckmesh::storage {
 namespace {
@@ -53,15 +54,7 @@ std::vector<std::string> scratch_entries(const LocalObjectStore& store) {
   return names;
 }
 
-ErrorCode code_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  ADD_FAILURE() << "expected a duckmesh::Error";
-  return ErrorCode::internal;
-}
+using duckmesh::testing::code_of;
 
 TEST(LocalObjectStore, CreatesTheRootAndScratchArea) {
   TempDir dir;

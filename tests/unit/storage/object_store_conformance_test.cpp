@@ -19,6 +19,7 @@
 #include "storage/local/local_object_store.hpp"
 #include "storage/object_store.hpp"
 #include "storage/s3/s3_object_store.hpp"
+#include "support/error_code.hpp"
 #include "support/s3_server.hpp"
 #include "support/service_process.hpp"
 
@@ -35,15 +36,7 @@ std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
   return info.param == Backend::local ? "local" : "s3";
 }
 
-ErrorCode code_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  ADD_FAILURE() << "expected a duckmesh::Error";
-  return ErrorCode::internal;
-}
+using duckmesh::testing::code_of;
 
 std::string read_file(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);

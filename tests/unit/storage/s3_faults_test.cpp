@@ -36,6 +36,16 @@ class S3FaultsTest : public ::testing::Test {
     return o;
   }
 
+  // Parts of S3's least size, above which every object goes up in parts;
+  // a longer timeout, as a part is a few MiB.
+  S3Options multipart_options() {
+    S3Options o = options();
+    o.part_size = kMinPartSize;
+    o.multipart_threshold = kMinPartSize;
+    o.request_timeout = std::chrono::seconds(20);
+    return o;
+  }
+
   template <class F>
   Error expect_unavailable(F&& f) {
     try {
@@ -113,11 +123,7 @@ std::size_t count_lines(const std::vector<std::string>& lines, const std::string
 }
 
 TEST_F(S3FaultsTest, LargeObjectsGoUpInPartsEachRetriedOnItsOwn) {
-  auto o = options();
-  o.part_size = kMinPartSize;
-  o.multipart_threshold = kMinPartSize;
-  o.request_timeout = std::chrono::seconds(20);
-  S3ObjectStore store(o);
+  S3ObjectStore store(multipart_options());
   const std::string data = pattern(2 * kMinPartSize + 12'345);  // three parts
   proxy_.fail_matching("partNumber=2", 2);
   store.put("big/a.bin", data);
@@ -161,11 +167,7 @@ TEST_F(S3FaultsTest, LargeObjectsGoUpInPartsEachRetriedOnItsOwn) {
 }
 
 TEST_F(S3FaultsTest, AFailedMultipartUploadIsAbortedAndLeavesTheKeyFree) {
-  auto o = options();
-  o.part_size = kMinPartSize;
-  o.multipart_threshold = kMinPartSize;
-  o.request_timeout = std::chrono::seconds(20);
-  S3ObjectStore store(o);
+  S3ObjectStore store(multipart_options());
   const std::string data = pattern(2 * kMinPartSize + 1);
   proxy_.fail_matching("partNumber=3");
   Error e = expect_unavailable([&] { store.put("big/c.bin", data); });
