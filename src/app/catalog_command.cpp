@@ -1,5 +1,10 @@
 #include "app/catalog_command.hpp"
 
+#include <pwd.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <ostream>
 
@@ -37,6 +42,56 @@ std::optional<bus::PostgresBusOptions> postgres_bus_options(const Config& config
   options.pool_size = config.bus_pool_size;
   options.statement_timeout_ms = static_cast<int>(config.catalog_statement_timeout_ms);
   return options;
+}
+
+std::optional<storage::S3Options> s3_store_options(const Config& config) {
+  if (config.store != "s3") return std::nullopt;
+  auto require = [](const std::string& value, const char* setting) {
+    if (value.empty()) {
+      throw Error(ErrorCode::invalid_input,
+                  std::string("setting '") + setting + "' is required when store is s3",
+                  {{"setting", setting}});
+    }
+  };
+  require(config.s3_endpoint, "s3_endpoint");
+  require(config.s3_bucket, "s3_bucket");
+  require(config.s3_access_key, "s3_access_key");
+  require(config.s3_secret_key, "s3_secret_key");
+  storage::S3Options o;
+  o.endpoint = config.s3_endpoint;
+  o.bucket = config.s3_bucket;
+  o.prefix = config.s3_prefix;
+  o.region = config.s3_region;
+  o.credentials = {config.s3_access_key, config.s3_secret_key, ""};
+  o.path_style = config.s3_path_style;
+  o.cache_bytes = config.s3_cache_bytes;
+  o.multipart_threshold = config.s3_multipart_threshold_bytes;
+  o.part_size = config.s3_part_size_bytes;
+  return o;
+}
+
+std::string cli_actor() {
+  const char* user = std::getenv("USER");
+  if (user && *user) return std::string("cli:") + user;
+  if (const passwd* pw = ::getpwuid(::geteuid()); pw && pw->pw_name)
+    return std::string("cli:") + pw->pw_name;
+  return "cli:uid-" + std::to_string(::geteuid());
+}
+
+void audit_cli_action(catalog::CatalogRepo& catalog, std::string action, std::string product,
+                      std::string target, std::string details_json) {
+  catalog::AuditEntry entry;
+  entry.actor = cli_actor();
+  entry.action = std::move(action);
+  entry.product = std::move(product);
+  entry.target = std::move(target);
+  entry.outcome = "success";
+  entry.details_json = std::move(details_json);
+  entry.at_unix_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+  // Straight to the catalog: a command's output is its own, not log lines.
+  catalog.append_audit(entry);
 }
 
 int run_migrate(const Config& config, std::ostream& out) {

@@ -25,15 +25,6 @@ std::unique_ptr<catalog::CatalogRepo> open_catalog(const Config& config) {
   return open_storage(config.data_dir, postgres_catalog_options(config), kBusyTimeoutMs).catalog;
 }
 
-// "cli:<login name>": who ran the command, as far as the system knows.
-std::string actor() {
-  const char* user = std::getenv("USER");
-  if (user && *user) return std::string("cli:") + user;
-  if (const passwd* pw = ::getpwuid(::geteuid()); pw && pw->pw_name)
-    return std::string("cli:") + pw->pw_name;
-  return "cli:uid-" + std::to_string(::geteuid());
-}
-
 std::string format_time(std::optional<std::int64_t> unix_us) {
   if (!unix_us) return "-";
   std::time_t seconds = static_cast<std::time_t>(*unix_us / 1'000'000);
@@ -42,22 +33,6 @@ std::string format_time(std::optional<std::int64_t> unix_us) {
   char text[32];
   std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return text;
-}
-
-void audit(catalog::CatalogRepo& catalog, std::string action, std::string product,
-           std::string target) {
-  catalog::AuditEntry entry;
-  entry.actor = actor();
-  entry.action = std::move(action);
-  entry.product = std::move(product);
-  entry.target = std::move(target);
-  entry.outcome = "success";
-  entry.details_json = R"({"via":"cli"})";
-  entry.at_unix_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
-  // Straight to the catalog: a command's output is its own, not log lines.
-  catalog.append_audit(entry);
 }
 
 }  // namespace
@@ -72,7 +47,7 @@ int run_keys_create(const Config& config, const KeysCommand& command, std::ostre
   auto catalog = open_catalog(config);
   auth::KeyService keys(*catalog);
   auto issued = keys.create(command.product, *role);
-  audit(*catalog, "key.create", command.product, "key " + issued.record.id);
+  audit_cli_action(*catalog, "key.create", command.product, "key " + issued.record.id);
   out << issued.token << "\n";
   out << "# key id " << issued.record.id << ", role " << issued.record.role
       << (issued.record.product.empty() ? " (platform)" : ", product " + issued.record.product)
@@ -85,7 +60,7 @@ int run_keys_revoke(const Config& config, const KeysCommand& command, std::ostre
   auto catalog = open_catalog(config);
   auth::KeyService keys(*catalog);
   auto key = keys.revoke(command.id);
-  audit(*catalog, "key.revoke", key.product, "key " + key.id);
+  audit_cli_action(*catalog, "key.revoke", key.product, "key " + key.id);
   out << "revoked " << key.id << " (revoked at " << format_time(key.revoked_unix_us) << ")\n";
   return 0;
 }

@@ -1,5 +1,6 @@
 #include "app/maintenance_command.hpp"
 
+#include <boost/json.hpp>
 #include <filesystem>
 #include <memory>
 #include <ostream>
@@ -11,7 +12,8 @@
 namespace duckmesh::app {
 namespace {
 
-// The catalog and store of a data directory, without its ingest log.
+// The catalog and store of a data directory (the bucket with --store s3),
+// without its ingest log.
 struct DataDir {
   std::unique_ptr<catalog::CatalogRepo> catalog;
   std::unique_ptr<storage::ObjectStore> store;
@@ -26,7 +28,7 @@ struct DataDir {
                   {{"setting", "data_dir"}});
     }
     // A server on the same directory may hold the write lock for a while.
-    auto backends = open_storage(root, postgres, 30'000);
+    auto backends = open_storage(root, postgres, 30'000, s3_store_options(config));
     catalog = std::move(backends.catalog);
     store = std::move(backends.store);
   }
@@ -63,7 +65,13 @@ int run_compact(const Config& config, const MaintenanceCommand& command, std::os
     results = compactor.compact_all(command.product);
   }
   int code = 0;
+  std::int64_t compacted = 0, files_removed = 0, files_added = 0;
   for (const auto& r : results) {
+    if (r.outcome == maintenance::CompactionOutcome::compacted) {
+      ++compacted;
+      files_removed += r.files_removed;
+      files_added += r.files_added;
+    }
     out << r.product << "." << r.table << ": " << maintenance::to_string(r.outcome);
     if (r.outcome == maintenance::CompactionOutcome::compacted) {
       out << " in snapshot " << r.snapshot_id << ", " << r.files_removed << " files ("
@@ -76,18 +84,33 @@ int run_compact(const Config& config, const MaintenanceCommand& command, std::os
     }
     out << "\n";
   }
+  audit_cli_action(*dir.catalog, "maintenance.compact", command.product,
+                   command.table.empty() ? "all tables" : "table " + command.table,
+                   boost::json::serialize(boost::json::object{{"via", "cli"},
+                                                              {"tables_compacted", compacted},
+                                                              {"files_removed", files_removed},
+                                                              {"files_added", files_added}}));
   return code;
 }
 
 int run_expire(const Config& config, const MaintenanceCommand& command, std::ostream& out) {
   DataDir dir(config);
   auto retention = maintenance_options(config).retention;
+  std::int64_t expired = 0;
   for (const auto& e : maintenance::expire_snapshots(*dir.catalog, retention, command.product,
                                                      command.dry_run, maintenance::now_unix_us())) {
+    expired += e.result.expired;
     out << e.product << ": " << (command.dry_run ? "would expire " : "expired ") << e.result.expired
         << " snapshot(s); oldest kept "
         << (e.result.oldest_kept ? std::to_string(*e.result.oldest_kept) : std::string("none"))
         << "; " << e.result.files_unreferenced << " file(s) no longer referenced\n";
+  }
+  // A dry run changes nothing and is not an administrative action.
+  if (!command.dry_run) {
+    audit_cli_action(*dir.catalog, "maintenance.expire", command.product,
+                     command.product.empty() ? "all products" : "product " + command.product,
+                     boost::json::serialize(
+                         boost::json::object{{"via", "cli"}, {"snapshots_expired", expired}}));
   }
   return 0;
 }
@@ -104,6 +127,13 @@ int run_gc(const Config& config, const MaintenanceCommand& command, std::ostream
   }
   out << (command.dry_run ? "would delete " : "deleted ") << report.items.size() << " file(s), "
       << report.bytes << " bytes\n";
+  if (!command.dry_run) {
+    audit_cli_action(*dir.catalog, "maintenance.gc", "", "store",
+                     boost::json::serialize(boost::json::object{
+                         {"via", "cli"},
+                         {"files_deleted", static_cast<std::int64_t>(report.items.size())},
+                         {"bytes_deleted", static_cast<std::int64_t>(report.bytes)}}));
+  }
   return 0;
 }
 

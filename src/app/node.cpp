@@ -6,6 +6,25 @@
 
 namespace duckmesh::app {
 
+namespace {
+
+// The data files' store: the bucket (its local cache under the data
+// directory unless set) or <data_dir>/store. Absolute, so file paths handed
+// to DuckDB match the sandbox allow-list.
+std::unique_ptr<storage::ObjectStore> open_store(const std::filesystem::path& data_dir,
+                                                 const std::optional<storage::S3Options>& s3) {
+  if (!s3) {
+    return std::make_unique<storage::LocalObjectStore>(
+        std::filesystem::absolute(data_dir / "store"));
+  }
+  auto options = *s3;
+  if (options.cache_dir.empty()) options.cache_dir = data_dir / "s3-cache";
+  options.cache_dir = std::filesystem::absolute(options.cache_dir);
+  return std::make_unique<storage::S3ObjectStore>(std::move(options));
+}
+
+}  // namespace
+
 std::unique_ptr<catalog::CatalogRepo> open_catalog(
     const std::filesystem::path& data_dir,
     const std::optional<catalog::PostgresCatalogOptions>& postgres, int busy_timeout_ms) {
@@ -26,27 +45,17 @@ Node::Node(NodeOptions options) : options_(std::move(options)) {
     bus_options.dir = options_.data_dir / "log";
     bus_ = std::make_unique<bus::LocalLogBus>(bus_options);
   }
-  // Absolute, so file paths handed to DuckDB match the sandbox allow-list.
-  if (options_.s3) {
-    auto s3 = *options_.s3;
-    if (s3.cache_dir.empty()) s3.cache_dir = options_.data_dir / "s3-cache";
-    s3.cache_dir = std::filesystem::absolute(s3.cache_dir);
-    store_ = std::make_unique<storage::S3ObjectStore>(std::move(s3));
-  } else {
-    store_ = std::make_unique<storage::LocalObjectStore>(
-        std::filesystem::absolute(options_.data_dir / "store"));
-  }
+  store_ = open_store(options_.data_dir, options_.s3);
   coordinator_ =
       std::make_unique<commit::Coordinator>(*catalog_, *bus_, *store_, options_.coordinator);
 }
 
 StorageBackends open_storage(const std::filesystem::path& data_dir,
                              const std::optional<catalog::PostgresCatalogOptions>& postgres,
-                             int busy_timeout_ms) {
+                             int busy_timeout_ms, const std::optional<storage::S3Options>& s3) {
   StorageBackends backends;
   backends.catalog = open_catalog(data_dir, postgres, busy_timeout_ms);
-  backends.store =
-      std::make_unique<storage::LocalObjectStore>(std::filesystem::absolute(data_dir / "store"));
+  backends.store = open_store(data_dir, s3);
   return backends;
 }
 

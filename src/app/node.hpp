@@ -71,8 +71,11 @@ struct StorageBackends {
   std::unique_ptr<catalog::CatalogRepo> catalog;
   std::unique_ptr<storage::ObjectStore> store;
 };
+// The store is the bucket `s3` names when set (its cache under data_dir),
+// else <data_dir>/store.
 StorageBackends open_storage(const std::filesystem::path& data_dir,
                              const std::optional<catalog::PostgresCatalogOptions>& postgres,
-                             int busy_timeout_ms);
+                             int busy_timeout_ms,
+                             const std::optional<storage::S3Options>& s3 = std::nullopt);
 
 }  // namespace duckmesh::app

@@ -96,33 +96,6 @@ http::RateLimit bucket(double per_second, std::size_t burst) {
   return {.per_second = per_second, .burst = size};
 }
 
-// The S3 store's options from the configuration; invalid_input naming a
-// missing setting.
-storage::S3Options s3_options(const Config& config) {
-  auto require = [](const std::string& value, const char* setting) {
-    if (value.empty()) {
-      throw Error(ErrorCode::invalid_input,
-                  std::string("setting '") + setting + "' is required when store is s3",
-                  {{"setting", setting}});
-    }
-  };
-  require(config.s3_endpoint, "s3_endpoint");
-  require(config.s3_bucket, "s3_bucket");
-  require(config.s3_access_key, "s3_access_key");
-  require(config.s3_secret_key, "s3_secret_key");
-  storage::S3Options o;
-  o.endpoint = config.s3_endpoint;
-  o.bucket = config.s3_bucket;
-  o.prefix = config.s3_prefix;
-  o.region = config.s3_region;
-  o.credentials = {config.s3_access_key, config.s3_secret_key, ""};
-  o.path_style = config.s3_path_style;
-  o.cache_bytes = config.s3_cache_bytes;
-  o.multipart_threshold = config.s3_multipart_threshold_bytes;
-  o.part_size = config.s3_part_size_bytes;
-  return o;
-}
-
 std::unique_ptr<ontology::OntologyClient> make_ontology_client(const Config& config) {
   auto seconds = [](double s) {
     return std::chrono::milliseconds(static_cast<std::int64_t>(s * 1000));
@@ -212,7 +185,7 @@ int serve(const Config& config) {
   // watermark, so waiting for visibility still works on an API node.
   node_options.coordinator.commit = config.roles.coordinator;
   node_options.coordinator.consumer = "coordinator/" + node_id(config);
-  if (config.store == "s3") node_options.s3 = s3_options(config);
+  node_options.s3 = s3_store_options(config);
   node_options.postgres = postgres_catalog_options(config);
   node_options.postgres_bus = postgres_bus_options(config);
   Node node(node_options);

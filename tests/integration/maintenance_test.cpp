@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <map>
 #include <sstream>
 
 #include "support/http_client.hpp"
@@ -172,6 +173,30 @@ TEST(MaintenanceWithServer, CommandsRunBesideAServerAndExpiredSnapshotsAreNotFou
   ASSERT_EQ(gc.exit_code, 0) << gc.err;
   EXPECT_NE(gc.out.find("(unreferenced)"), std::string::npos) << gc.out;
   EXPECT_EQ(count(""), "60/60");
+
+  // The commands that changed something are in the audit log, by who ran them.
+  auto audit = c.get("/v1/audit?limit=20");
+  ASSERT_EQ(audit.status, 200u) << audit.body;
+  std::map<std::string, boost::json::object> by_action;
+  const auto audit_json = audit.json();
+  for (const auto& e : audit_json.at("entries").as_array()) {
+    by_action[std::string(e.at("action").as_string())] = e.as_object();
+  }
+  ASSERT_TRUE(by_action.count("maintenance.compact")) << audit.body;
+  ASSERT_TRUE(by_action.count("maintenance.expire")) << audit.body;
+  ASSERT_TRUE(by_action.count("maintenance.gc")) << audit.body;
+  EXPECT_EQ(std::string(by_action["maintenance.compact"].at("actor").as_string()).substr(0, 4),
+            "cli:");
+  EXPECT_EQ(by_action["maintenance.compact"].at("outcome").as_string(), "success");
+  EXPECT_NE(boost::json::serialize(by_action["maintenance.compact"]).find("\"files_removed\":5"),
+            std::string::npos)
+      << audit.body;
+  auto dry = run({"gc", "--dry-run"});
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  auto after_dry = c.get("/v1/audit?limit=20");
+  EXPECT_EQ(after_dry.json().at("entries").as_array().size(),
+            audit.json().at("entries").as_array().size())
+      << "a dry run is not audited";
 
   auto snapshots = c.get("/v1/products/shop/snapshots");
   ASSERT_EQ(snapshots.status, 200u) << snapshots.body;
