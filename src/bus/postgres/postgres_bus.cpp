@@ -516,6 +516,8 @@ void PostgresBus::drop_settled_partitions(const std::set<std::uint64_t>& candida
         if (tx.exec_params("SELECT to_regclass($1) IS NULL", name)[0][0].as<bool>()) return true;
         // Parent first, as claims and publishes lock it: no lock-order cycle.
         tx.exec("LOCK TABLE bus_events IN ACCESS EXCLUSIVE MODE");
+        // Another settlement may have dropped it while this one waited.
+        if (tx.exec_params("SELECT to_regclass($1) IS NULL", name)[0][0].as<bool>()) return true;
         if (tx.exec("SELECT EXISTS (SELECT 1 FROM " + name + ")")[0][0].as<bool>()) return false;
         tx.exec("DROP TABLE " + name);
         return true;
