@@ -113,6 +113,11 @@ class IngestBus {
   // whatever the backlog. Positions at or below it that the catalog has not
   // resolved are the backlog, as ingest's backpressure counts it.
   virtual Position last_position() const = 0;
+
+  // `consumer` stops claiming (a coordinator shutting down): it no longer
+  // counts as active when others share the tables. Records it still holds
+  // stay leased until acked, returned or expired.
+  virtual void leave(const std::string& consumer) = 0;
 };
 
 }  // namespace duckmesh::bus

@@ -584,6 +584,16 @@ void Coordinator::stop() {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  // Other coordinators on a shared bus need not wait for this one's lease
+  // to end before they take its share of the tables.
+  if (options_.commit) {
+    try {
+      bus_.leave(options_.consumer);
+    } catch (const std::exception& e) {
+      log::warn("leaving the bus failed; others take over when the lease ends",
+                {{"error", e.what()}});
+    }
+  }
 }
 
 void Coordinator::notify_published(std::size_t count) {

@@ -1014,6 +1014,8 @@ Position LocalLogBus::replay_dead_letter(Position position) {
   return replayed_as;
 }
 
+void LocalLogBus::leave(const std::string& /*consumer*/) {}
+
 Position LocalLogBus::last_position() const {
   std::lock_guard lock(mu_);
   return last_durable_;

@@ -120,6 +120,8 @@ class LocalLogBus final : public IngestBus {
   Position replay_dead_letter(Position position) override;
   BusStats stats() const override;
   Position last_position() const override;
+  // One process consumes the local log: nothing is shared, nothing to do.
+  void leave(const std::string& consumer) override;
 
   // Segment fdatasyncs since open: one per group commit. With concurrent
   // publishers this stays far below the number of publish() calls.

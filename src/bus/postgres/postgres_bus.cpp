@@ -674,6 +674,14 @@ BusStats PostgresBus::stats() const {
   });
 }
 
+void PostgresBus::leave(const std::string& consumer) {
+  require_consumer(consumer, "leave");
+  pg::run_transaction<pqxx::work>(*pool_, [&](Tx& tx) {
+    tx.exec_params("DELETE FROM bus_consumers WHERE consumer = $1", consumer);
+    tx.exec_params(kReleaseTableLeases, consumer);
+  });
+}
+
 Position PostgresBus::last_position() const {
   return pg::run_transaction<pqxx::read_transaction>(*pool_, [&](Tx& tx) {
     return tx.exec("SELECT last_position FROM bus_head WHERE id = 1")[0][0].as<Position>();

@@ -110,6 +110,7 @@ class PostgresBus final : public IngestBus {
   Position replay_dead_letter(Position position) override;
   BusStats stats() const override;
   Position last_position() const override;
+  void leave(const std::string& consumer) override;
 
   // Transactions that published a group, since open (tests watch group commit).
   std::uint64_t group_commits() const;

@@ -206,6 +206,21 @@ TEST(PostgresBus, ActiveConsumersSplitTheTablesAndALoneOneTakesThemAll) {
   EXPECT_EQ(rest.size(), 6u + 12u);
 }
 
+TEST(PostgresBus, AConsumerThatLeftNoLongerTakesAShare) {
+  PostgresBus bus(options_for(shared_postgres().create_database("bus_leave"), 100));
+  bus.publish(four_tables());
+  auto first = bus.claim_batch("a", 100, milliseconds(60'000));
+  std::vector<Position> positions;
+  for (const auto& r : first) positions.push_back(r.position);
+  bus.release("a", positions);
+  // "a" has left (a coordinator that stopped): "b" is alone at once, though
+  // "a"'s last lease has a minute to run.
+  bus.leave("a");
+  auto b = bus.claim_batch("b", 100, milliseconds(60'000));
+  EXPECT_EQ(tables_of(b), (std::set<std::string>{"t0", "t1", "t2", "t3"}));
+  EXPECT_EQ(b.size(), 12u);
+}
+
 TEST(PostgresBus, RefusesBadOptions) {
   PostgresBusOptions o;
   o.url = shared_postgres().create_database("bus_options");
