@@ -15,10 +15,10 @@
 #include "catalog/catalog_rules.hpp"
 #include "catalog/json_fields.hpp"
 #include "catalog/names.hpp"
-#include "pg/connection_pool.hpp"
-#include "pg/session.hpp"
 #include "catalog/postgres/schema_migrator.hpp"
 #include "common/error.hpp"
+#include "pg/connection_pool.hpp"
+#include "pg/session.hpp"
 
 namespace duckmesh::catalog {
 
@@ -300,6 +300,18 @@ std::vector<DataFile> read_files(const pqxx::result& rows, const std::string& pr
   return files;
 }
 
+// Appends `value` to a PostgreSQL array literal under construction ("{" so
+// far, or "{...,..."), quoted, so any text is one element.
+void append_array_element(std::string& array, const std::string& value) {
+  if (array.size() > 1) array += ',';
+  array += '"';
+  for (const char c : value) {
+    if (c == '"' || c == '\\') array += '\\';
+    array += c;
+  }
+  array += '"';
+}
+
 // Registers, retires and records one publication's content in snapshot `slot`.
 // REQUIRES: the product's row lock.
 void write_publication(Tx& tx, std::int64_t product_id, const Publication& publication,
@@ -342,21 +354,45 @@ void write_publication(Tx& tx, std::int64_t product_id, const Publication& publi
   }
 
   const std::int64_t expires_at = slot.committed_unix_us + idempotency_window_us;
+  if (publication.idempotency.empty()) return;
+  // Two statements for all the keys (a publication may hold a whole batch's).
+  // A key twice in one publication: the second meets the first, as if
+  // committed in this snapshot.
+  std::set<std::pair<std::string, std::string>> seen;
+  std::string tables = "{", keys = "{", positions = "{";
   for (const auto& entry : publication.idempotency) {
-    const auto live = tx.exec_params(
-        "SELECT snapshot_id FROM idempotency "
-        "WHERE product_id = $1 AND table_name = $2 AND idem_key = $3 AND expires_at > $4",
-        product_id, entry.table, entry.key, slot.committed_unix_us);
-    if (!live.empty()) throw_key_committed(publication.product, entry, int_at(live[0], 0));
-    tx.exec_params(
-        "INSERT INTO idempotency (product_id, table_name, idem_key, bus_position, snapshot_id, "
-        "expires_at) VALUES ($1, $2, $3, $4, $5, $6) "
-        "ON CONFLICT (product_id, table_name, idem_key) DO UPDATE SET "
-        "bus_position = excluded.bus_position, snapshot_id = excluded.snapshot_id, "
-        "expires_at = excluded.expires_at",
-        product_id, entry.table, entry.key, stored_position(entry.position, "idempotency.position"),
-        slot.id, expires_at);
+    if (!seen.emplace(entry.table, entry.key).second) {
+      throw_key_committed(publication.product, entry, slot.id);
+    }
+    append_array_element(tables, entry.table);
+    append_array_element(keys, entry.key);
+    if (positions.size() > 1) positions += ',';
+    positions += std::to_string(stored_position(entry.position, "idempotency.position"));
   }
+  tables += '}';
+  keys += '}';
+  positions += '}';
+  const auto live = tx.exec_params(
+      "SELECT i.table_name, i.idem_key, i.snapshot_id FROM idempotency i "
+      "JOIN unnest($2::text[], $3::text[]) AS u(t, k) ON i.table_name = u.t AND i.idem_key = u.k "
+      "WHERE i.product_id = $1 AND i.expires_at > $4 LIMIT 1",
+      product_id, tables, keys, slot.committed_unix_us);
+  if (!live.empty()) {
+    const std::string table = live[0][0].c_str(), key = live[0][1].c_str();
+    for (const auto& entry : publication.idempotency) {
+      if (entry.table == table && entry.key == key) {
+        throw_key_committed(publication.product, entry, int_at(live[0], 2));
+      }
+    }
+  }
+  tx.exec_params(
+      "INSERT INTO idempotency (product_id, table_name, idem_key, bus_position, snapshot_id, "
+      "expires_at) SELECT $1, u.t, u.k, u.p, $5, $6 "
+      "FROM unnest($2::text[], $3::text[], $4::bigint[]) AS u(t, k, p) "
+      "ON CONFLICT (product_id, table_name, idem_key) DO UPDATE SET "
+      "bus_position = excluded.bus_position, snapshot_id = excluded.snapshot_id, "
+      "expires_at = excluded.expires_at",
+      product_id, tables, keys, positions, slot.id, expires_at);
 }
 
 std::int64_t system_now_us() {
@@ -666,19 +702,30 @@ std::vector<bus::Position> PostgresCatalog::resolved_among(
     const std::vector<bus::Position>& positions) const {
   return read([&](Tx& tx) {
     const bus::Position watermark = read_watermark(tx, false);
-    std::vector<bus::Position> resolved;
+    auto valid = [](bus::Position p) {
+      return p != 0 && p <= static_cast<bus::Position>(kMaxPosition);
+    };
+    std::string above = "{";  // positions past the watermark, as an array literal
     for (const bus::Position position : positions) {
-      if (position == 0 || position > static_cast<bus::Position>(kMaxPosition)) continue;
-      if (position <= watermark) {
-        resolved.push_back(position);
-        continue;
-      }
-      // The stored range that could hold the position starts closest below it.
-      const auto below = tx.exec_params(
-          "SELECT last_position FROM resolved_ranges WHERE first_position <= $1::bigint "
-          "ORDER BY first_position DESC LIMIT 1",
-          static_cast<std::int64_t>(position));
-      if (!below.empty() && static_cast<bus::Position>(int_at(below[0], 0)) >= position) {
+      if (!valid(position) || position <= watermark) continue;
+      if (above.size() > 1) above += ',';
+      above += std::to_string(position);
+    }
+    above += '}';
+    // In one statement (a claim holds up to max_batch_events positions): for
+    // each, the stored range that starts closest below it must reach it.
+    std::set<bus::Position> in_ranges;
+    if (above.size() > 2) {
+      const auto rows = tx.exec_params(
+          "SELECT p FROM unnest($1::bigint[]) AS p WHERE (SELECT r.last_position "
+          "FROM resolved_ranges r WHERE r.first_position <= p "
+          "ORDER BY r.first_position DESC LIMIT 1) >= p",
+          above);
+      for (const auto& row : rows) in_ranges.insert(static_cast<bus::Position>(int_at(row, 0)));
+    }
+    std::vector<bus::Position> resolved;  // in the order asked
+    for (const bus::Position position : positions) {
+      if (valid(position) && (position <= watermark || in_ranges.count(position) > 0)) {
         resolved.push_back(position);
       }
     }
@@ -693,16 +740,21 @@ std::map<std::string, IdempotencyHit> PostgresCatalog::find_idempotency(
   return read([&](Tx& tx) {
     const std::int64_t product_id = require_product_id(tx, product);
     std::map<std::string, IdempotencyHit> hits;
-    for (const auto& key : keys) {
-      const auto rows = tx.exec_params(
-          "SELECT bus_position, snapshot_id FROM idempotency "
-          "WHERE product_id = $1 AND table_name = $2 AND idem_key = $3 AND expires_at > $4",
-          product_id, table, key, now);
-      if (rows.empty()) continue;
+    if (keys.empty()) return hits;
+    std::string array = "{";
+    for (const auto& key : keys) append_array_element(array, key);
+    array += '}';
+    // One statement for all of them (a claim may hold a whole batch's keys).
+    const auto rows = tx.exec_params(
+        "SELECT idem_key, bus_position, snapshot_id FROM idempotency "
+        "WHERE product_id = $1 AND table_name = $2 AND idem_key = ANY($3::text[]) "
+        "AND expires_at > $4",
+        product_id, table, array, now);
+    for (const auto& row : rows) {
       IdempotencyHit hit;
-      hit.position = static_cast<bus::Position>(int_at(rows[0], 0));
-      hit.snapshot_id = int_at(rows[0], 1);
-      hits.emplace(key, hit);
+      hit.position = static_cast<bus::Position>(int_at(row, 1));
+      hit.snapshot_id = int_at(row, 2);
+      hits.emplace(row[0].c_str(), hit);
     }
     return hits;
   });

@@ -384,6 +384,38 @@ TEST_P(CatalogConformance, PublishesFilesIdempotencyKeysAndWatermarkTogether) {
   EXPECT_TRUE(catalog_.find_idempotency("sales", "other", {"key-1"}).empty());
 }
 
+// Keys are any text: quotes, backslashes, commas and braces are one key each.
+TEST_P(CatalogConformance, IdempotencyKeysOfAnyTextAreStoredFoundAndRefusedAgain) {
+  catalog_.create_product({"sales", "", ""});
+  catalog_.create_table("sales", append_table("orders"));  // s1
+  const std::vector<std::string> keys = {"a\"b", "c\\d", "e,f", "{g}", "NULL", " h ", "ключ"};
+  Publication publication = add_files("sales", {new_file("orders", "f1")});
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    publication.idempotency.push_back({"orders", keys[i], static_cast<bus::Position>(i + 1)});
+  }
+  catalog_.publish({publication}, {{1, keys.size()}});  // s2
+  auto asked = keys;
+  asked.push_back("e");
+  asked.push_back("NULL ");
+  const auto hits = catalog_.find_idempotency("sales", "orders", asked);
+  ASSERT_EQ(hits.size(), keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    ASSERT_TRUE(hits.count(keys[i])) << keys[i];
+    EXPECT_EQ(hits.at(keys[i]).position, i + 1) << keys[i];
+    EXPECT_EQ(hits.at(keys[i]).snapshot_id, 2) << keys[i];
+  }
+  // The same key again, alone or twice in one publication, is refused whole.
+  Publication again = add_files("sales", {new_file("orders", "f2")});
+  again.idempotency = {{"orders", "fresh", 20}, {"orders", "c\\d", 21}};
+  expect_error(ErrorCode::conflict, [&] { catalog_.publish({again}, {{20, 21}}); });
+  Publication twice = add_files("sales", {new_file("orders", "f3")});
+  twice.idempotency = {{"orders", "new", 30}, {"orders", "new", 31}};
+  expect_error(ErrorCode::conflict, [&] { catalog_.publish({twice}, {{30, 31}}); });
+  EXPECT_TRUE(catalog_.find_idempotency("sales", "orders", {"fresh", "new"}).empty());
+  EXPECT_EQ(catalog_.live_files("sales", catalog_.latest_snapshot("sales")->id, "orders").size(),
+            1u);
+}
+
 TEST_P(CatalogConformance, LiveFilesFollowAddsAndRemovalsAcrossSnapshots) {
   catalog_.create_product({"sales", "", ""});
   catalog_.create_table("sales", append_table("orders"));   // s1
