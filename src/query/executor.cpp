@@ -362,7 +362,19 @@ QueryOutcome run_query(Sandbox& sandbox, std::string_view sql, const QueryOption
     return outcome;
   } catch (const Error& e) {
     watchdog.stop();
-    if (!watchdog.fired()) throw;
+    if (!watchdog.fired()) {
+      // An interruption nobody here asked for: DuckDB stopped the query
+      // itself (one of its parallel tasks failed and the stream met another
+      // task's interruption first). Not a timeout, and the cause is lost.
+      if (e.code() == ErrorCode::timeout) {
+        throw Error(ErrorCode::unprocessable,
+                    "the query failed inside the engine, which reported only that it "
+                    "interrupted its parallel work (" +
+                        std::string(e.message()) + "); run it again to see the cause",
+                    {{"reason", "interrupted_by_engine"}});
+      }
+      throw;
+    }
     throw Error(ErrorCode::timeout,
                 "the query ran longer than its time limit of " +
                     std::to_string(options.timeout.count()) +

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <chrono>
@@ -255,6 +256,29 @@ TEST_F(ExecutorTest, TimeoutStopsALongQueryAndTheSandboxStaysUsable) {
     EXPECT_LT(took, 300 + 200) << to_string(format);
     EXPECT_EQ(run("SELECT 42 AS x").at("rows").at(0).at(0).as_int64(), 42);
   }
+}
+
+// DuckDB may stop a query itself (a parallel task failed and the others were
+// interrupted): before the time limit that is no timeout.
+TEST_F(ExecutorTest, AnInterruptionBeforeTheTimeLimitIsNoTimeout) {
+  QueryOptions options;
+  options.timeout = std::chrono::seconds(60);
+  std::atomic<bool> done{false};
+  std::thread interrupter([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    while (!done) {
+      sandbox.interrupt();
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  });
+  const auto start = Clock::now();
+  Error e = fails("SELECT count(*) FROM range(10000000000)", options);
+  done = true;
+  interrupter.join();
+  EXPECT_LT(Clock::now() - start, std::chrono::seconds(30));
+  EXPECT_EQ(e.code(), ErrorCode::unprocessable) << e.what();
+  EXPECT_NE(std::string(e.what()).find("run it again"), std::string::npos) << e.what();
+  EXPECT_EQ(run("SELECT 42 AS x").at("rows").at(0).at(0).as_int64(), 42);
 }
 
 // A sink as slow as a slow client: the deadline passes while rows stream.
