@@ -185,6 +185,10 @@ int serve(const Config& config) {
   // watermark, so waiting for visibility still works on an API node.
   node_options.coordinator.commit = config.roles.coordinator;
   node_options.coordinator.consumer = "coordinator/" + node_id(config);
+  // Other nodes' coordinators resolve positions on a shared bus: follow the
+  // catalog's watermark so waits for visibility see them.
+  if (config.bus == "postgres")
+    node_options.coordinator.watermark_poll = std::chrono::milliseconds(20);
   node_options.s3 = s3_store_options(config);
   node_options.postgres = postgres_catalog_options(config);
   node_options.postgres_bus = postgres_bus_options(config);
@@ -276,7 +280,7 @@ int serve(const Config& config) {
   monitoring.checks["bus"] = [&node, limit = config.ingest_max_backlog] {
     auto stats = node.bus().stats();
     auto watermark = node.coordinator().watermark();
-    std::uint64_t lag = stats.last_position > watermark ? stats.last_position - watermark : 0;
+    const std::uint64_t lag = node.coordinator().lag();
     const char* status = lag >= limit ? "unhealthy" : lag >= limit / 2 ? "degraded" : "healthy";
     return boost::json::object{{"status", status},
                                {"lag_events", lag},

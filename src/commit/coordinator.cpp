@@ -87,6 +87,12 @@ struct Coordinator::Group {
 Coordinator::Coordinator(catalog::CatalogRepo& catalog, bus::IngestBus& bus,
                          storage::ObjectStore& store, CoordinatorOptions options)
     : catalog_(catalog), bus_(bus), store_(store), options_(std::move(options)) {
+  if (!options_.commit && options_.watermark_poll.count() <= 0) {
+    // Nothing else would ever move its watermark: waits would never end.
+    throw Error(ErrorCode::invalid_input,
+                "a coordinator that does not commit must follow the catalog (watermark_poll > 0)",
+                {{"field", "watermark_poll"}});
+  }
   duck::DatabaseOptions db_options;
   if (options_.duckdb_threads > 0) db_options.threads = options_.duckdb_threads;
   duckdb_ = std::make_unique<duck::Database>(":memory:", db_options);
@@ -620,6 +626,12 @@ bool Coordinator::wait_for(bus::Position position, std::chrono::milliseconds tim
   return resolved;
 }
 
+std::uint64_t Coordinator::lag() const {
+  const bus::Position last = bus_.last_position();
+  const bus::Position resolved = watermark_.load();
+  return last > resolved ? last - resolved : 0;
+}
+
 bool Coordinator::running() const {
   std::lock_guard lock(mutex_);
   return running_;
@@ -640,12 +652,13 @@ void Coordinator::loop() {
     if (!due) {
       // Wake at least every max_batch_age: expired leases and records
       // published by other processes become deliverable without a
-      // notification. While a client waits, wake every watermark_poll to see
-      // what other coordinators resolved.
+      // notification. On a shared bus, while a client waits, also every
+      // watermark_poll to see what other coordinators resolved.
+      const bool follows = options_.watermark_poll.count() > 0;
       auto until = oldest_unflushed_ && options_.commit
                        ? *oldest_unflushed_ + options_.max_batch_age
                        : now + options_.max_batch_age;
-      if (waiters_ > 0) until = std::min(until, now + options_.watermark_poll);
+      if (follows && waiters_ > 0) until = std::min(until, now + options_.watermark_poll);
       wake_.wait_until(lock, until);
       if (!running_) break;
       const bool sweep = clock::now() - last_sweep >= options_.max_batch_age;
@@ -654,12 +667,12 @@ void Coordinator::loop() {
         unflushed_ = 0;
         oldest_unflushed_.reset();
       }
-      if (waiters_ == 0 && !sweep) continue;
+      if (!sweep && !(follows && waiters_ > 0)) continue;
       const bool look_for_work =
           options_.commit && sweep && !oldest_unflushed_ && !flush_requested_;
       if (sweep) last_sweep = clock::now();
       lock.unlock();
-      refresh_watermark();
+      if (follows) refresh_watermark();
       bool pending = false;
       if (look_for_work) {
         try {

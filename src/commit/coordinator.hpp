@@ -67,9 +67,11 @@ struct CoordinatorOptions {
   // only follows the catalog watermark so wait_for still answers (another
   // node commits).
   bool commit = true;
-  // While a client waits, how often the catalog watermark is read: other
-  // coordinators may resolve the positions it waits for.
-  std::chrono::milliseconds watermark_poll{20};
+  // On a bus shared with other coordinators, how often the catalog
+  // watermark is read while a client waits (and at each sweep): others may
+  // resolve the positions it waits for. 0 (one process owns the bus): never,
+  // as only this coordinator's own commits move the watermark.
+  std::chrono::milliseconds watermark_poll{0};
 };
 
 struct CommitResult {
@@ -109,6 +111,10 @@ class Coordinator {
   bool wait_for(bus::Position position, std::chrono::milliseconds timeout);
 
   bus::Position watermark() const { return watermark_.load(); }
+
+  // Events published but not yet resolved: the bus's head minus this
+  // coordinator's watermark (one read of the bus, whatever the backlog).
+  std::uint64_t lag() const;
 
   // Liveness of the background loop: when it last woke up (it wakes at
   // least every max_batch_age, and after each commit), 0 before start().

@@ -6,10 +6,8 @@
 
 #include "app/node.hpp"
 #include "common/error.hpp"
-#include "duck/connection.hpp"
-#include "duck/database.hpp"
-#include "query/snapshot_binder.hpp"
 #include "support/service_process.hpp"
+#include "unit/commit/test_support.hpp"
 
 namespace duckmesh::commit {
 namespace {
@@ -39,40 +37,16 @@ class CoordinatorTest : public ::testing::Test {
     node_->catalog().create_table("shop", def);
   }
 
-  std::vector<bus::Position> publish(const std::string& table, std::vector<std::string> payloads,
-                                     std::vector<std::string> keys = {}) {
-    std::vector<bus::Record> records;
-    for (std::size_t i = 0; i < payloads.size(); ++i) {
-      bus::Record r;
-      r.product = "shop";
-      r.table = table;
-      r.payload = payloads[i];
-      if (i < keys.size()) r.idempotency_key = keys[i];
-      records.push_back(std::move(r));
-    }
-    return node_->bus().publish(std::move(records));
+  std::vector<bus::Position> publish(const std::string& table,
+                                     const std::vector<std::string>& payloads,
+                                     const std::vector<std::string>& keys = {}) {
+    return test_support::publish(*node_, "shop", table, payloads, keys);
   }
 
   // Rows of `sql` at `snapshot` (latest when 0), as text.
   std::vector<std::vector<std::string>> query(const std::string& sql, std::int64_t snapshot = 0,
                                               bool system = false) {
-    if (snapshot == 0) snapshot = node_->catalog().latest_snapshot("shop")->id;
-    duck::Database db(":memory:", {});
-    duck::Connection conn(db);
-    conn.execute("SET TimeZone='UTC'");
-    query::bind_snapshot(conn, node_->catalog(), node_->store(), "shop", snapshot, {system});
-    auto result = conn.query(sql);
-    std::vector<std::vector<std::string>> rows;
-    while (auto chunk = result.next_chunk()) {
-      for (std::size_t r = 0; r < chunk->size(); ++r) {
-        std::vector<std::string> row;
-        for (std::size_t c = 0; c < chunk->column_count(); ++c) {
-          row.push_back(chunk->is_null(c, r) ? "NULL" : chunk->to_text(c, r));
-        }
-        rows.push_back(std::move(row));
-      }
-    }
-    return rows;
+    return test_support::query(*node_, "shop", sql, snapshot, system);
   }
 
   std::string scalar(const std::string& sql, std::int64_t snapshot = 0) {
@@ -298,6 +272,9 @@ TEST_F(CoordinatorTest, AFollowerNeverCommitsAndSeesWhatAnotherCoordinatorResolv
   options.commit = false;
   options.consumer = "follower";
   options.max_batch_age = std::chrono::milliseconds(20);
+  options.watermark_poll = std::chrono::milliseconds(0);
+  // Without following the catalog nothing would move its watermark.
+  EXPECT_THROW(Coordinator(node_->catalog(), node_->bus(), node_->store(), options), Error);
   options.watermark_poll = std::chrono::milliseconds(5);
   Coordinator follower(node_->catalog(), node_->bus(), node_->store(), options);
   follower.start();
