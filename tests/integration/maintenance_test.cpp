@@ -19,9 +19,7 @@ class MaintenanceCommandTest : public ::testing::Test {
     return run_program(CORE_DRIVER, args, env);
   }
   RunResult duckmesh(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
-    args.push_back("--data-dir");
-    args.push_back(dir_.path().string());
-    return run_program(DUCKMESH_BINARY, args, env);
+    return run_on_data_dir(dir_.path(), std::move(args), env);
   }
   void SetUp() override { ASSERT_EQ(driver({"setup"}).exit_code, 0); }
 
@@ -151,11 +149,7 @@ TEST(MaintenanceWithServer, CommandsRunBesideAServerAndExpiredSnapshotsAreNotFou
   }
   ASSERT_EQ(count(token), "50/50");
 
-  auto run = [&](std::vector<std::string> args) {
-    args.push_back("--data-dir");
-    args.push_back(data.string());
-    return run_program(DUCKMESH_BINARY, args);
-  };
+  auto run = [&](std::vector<std::string> args) { return run_on_data_dir(data, std::move(args)); };
   auto compact = run({"compact"});
   ASSERT_EQ(compact.exit_code, 0) << compact.err;
   EXPECT_NE(compact.out.find("shop.orders: compacted"), std::string::npos) << compact.out;

@@ -97,9 +97,7 @@ TEST(S3StoreService, MaintenanceCommandsCompactAndCollectInTheBucket) {
   ASSERT_EQ(count_files(bucket, ".parquet._S3rver_object"), 3u);
   auto run = [&](std::vector<std::string> args) {
     args.insert(args.end(), flags.begin(), flags.end() - 2);  // not --maintenance-enabled
-    args.push_back("--data-dir");
-    args.push_back(data.string());
-    return run_program(DUCKMESH_BINARY, args);
+    return run_on_data_dir(data, std::move(args));
   };
   auto compact = run({"compact"});
   ASSERT_EQ(compact.exit_code, 0) << compact.err;

@@ -92,6 +92,16 @@ inline RunResult run_binary(const std::vector<std::string>& args,
   return run_program(DUCKMESH_BINARY, args, env);
 }
 
+// Runs a duckmesh command on a data directory to completion (the maintenance
+// and key commands): `args` then --data-dir.
+inline RunResult run_on_data_dir(const std::filesystem::path& data_dir,
+                                 std::vector<std::string> args,
+                                 const std::map<std::string, std::string>& env = {}) {
+  args.push_back("--data-dir");
+  args.push_back(data_dir.string());
+  return run_binary(args, env);
+}
+
 // A duckmesh child whose stdout the parent reads from out_fd.
 struct SpawnedBinary {
   pid_t pid = -1;

@@ -14,12 +14,10 @@
 #include <vector>
 
 #include "app/node.hpp"
-#include "duck/connection.hpp"
-#include "duck/database.hpp"
-#include "query/snapshot_binder.hpp"
 #include "support/postgres_server.hpp"
 #include "support/s3_server.hpp"
 #include "support/service_process.hpp"
+#include "unit/commit/test_support.hpp"
 
 namespace duckmesh::commit {
 namespace {
@@ -99,27 +97,13 @@ class BackendCombinations : public ::testing::TestWithParam<Combination> {
   std::vector<bus::Position> publish(const std::string& table,
                                      const std::vector<std::string>& payloads,
                                      const std::vector<std::string>& keys = {}) {
-    std::vector<bus::Record> records;
-    for (std::size_t i = 0; i < payloads.size(); ++i) {
-      bus::Record r;
-      r.product = "shop";
-      r.table = table;
-      r.payload = payloads[i];
-      if (i < keys.size()) r.idempotency_key = keys[i];
-      records.push_back(std::move(r));
-    }
-    return node_->bus().publish(std::move(records));
+    return test_support::publish(*node_, "shop", table, payloads, keys);
   }
 
+  // The first value of `sql`'s first row at `snapshot` (latest when 0).
   std::string scalar(const std::string& sql, std::int64_t snapshot = 0) {
-    if (snapshot == 0) snapshot = node_->catalog().latest_snapshot("shop")->id;
-    duck::Database db(":memory:", {});
-    duck::Connection conn(db);
-    query::bind_snapshot(conn, node_->catalog(), node_->store(), "shop", snapshot, {});
-    auto result = conn.query(sql);
-    auto chunk = result.next_chunk();
-    if (!chunk || chunk->size() == 0) return "<no rows>";
-    return chunk->is_null(0, 0) ? "NULL" : chunk->to_text(0, 0);
+    auto rows = test_support::query(*node_, "shop", sql, snapshot);
+    return rows.empty() ? "<no rows>" : rows.at(0).at(0);
   }
 
   TempDir dir_;
