@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -214,16 +215,29 @@ std::vector<catalog::NewFile> Coordinator::write_records(
     }
   } cleanup{staging};
   {
-    std::ofstream out(staging, std::ios::binary);
+    // Built in memory and written at once: one copy into the page cache.
+    const std::string position_prefix = std::string("{\"") + schema::kPositionColumn + "\":";
+    const std::string ingested_prefix = std::string(",\"") + schema::kIngestedAtColumn + "\":";
+    std::size_t size = 0;
+    for (const auto* r : records) size += r->payload.size() + 64;
+    std::string text;
+    text.reserve(size);
+    char number[24];
     for (const auto* r : records) {
       std::string_view payload = r->payload;
-      out << "{\"" << schema::kPositionColumn << "\":" << r->position << ",\""
-          << schema::kIngestedAtColumn << "\":" << r->ingested_unix_us;
+      text += position_prefix;
+      text.append(number, std::to_chars(number, number + sizeof number, r->position).ptr);
+      text += ingested_prefix;
+      text.append(number, std::to_chars(number, number + sizeof number, r->ingested_unix_us).ptr);
       auto body = payload.substr(1);  // after '{'
       auto first = body.find_first_not_of(" \t\r\n");
-      if (first != std::string_view::npos && body[first] != '}') out << ',';
-      out << body << '\n';
+      if (first != std::string_view::npos && body[first] != '}') text += ',';
+      text += body;
+      text += '\n';
     }
+    std::ofstream out(staging, std::ios::binary);
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+    out.close();
     if (!out) throw Error(ErrorCode::unavailable, "cannot write staging file " + staging.string());
   }
 
@@ -410,19 +424,26 @@ CommitResult Coordinator::commit_once() {
     std::map<std::pair<std::string, std::string>, Group> groups;
     std::vector<const bus::Record*> missing_table;
     std::vector<bus::Position> resolved;  // positions this cycle resolves
+    // Records come in runs of one table: the group is looked up once per run.
+    const bus::Record* run = nullptr;
+    Group* run_group = nullptr;
     for (const auto& r : records) {
-      if (resolved_before.count(r.position)) continue;
-      auto key = std::make_pair(r.product, r.table);
-      auto it = groups.find(key);
-      if (it == groups.end()) {
-        auto table = catalog_.find_table(r.product, r.table);
-        if (!table) {
-          missing_table.push_back(&r);
-          continue;
+      if (!resolved_before.empty() && resolved_before.count(r.position)) continue;
+      if (run == nullptr || run->product != r.product || run->table != r.table) {
+        run = &r;
+        auto key = std::make_pair(r.product, r.table);
+        auto it = groups.find(key);
+        if (it == groups.end()) {
+          auto table = catalog_.find_table(r.product, r.table);
+          it = table ? groups.emplace(key, Group{*table, {}}).first : groups.end();
         }
-        it = groups.emplace(key, Group{*table, {}}).first;
+        run_group = it == groups.end() ? nullptr : &it->second;
       }
-      it->second.records.push_back(&r);
+      if (run_group == nullptr) {
+        missing_table.push_back(&r);
+        continue;
+      }
+      run_group->records.push_back(&r);
     }
     std::map<std::string, catalog::Publication> publications;
     for (auto& [key, group] : groups) {

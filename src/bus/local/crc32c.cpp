@@ -1,6 +1,11 @@
 #include "bus/local/crc32c.hpp"
 
 #include <array>
+#include <cstring>
+
+#if defined(__x86_64__)
+#include <nmmintrin.h>
+#endif
 
 namespace duckmesh::bus::local {
 namespace {
@@ -28,9 +33,37 @@ inline std::uint32_t load_le32(const unsigned char* p) {
          (static_cast<std::uint32_t>(p[2]) << 16) | (static_cast<std::uint32_t>(p[3]) << 24);
 }
 
+#if defined(__x86_64__)
+__attribute__((target("sse4.2"))) std::uint32_t crc32c_extend_sse42(std::uint32_t init,
+                                                                     const void* data,
+                                                                     std::size_t n) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  std::uint64_t crc = ~init;
+  while (n >= 8) {
+    std::uint64_t word;
+    std::memcpy(&word, p, sizeof word);
+    crc = _mm_crc32_u64(crc, word);
+    p += 8;
+    n -= 8;
+  }
+  auto crc32 = static_cast<std::uint32_t>(crc);
+  while (n-- > 0) crc32 = _mm_crc32_u8(crc32, *p++);
+  return ~crc32;
+}
+
+const bool kHasSse42 = __builtin_cpu_supports("sse4.2");
+#endif
+
 }  // namespace
 
 std::uint32_t crc32c_extend(std::uint32_t init, const void* data, std::size_t n) {
+#if defined(__x86_64__)
+  if (kHasSse42) return crc32c_extend_sse42(init, data, n);
+#endif
+  return crc32c_extend_portable(init, data, n);
+}
+
+std::uint32_t crc32c_extend_portable(std::uint32_t init, const void* data, std::size_t n) {
   const auto* p = static_cast<const unsigned char*>(data);
   std::uint32_t crc = ~init;
   while (n >= 8) {

@@ -41,7 +41,7 @@ constexpr std::string_view kFaultMidAppend = "log_mid_append";
 // journal records that the dead letter is gone.
 constexpr std::string_view kFaultReplayPublished = "log_replay_published";
 
-// Positions per settle entry, keeping each frame far below kMaxBodyBytes.
+// Position ranges per settle entry, keeping each frame far below kMaxBodyBytes.
 constexpr std::size_t kSettleChunk = 1 << 20;
 
 [[noreturn]] void corrupt(const fs::path& file, std::uint64_t offset, const std::string& why) {
@@ -379,16 +379,22 @@ void LocalLogBus::scan_segments() {
     }
     SegmentScan scan = scan_segment(path, first, is_last);
     Segment segment{first, first - 1 + scan.records.size(), 0};
+    // Runs of unsettled records become blocks; settled ones take no memory.
+    std::vector<Record> run;
+    Position run_first = 0;
     for (format::LogRecord& rec : scan.records) {
       const Position p = rec.record.position;
       if (rec.replayed_from != 0) recovered_replays_.emplace_back(rec.replayed_from, p);
-      if (settled_.contains(p)) continue;
+      if (settled_.contains(p)) {
+        if (!run.empty()) add_block_locked(run_first, std::move(run));
+        run.clear();
+        continue;
+      }
       ++segment.unsettled;
-      Slot slot;
-      slot.record = std::move(rec.record);
-      live_.emplace_hint(live_.end(), p, std::move(slot));
-      pending_.insert(pending_.end(), p);
+      if (run.empty()) run_first = p;
+      run.push_back(std::move(rec.record));
     }
+    if (!run.empty()) add_block_locked(run_first, std::move(run));
     segments_.emplace(first, segment);
     previous_last = segment.last;
     if (is_last) {
@@ -494,17 +500,21 @@ std::vector<Position> LocalLogBus::publish_records(std::vector<Record> records,
           segments_.emplace(active_first_, Segment{active_first_, active_first_ - 1, 0});
         }
         Segment& segment = segments_.rbegin()->second;
-        for (PublishRequest* r : batch) {
-          for (Record& rec : *r->records) {
-            const Position p = rec.position;
-            Slot slot;
-            slot.record = std::move(rec);
-            live_.emplace_hint(live_.end(), p, std::move(slot));
-            pending_.insert(pending_.end(), p);
-            segment.last = p;
-            ++segment.unsettled;
+        // Requests queue in position order, so the group is one run.
+        std::vector<Record> group;
+        if (batch.size() == 1) {
+          group = std::move(*batch.front()->records);
+        } else {
+          std::size_t n = 0;
+          for (const PublishRequest* r : batch) n += r->records->size();
+          group.reserve(n);
+          for (PublishRequest* r : batch) {
+            std::move(r->records->begin(), r->records->end(), std::back_inserter(group));
           }
         }
+        segment.last = group.back().position;
+        segment.unsettled += group.size();
+        add_block_locked(group.front().position, std::move(group));
         last_durable_ = segment.last;
       } catch (...) {
         // Out of memory while indexing synced records: the index no longer
@@ -603,48 +613,102 @@ std::string table_key(const Record& record) {
   return std::to_string(record.product.size()) + ':' + record.product + record.table;
 }
 
+bool same_table(const Record& a, const Record& b) {
+  return a.product == b.product && a.table == b.table;
+}
+
+// Sorted, distinct positions as inclusive ranges.
+std::vector<std::pair<Position, Position>> to_ranges(const std::vector<Position>& sorted) {
+  std::vector<std::pair<Position, Position>> ranges;
+  for (const Position p : sorted) {
+    if (!ranges.empty() && ranges.back().second + 1 == p) {
+      ranges.back().second = p;
+    } else {
+      ranges.emplace_back(p, p);
+    }
+  }
+  return ranges;
+}
+
 }  // namespace
+
+void LocalLogBus::add_block_locked(Position first, std::vector<Record>&& records) {
+  Block block;
+  block.slots.resize(records.size());
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    block.slots[i].record = std::move(records[i]);
+    block.slots[i].state = SlotState::pending;
+  }
+  block.live = block.pending = records.size();
+  live_count_ += records.size();
+  pending_count_ += records.size();
+  blocks_.emplace_hint(blocks_.end(), first, std::move(block));
+  pending_blocks_.insert(pending_blocks_.end(), first);
+}
+
+LocalLogBus::Blocks::iterator LocalLogBus::find_block_locked(Position p) {
+  auto it = blocks_.upper_bound(p);
+  if (it == blocks_.begin()) return blocks_.end();
+  --it;
+  const Position index = p - it->first;
+  if (index >= it->second.slots.size() ||
+      it->second.slots[index].state == SlotState::settled) {
+    return blocks_.end();
+  }
+  return it;
+}
+
+LocalLogBus::Slot* LocalLogBus::find_slot_locked(Position p) {
+  const auto it = find_block_locked(p);
+  return it == blocks_.end() ? nullptr : &it->second.slots[p - it->first];
+}
+
+std::uint32_t LocalLogBus::consumer_id_locked(const std::string& consumer) {
+  const auto it = std::find(consumers_.begin(), consumers_.end(), consumer);
+  if (it != consumers_.end()) return static_cast<std::uint32_t>(it - consumers_.begin());
+  consumers_.push_back(consumer);
+  return static_cast<std::uint32_t>(consumers_.size() - 1);
+}
 
 std::vector<Record> LocalLogBus::claim_batch(const std::string& consumer, std::size_t limit,
                                              std::chrono::milliseconds lease) {
   if (consumer.empty()) throw Error(ErrorCode::invalid_input, "claim_batch: consumer is empty");
   if (lease.count() < 0) throw Error(ErrorCode::invalid_input, "claim_batch: negative lease");
-  // Copying a large batch takes a while; the lock is let go every
-  // kClaimChunk records so publishers can index their groups meanwhile.
+  // Copying a large batch takes a while; the lock is let go between blocks
+  // once kClaimChunk records are copied, so publishers can index meanwhile.
   constexpr std::size_t kClaimChunk = 8192;
   std::vector<Record> out;
+  std::vector<std::pair<Position, Position>> leased;  // ranges, for the lease entry
   std::unique_lock lock(mu_);
   const Clock::time_point now = Clock::now();
   requeue_expired_locked(now);
   const Clock::time_point deadline = now + lease;
-  out.reserve(std::min(limit, pending_.size()));
-  Position resume = 0;  // every pending position below it was looked at
+  const std::uint32_t me = consumer_id_locked(consumer);
+  out.reserve(std::min(limit, pending_count_));
+  Position resume = 0;  // blocks below it were looked at
+  std::size_t copied_since_unlock = 0;
   while (out.size() < limit) {
-    auto it = pending_.lower_bound(resume);
-    auto slot_it = live_.end();
+    auto it = pending_blocks_.lower_bound(resume);
+    if (it == pending_blocks_.end()) break;
+    const Position first = *it;
+    Block& block = blocks_.at(first);
+    // Records come in runs of one table: look its hold up once per run.
     const Record* run = nullptr;
     bool run_blocked = false;
     Hold* run_hold = nullptr;
-    const std::size_t chunk_end = std::min(limit, out.size() + kClaimChunk);
-    while (out.size() < chunk_end && it != pending_.end()) {
-      const Position p = *it;
-      // Pending positions come in order, so the next slot is usually the next node.
-      if (slot_it != live_.end()) ++slot_it;
-      if (slot_it == live_.end() || slot_it->first != p) slot_it = live_.find(p);
-      if (slot_it == live_.end()) {
-        throw Error(ErrorCode::internal, "ingest log index lost a record");
-      }
-      Slot& slot = slot_it->second;
-      // Records come in runs of one table: look its hold up once per run.
-      if (run == nullptr || run->product != slot.record.product ||
-          run->table != slot.record.table) {
+    std::optional<std::size_t> first_skipped;
+    std::size_t i = block.first_pending;
+    for (; i < block.slots.size() && out.size() < limit; ++i) {
+      Slot& slot = block.slots[i];
+      if (slot.state != SlotState::pending) continue;
+      if (run == nullptr || !same_table(*run, slot.record)) {
         run = &slot.record;
         const Hold* hold = hold_of_locked(slot.record);
         run_blocked = hold != nullptr && hold->consumer != consumer;
         run_hold = nullptr;
       }
-      if (run_blocked) {
-        ++it;  // another consumer writes this table
+      if (run_blocked) {  // another consumer writes this table
+        if (!first_skipped) first_skipped = i;
         continue;
       }
       if (run_hold == nullptr) {
@@ -652,19 +716,34 @@ std::vector<Record> LocalLogBus::claim_batch(const std::string& consumer, std::s
         run_hold->consumer = consumer;
       }
       ++run_hold->leased;
-      it = pending_.erase(it);
-      slot.leased = true;
-      slot.consumer = consumer;
+      slot.state = SlotState::leased;
+      slot.consumer = me;
       slot.deadline = deadline;
       ++slot.record.attempts;
-      leases_.emplace(deadline, p);
+      --block.pending;
+      --pending_count_;
+      const Position p = first + i;
+      if (!leased.empty() && leased.back().second + 1 == p) {
+        leased.back().second = p;
+      } else {
+        leased.emplace_back(p, p);
+      }
       out.push_back(slot.record);
+      ++copied_since_unlock;
     }
-    if (it == pending_.end() || out.size() >= limit) break;
-    resume = *it;
-    lock.unlock();
-    lock.lock();
+    block.first_pending = first_skipped.value_or(i);
+    if (block.pending == 0) pending_blocks_.erase(first);
+    resume = first + 1;
+    if (copied_since_unlock >= kClaimChunk && out.size() < limit) {
+      // The leases taken so far must be on record before others run.
+      leases_.emplace(deadline, std::move(leased));
+      leased.clear();
+      copied_since_unlock = 0;
+      lock.unlock();
+      lock.lock();
+    }
   }
+  if (!leased.empty()) leases_.emplace(deadline, std::move(leased));
   return out;
 }
 
@@ -673,10 +752,11 @@ LocalLogBus::Hold* LocalLogBus::hold_of_locked(const Record& record) {
   return it == holds_.end() ? nullptr : &it->second;
 }
 
-void LocalLogBus::unhold_locked(const Record& record) {
+void LocalLogBus::unhold_locked(const Record& record, std::size_t count) {
   const auto it = holds_.find(table_key(record));
   if (it == holds_.end()) return;
-  if (--it->second.leased == 0) holds_.erase(it);
+  it->second.leased -= std::min(count, it->second.leased);
+  if (it->second.leased == 0) holds_.erase(it);
 }
 
 void LocalLogBus::extend_lease(const std::string& consumer, const std::vector<Position>& positions,
@@ -684,13 +764,19 @@ void LocalLogBus::extend_lease(const std::string& consumer, const std::vector<Po
   if (lease.count() < 0) throw Error(ErrorCode::invalid_input, "extend_lease: negative lease");
   std::lock_guard lock(mu_);
   const Clock::time_point deadline = Clock::now() + lease;
+  const std::uint32_t me = consumer_id_locked(consumer);
+  std::vector<Position> extended;
   for (const Position p : positions) {
-    const auto it = live_.find(p);
-    if (it == live_.end() || !it->second.leased || it->second.consumer != consumer) continue;
-    leases_.erase({it->second.deadline, p});
-    it->second.deadline = deadline;
-    leases_.emplace(deadline, p);
+    Slot* slot = find_slot_locked(p);
+    if (slot == nullptr || slot->state != SlotState::leased || slot->consumer != me) continue;
+    // The entry of its old deadline no longer matches it and skips it.
+    slot->deadline = deadline;
+    extended.push_back(p);
   }
+  if (extended.empty()) return;
+  std::sort(extended.begin(), extended.end());
+  extended.erase(std::unique(extended.begin(), extended.end()), extended.end());
+  leases_.emplace(deadline, to_ranges(extended));
 }
 
 std::size_t LocalLogBus::requeue_expired() {
@@ -700,18 +786,35 @@ std::size_t LocalLogBus::requeue_expired() {
 
 std::size_t LocalLogBus::requeue_expired_locked(Clock::time_point now) {
   std::size_t requeued = 0;
-  for (auto it = leases_.begin(); it != leases_.end() && it->first <= now;) {
-    Slot& slot = live_.at(it->second);
-    if (slot.settling) {
-      ++it;  // its ack is being journaled; it is settled or back in a moment
-      continue;
+  // Records whose ack is being journaled: settled or back in a moment; their
+  // entry is kept so a failed ack still expires.
+  std::map<Clock::time_point, std::vector<Position>> settling;
+  for (auto entry = leases_.begin(); entry != leases_.end() && entry->first <= now;) {
+    for (const auto& [lo, hi] : entry->second) {
+      // Walk the blocks overlapping [lo, hi]; settled records left no block.
+      auto block_it = blocks_.upper_bound(lo);
+      if (block_it != blocks_.begin()) --block_it;
+      for (; block_it != blocks_.end() && block_it->first <= hi; ++block_it) {
+        Block& block = block_it->second;
+        const Position begin = std::max(lo, block_it->first);
+        const Position end = std::min(hi, block_it->first + block.slots.size() - 1);
+        for (Position p = begin; p <= end; ++p) {
+          Slot& slot = block.slots[p - block_it->first];
+          if (slot.state != SlotState::leased || slot.deadline != entry->first) continue;
+          if (slot.settling) {
+            settling[entry->first].push_back(p);
+            continue;
+          }
+          return_to_pending(block, p - block_it->first);
+          ++requeued;
+        }
+      }
     }
-    slot.leased = false;
-    slot.consumer.clear();
-    unhold_locked(slot.record);
-    pending_.insert(it->second);
-    it = leases_.erase(it);
-    ++requeued;
+    entry = leases_.erase(entry);
+  }
+  for (auto& [deadline, positions] : settling) {
+    std::sort(positions.begin(), positions.end());
+    leases_.emplace(deadline, to_ranges(positions));
   }
   return requeued;
 }
@@ -721,14 +824,26 @@ std::size_t LocalLogBus::requeue_expired_locked(Clock::time_point now) {
 std::vector<Position> LocalLogBus::reserve_locked(const std::string& consumer,
                                                   const std::vector<Position>& positions) {
   std::vector<Position> reserved;
+  reserved.reserve(positions.size());
+  const std::uint32_t me = consumer_id_locked(consumer);
+  // Positions mostly come in order: try the block of the previous one first.
+  auto block_it = blocks_.end();
   for (const Position p : positions) {
-    const auto it = live_.find(p);
-    if (it == live_.end()) continue;
-    Slot& slot = it->second;
-    if (!slot.leased || slot.settling || slot.consumer != consumer) continue;
-    slot.settling = true;
+    Slot* slot = nullptr;
+    if (block_it != blocks_.end() && p >= block_it->first &&
+        p - block_it->first < block_it->second.slots.size()) {
+      slot = &block_it->second.slots[p - block_it->first];
+      if (slot->state == SlotState::settled) slot = nullptr;
+    } else {
+      block_it = find_block_locked(p);
+      if (block_it != blocks_.end()) slot = &block_it->second.slots[p - block_it->first];
+    }
+    if (slot == nullptr) continue;
+    if (slot->state != SlotState::leased || slot->settling || slot->consumer != me) continue;
+    slot->settling = true;
     reserved.push_back(p);
   }
+  std::sort(reserved.begin(), reserved.end());
   return reserved;
 }
 
@@ -759,22 +874,25 @@ void LocalLogBus::release(const std::string& consumer, const std::vector<Positio
   std::lock_guard state_lock(state_mu_);
   throw_if_journal_failed();
   std::lock_guard lock(mu_);
+  const std::uint32_t me = consumer_id_locked(consumer);
   for (const Position p : positions) {
-    const auto it = live_.find(p);
-    if (it == live_.end()) continue;
-    Slot& slot = it->second;
-    if (!slot.leased || slot.settling || slot.consumer != consumer) continue;
+    const auto it = find_block_locked(p);
+    if (it == blocks_.end()) continue;
+    Slot& slot = it->second.slots[p - it->first];
+    if (slot.state != SlotState::leased || slot.settling || slot.consumer != me) continue;
     if (slot.record.attempts > 0) --slot.record.attempts;  // this delivery does not count
-    return_to_pending(slot, p);
+    return_to_pending(it->second, p - it->first);
   }
 }
 
-void LocalLogBus::return_to_pending(Slot& slot, Position position) {
-  leases_.erase({slot.deadline, position});
-  slot.leased = false;
-  slot.consumer.clear();
+void LocalLogBus::return_to_pending(Block& block, std::size_t index) {
+  // Its lease entry no longer matches it once it is pending.
+  Slot& slot = block.slots[index];
+  slot.state = SlotState::pending;
   unhold_locked(slot.record);
-  pending_.insert(position);
+  if (block.pending++ == 0) pending_blocks_.insert(slot.record.position - index);
+  block.first_pending = std::min(block.first_pending, index);
+  ++pending_count_;
 }
 
 void LocalLogBus::nack(const std::string& consumer, const std::vector<Position>& positions,
@@ -784,19 +902,21 @@ void LocalLogBus::nack(const std::string& consumer, const std::vector<Position>&
   std::vector<Position> exhausted;
   {
     std::lock_guard lock(mu_);
+    const std::uint32_t me = consumer_id_locked(consumer);
     for (const Position p : positions) {
-      const auto it = live_.find(p);
-      if (it == live_.end()) continue;
-      Slot& slot = it->second;
-      if (!slot.leased || slot.settling || slot.consumer != consumer) continue;
+      const auto it = find_block_locked(p);
+      if (it == blocks_.end()) continue;
+      Slot& slot = it->second.slots[p - it->first];
+      if (slot.state != SlotState::leased || slot.settling || slot.consumer != me) continue;
       if (slot.record.attempts >= options_.max_attempts) {
         slot.settling = true;
         exhausted.push_back(p);
         continue;
       }
-      return_to_pending(slot, p);
+      return_to_pending(it->second, p - it->first);
     }
   }
+  std::sort(exhausted.begin(), exhausted.end());
   settle(exhausted, Settlement::dead, reason);
 }
 
@@ -805,60 +925,94 @@ void LocalLogBus::settle(const std::vector<Position>& reserved, Settlement how,
   if (reserved.empty()) return;
   std::string frames;
   std::vector<DeadLetter> dead;
-  {
+  if (how == Settlement::ack) {
+    // Acks come in long runs of positions: journaled as ranges.
+    const auto ranges = to_ranges(reserved);
+    for (std::size_t i = 0; i < ranges.size(); i += kSettleChunk) {
+      const std::vector<std::pair<Position, Position>> chunk(
+          ranges.begin() + static_cast<std::ptrdiff_t>(i),
+          ranges.begin() + static_cast<std::ptrdiff_t>(std::min(ranges.size(), i + kSettleChunk)));
+      format::append_frame(frames, format::kStateMagic, format::encode_settled_ranges(chunk));
+    }
+  } else {
     std::lock_guard lock(mu_);
-    if (how == Settlement::ack) {
-      for (std::size_t i = 0; i < reserved.size(); i += kSettleChunk) {
-        const auto chunk_end = reserved.begin() + static_cast<std::ptrdiff_t>(
-                                                      std::min(reserved.size(), i + kSettleChunk));
-        const std::vector<Position> chunk(reserved.begin() + static_cast<std::ptrdiff_t>(i),
-                                          chunk_end);
-        format::append_frame(frames, format::kStateMagic, format::encode_settle(chunk));
-      }
-    } else {
-      const std::int64_t now_us = now_unix_us();
-      for (const Position p : reserved) {
-        DeadLetter d;
-        d.record = live_.at(p).record;
-        d.reason = reason;
-        d.dead_unix_us = now_us;
-        format::append_frame(frames, format::kStateMagic, format::encode_dead(d));
-        dead.push_back(std::move(d));
-      }
+    const std::int64_t now_us = now_unix_us();
+    for (const Position p : reserved) {
+      DeadLetter d;
+      d.record = find_slot_locked(p)->record;
+      d.reason = reason;
+      d.dead_unix_us = now_us;
+      format::append_frame(frames, format::kStateMagic, format::encode_dead(d));
+      dead.push_back(std::move(d));
     }
   }
   try {
     append_journal(frames);
   } catch (...) {
     std::lock_guard lock(mu_);
-    for (const Position p : reserved) live_.at(p).settling = false;
+    for (const Position p : reserved) find_slot_locked(p)->settling = false;
     throw;
   }
   {
     std::lock_guard lock(mu_);
     for (DeadLetter& d : dead) dead_[d.record.position] = std::move(d);
-    for (const Position p : reserved) {
-      settled_.insert(p);
-      forget_slot_locked(p);
-    }
+    for (const auto& [lo, hi] : to_ranges(reserved)) settled_.insert_range(lo, hi);
+    forget_slots_locked(reserved);
   }
   after_settlement();
 }
 
-void LocalLogBus::forget_slot_locked(Position p) {
-  const auto it = live_.find(p);
-  if (it == live_.end()) return;
-  if (it->second.leased) {
-    leases_.erase({it->second.deadline, p});
-    unhold_locked(it->second.record);
+void LocalLogBus::forget_slots_locked(const std::vector<Position>& positions) {
+  // Holds and segment counts are updated once per run of one table or
+  // segment, not per record.
+  std::string run_product, run_table;
+  std::size_t run_leased = 0;
+  auto flush_run = [&] {
+    if (run_leased == 0) return;
+    Record key;
+    key.product = run_product;
+    key.table = run_table;
+    unhold_locked(key, run_leased);
+    run_leased = 0;
+  };
+  auto segment = segments_.end();
+  for (const Position p : positions) {
+    const auto it = find_block_locked(p);
+    if (it == blocks_.end()) continue;
+    const Position first = it->first;
+    Block& block = it->second;
+    Slot& slot = block.slots[p - first];
+    if (slot.state == SlotState::leased) {
+      if (run_leased > 0 &&
+          (run_product != slot.record.product || run_table != slot.record.table)) {
+        flush_run();
+      }
+      if (run_leased == 0) {
+        run_product = slot.record.product;
+        run_table = slot.record.table;
+      }
+      ++run_leased;
+    } else if (--block.pending == 0) {
+      pending_blocks_.erase(first);
+    }
+    if (slot.state == SlotState::pending) --pending_count_;
+    if (segment == segments_.end() || p < segment->first ||
+        (std::next(segment) != segments_.end() && p >= std::next(segment)->first)) {
+      segment = segments_.upper_bound(p);
+      segment = segment == segments_.begin() ? segments_.end() : std::prev(segment);
+    }
+    if (segment != segments_.end() && segment->second.unsettled > 0) --segment->second.unsettled;
+    --live_count_;
+    if (--block.live == 0) {
+      pending_blocks_.erase(first);
+      blocks_.erase(it);
+      continue;
+    }
+    slot.state = SlotState::settled;
+    slot.settling = false;
+    slot.record = Record{};
   }
-  pending_.erase(p);
-  live_.erase(it);
-  auto segment = segments_.upper_bound(p);
-  if (segment != segments_.begin()) {
-    --segment;
-    if (segment->second.unsettled > 0) --segment->second.unsettled;
-  }
+  flush_run();
 }
 
 void LocalLogBus::append_journal(const std::string& frames) {
@@ -1025,8 +1179,8 @@ BusStats LocalLogBus::stats() const {
   std::lock_guard lock(mu_);
   BusStats s;
   s.last_position = last_durable_;
-  s.pending = pending_.size();
-  s.in_flight = live_.size() - pending_.size();
+  s.pending = pending_count_;
+  s.in_flight = live_count_ - pending_count_;
   s.dead_letters = dead_.size();
   return s;
 }

@@ -52,10 +52,11 @@
 // Positions: a torn group's positions were never returned to anyone; they are
 // handed out again after recovery, so positions stay gapless.
 //
-// Memory: every pending and in-flight record is held in memory, indexed by
-// position; dead letters too. Acked records are dropped from memory, and a
-// segment whose records are all acked or dead-lettered is deleted (never the
-// segment being appended to).
+// Memory: every pending and in-flight record is held in memory, in blocks of
+// consecutive positions (one per group commit), and dead letters too. Acked
+// records are dropped from memory (a block once all of its records are), and
+// a segment whose records are all acked or dead-lettered is deleted (never
+// the segment being appended to). Acks are journaled as position ranges.
 //
 // Thread safety: every method may be called concurrently.
 #pragma once
@@ -136,14 +137,34 @@ class LocalLogBus final : public IngestBus {
     std::size_t leased = 0;
   };
 
-  // A pending or in-flight record.
+  enum class SlotState : std::uint8_t { settled, pending, leased };
+
+  // A record that was published and is not yet settled (acked or
+  // dead-lettered); a settled slot keeps no record.
   struct Slot {
     Record record;  // attempts = deliveries so far
-    bool leased = false;
-    bool settling = false;  // its ack/dead letter is being journaled
-    std::string consumer;
+    SlotState state = SlotState::settled;
+    bool settling = false;      // its ack/dead letter is being journaled
+    std::uint32_t consumer = 0;  // index into consumers_ while leased
     Clock::time_point deadline{};
   };
+
+  // The records of one group commit (or of one run recovered from a
+  // segment): consecutive positions in one allocation, so publishing,
+  // claiming and acking touch no per-record index node. A block is dropped
+  // once every slot in it is settled.
+  struct Block {
+    std::vector<Slot> slots;       // slots[i] holds position first + i
+    std::size_t live = 0;          // slots not settled
+    std::size_t pending = 0;       // slots deliverable now
+    std::size_t first_pending = 0;  // no pending slot below this index
+  };
+  using Blocks = std::map<Position, Block>;  // by first position
+
+  // Leases are taken per claim: one entry for the ranges of positions leased
+  // with one deadline. An entry only names positions; a slot whose deadline
+  // no longer matches (acked, returned, extended) is skipped when it expires.
+  using Leases = std::multimap<Clock::time_point, std::vector<std::pair<Position, Position>>>;
 
   // A segment file holding durable records [first, last]; last == first - 1
   // while empty.
@@ -184,7 +205,16 @@ class LocalLogBus final : public IngestBus {
   // REQUIRES: state_mu_ held, mu_ not held.
   void settle(const std::vector<Position>& reserved, Settlement how, const std::string& reason);
   // REQUIRES mu_ held and `slot` leased: makes the record claimable again.
-  void return_to_pending(Slot& slot, Position position);
+  void return_to_pending(Block& block, std::size_t index);
+  // The block holding position p with an unsettled slot, or end().
+  // REQUIRES: mu_ held.
+  Blocks::iterator find_block_locked(Position p);
+  // The unsettled slot at p, or nullptr. REQUIRES: mu_ held.
+  Slot* find_slot_locked(Position p);
+  std::uint32_t consumer_id_locked(const std::string& consumer);
+  // Indexes synced records (consecutive positions) as one pending block.
+  // REQUIRES: mu_ held.
+  void add_block_locked(Position first, std::vector<Record>&& records);
   // Appends already framed bytes to state.log and syncs. REQUIRES: state_mu_.
   void append_journal(const std::string& frames);
   void throw_if_journal_failed() const;
@@ -198,9 +228,10 @@ class LocalLogBus final : public IngestBus {
   std::size_t requeue_expired_locked(Clock::time_point now);
   // The hold on `record`'s table, or nullptr when nobody holds it.
   Hold* hold_of_locked(const Record& record);
-  // One of the record's table's leased records stopped being leased.
-  void unhold_locked(const Record& record);
-  void forget_slot_locked(Position position);
+  // `count` of the record's table's leased records stopped being leased.
+  void unhold_locked(const Record& record, std::size_t count = 1);
+  // Drops settled positions (ascending) from memory. REQUIRES: mu_ held.
+  void forget_slots_locked(const std::vector<Position>& positions);
 
   std::filesystem::path segment_path(Position first) const;
 
@@ -218,9 +249,12 @@ class LocalLogBus final : public IngestBus {
   std::string publish_failure_;  // non-empty once a segment write/sync failed
   Position next_position_ = 1;   // next to hand out
   Position last_durable_ = 0;    // highest synced position
-  std::map<Position, Slot> live_;
-  std::set<Position> pending_;
-  std::set<std::pair<Clock::time_point, Position>> leases_;
+  Blocks blocks_;
+  std::set<Position> pending_blocks_;  // first positions of blocks with pending slots
+  std::size_t live_count_ = 0;         // unsettled records
+  std::size_t pending_count_ = 0;      // of them, deliverable now
+  Leases leases_;
+  std::vector<std::string> consumers_;  // names of consumers that ever claimed
   std::map<std::string, Hold> holds_;  // by table_key(product, table)
   local::PositionSet settled_;         // acked or dead-lettered, not yet forgotten
   std::map<Position, DeadLetter> dead_;

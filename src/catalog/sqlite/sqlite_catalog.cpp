@@ -740,10 +740,27 @@ std::vector<bus::Position> SqliteCatalog::resolved_among(
   std::lock_guard lock(mutex_);
   Transaction transaction(*connection_, Transaction::Mode::read);
   const bus::Position watermark = read_watermark(*connection_);
-  // The stored range that could hold p is the one starting closest below it.
-  auto range_below = connection_->prepare(
-      "SELECT last_position FROM resolved_ranges WHERE first_position <= ?1 "
-      "ORDER BY first_position DESC LIMIT 1");
+  // One read of the stored ranges that overlap the positions above the
+  // watermark, then a binary search per position: a claim of 100k records
+  // costs one statement, not 100k.
+  bus::Position low = 0, high = 0;
+  for (const bus::Position position : positions) {
+    if (position <= watermark || position > static_cast<bus::Position>(kMaxPosition)) continue;
+    low = low == 0 ? position : std::min(low, position);
+    high = std::max(high, position);
+  }
+  std::vector<std::pair<bus::Position, bus::Position>> ranges;  // ascending by first
+  if (high != 0) {
+    auto overlapping = connection_->prepare(
+        "SELECT first_position, last_position FROM resolved_ranges "
+        "WHERE first_position <= ?2 AND last_position >= ?1 ORDER BY first_position");
+    overlapping.bind_int64(1, static_cast<std::int64_t>(low))
+        .bind_int64(2, static_cast<std::int64_t>(high));
+    while (overlapping.step()) {
+      ranges.emplace_back(static_cast<bus::Position>(overlapping.column_int64(0)),
+                          static_cast<bus::Position>(overlapping.column_int64(1)));
+    }
+  }
   std::vector<bus::Position> resolved;
   for (const bus::Position position : positions) {
     if (position == 0 || position > static_cast<bus::Position>(kMaxPosition)) continue;
@@ -751,11 +768,15 @@ std::vector<bus::Position> SqliteCatalog::resolved_among(
       resolved.push_back(position);
       continue;
     }
-    range_below.bind_int64(1, static_cast<std::int64_t>(position));
-    if (range_below.step() && static_cast<bus::Position>(range_below.column_int64(0)) >= position) {
+    // The range that could hold it is the last one starting at or below it.
+    auto after = std::upper_bound(
+        ranges.begin(), ranges.end(), position,
+        [](bus::Position p, const std::pair<bus::Position, bus::Position>& r) {
+          return p < r.first;
+        });
+    if (after != ranges.begin() && std::prev(after)->second >= position) {
       resolved.push_back(position);
     }
-    range_below.reset();
   }
   transaction.commit();
   return resolved;

@@ -33,6 +33,18 @@ TEST(Crc32c, ExtendEqualsOneShotAtEverySplit) {
   }
 }
 
+TEST(Crc32c, TheCpuInstructionAgreesWithTheTable) {
+  std::mt19937 rng(11);
+  for (std::size_t n = 0; n < 300; ++n) {
+    std::string data;
+    for (std::size_t i = 0; i < n; ++i) data.push_back(static_cast<char>(rng()));
+    const std::uint32_t init = static_cast<std::uint32_t>(rng());
+    EXPECT_EQ(crc32c_extend(init, data.data(), n), crc32c_extend_portable(init, data.data(), n))
+        << n;
+  }
+  EXPECT_EQ(crc32c_extend_portable(0, "123456789", 9), 0xE3069283u);
+}
+
 TEST(LogFormat, RecordRoundTripAndSizes) {
   Record r;
   r.position = 77;
