@@ -976,9 +976,13 @@ void LocalLogBus::forget_slots_locked(const std::vector<Position>& positions) {
     run_leased = 0;
   };
   auto segment = segments_.end();
+  auto it = blocks_.end();  // the block of the previous position, if still there
   for (const Position p : positions) {
-    const auto it = find_block_locked(p);
-    if (it == blocks_.end()) continue;
+    if (it == blocks_.end() || p < it->first || p - it->first >= it->second.slots.size()) {
+      it = find_block_locked(p);
+      if (it == blocks_.end()) continue;
+    }
+    if (it->second.slots[p - it->first].state == SlotState::settled) continue;
     const Position first = it->first;
     Block& block = it->second;
     Slot& slot = block.slots[p - first];
@@ -1005,7 +1009,7 @@ void LocalLogBus::forget_slots_locked(const std::vector<Position>& positions) {
     --live_count_;
     if (--block.live == 0) {
       pending_blocks_.erase(first);
-      blocks_.erase(it);
+      it = blocks_.erase(it);
       continue;
     }
     slot.state = SlotState::settled;

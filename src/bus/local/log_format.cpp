@@ -1,5 +1,6 @@
 #include "bus/local/log_format.hpp"
 
+#include <bit>
 #include <cstring>
 
 #include "bus/local/crc32c.hpp"
@@ -11,16 +12,24 @@ void put_u8(std::string& out, std::uint8_t v) {
   out.push_back(static_cast<char>(v));
 }
 
+// Little-endian on disk whatever the host.
+template <typename T>
+void put_le(std::string& out, T v) {
+  char b[sizeof(T)];
+  if constexpr (std::endian::native == std::endian::little) {
+    std::memcpy(b, &v, sizeof(T));
+  } else {
+    for (std::size_t i = 0; i < sizeof(T); ++i) b[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+  }
+  out.append(b, sizeof(T));
+}
+
 void put_u32(std::string& out, std::uint32_t v) {
-  char b[4];
-  for (int i = 0; i < 4; ++i) b[i] = static_cast<char>((v >> (8 * i)) & 0xff);
-  out.append(b, 4);
+  put_le(out, v);
 }
 
 void put_u64(std::string& out, std::uint64_t v) {
-  char b[8];
-  for (int i = 0; i < 8; ++i) b[i] = static_cast<char>((v >> (8 * i)) & 0xff);
-  out.append(b, 8);
+  put_le(out, v);
 }
 
 void put_i64(std::string& out, std::int64_t v) {
