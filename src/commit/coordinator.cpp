@@ -73,6 +73,15 @@ std::string partition_expression(const catalog::PartitionSpec& spec) {
   return "CAST(" + col + " AS VARCHAR)";
 }
 
+// A scratch file name no other writer uses: coordinators of one process, and
+// processes of other nodes or containers (pids repeat across them), may share
+// the store's scratch directory.
+std::string scratch_name(std::string_view kind, std::string_view suffix) {
+  std::string name = storage::unique_key(kind, suffix);
+  std::replace(name.begin(), name.end(), '/', '-');
+  return name;
+}
+
 // Thrown when DuckDB refuses the values of a group: isolate the bad records.
 struct DataError {
   std::string message;
@@ -134,8 +143,7 @@ std::pair<std::filesystem::path, std::string> Coordinator::new_file_paths(
     prefix += "/" + table.partition.column + "=" +
               (partition ? storage::key_segment(*partition) : "__null__");
   }
-  auto local = store_.scratch_dir() / ("write-" + std::to_string(::getpid()) + "-" +
-                                       std::to_string(++staging_counter_) + ".parquet");
+  auto local = store_.scratch_dir() / scratch_name("write", ".parquet");
   return {local, storage::unique_key(prefix, ".parquet")};
 }
 
@@ -205,8 +213,7 @@ std::vector<catalog::NewFile> Coordinator::write_records(
   // each payload object, then let DuckDB read them with the declared types.
   auto scratch = store_.scratch_dir();
   std::filesystem::create_directories(scratch);
-  auto staging = scratch / ("staging-" + std::to_string(::getpid()) + "-" +
-                            std::to_string(++staging_counter_) + ".ndjson");
+  auto staging = scratch / scratch_name("staging", ".ndjson");
   struct Cleanup {
     std::filesystem::path path;
     ~Cleanup() {

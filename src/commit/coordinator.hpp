@@ -147,7 +147,6 @@ class Coordinator {
   CoordinatorOptions options_;
   std::unique_ptr<duck::Database> duckdb_;
   std::unique_ptr<duck::Connection> conn_;
-  std::uint64_t staging_counter_ = 0;
 
   std::atomic<bus::Position> watermark_{0};
   std::atomic<std::int64_t> heartbeat_unix_us_{0};

@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <future>
 #include <map>
 #include <thread>
 
@@ -295,6 +297,104 @@ TEST_F(CoordinatorTest, AFollowerNeverCommitsAndSeesWhatAnotherCoordinatorResolv
   EXPECT_EQ(follower.watermark(), positions.back());
   EXPECT_EQ(scalar("SELECT count(*) FROM orders"), "2");
   follower.stop();
+}
+
+// The store of a coordinator that stalls: its first put_file waits until the
+// test lets it go, so its lease can run out mid-commit.
+class StallingStore final : public storage::ObjectStore {
+ public:
+  explicit StallingStore(storage::ObjectStore& inner) : inner_(inner) {}
+
+  void wait_until_stalled() {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return stalled_; });
+  }
+  void release() {
+    std::lock_guard lock(mutex_);
+    released_ = true;
+    changed_.notify_all();
+  }
+
+  void put_file(const std::string& key, const std::filesystem::path& source) override {
+    {
+      std::unique_lock lock(mutex_);
+      stalled_ = true;
+      changed_.notify_all();
+      changed_.wait(lock, [&] { return released_; });
+    }
+    inner_.put_file(key, source);
+  }
+  void put(const std::string& key, std::string_view bytes) override { inner_.put(key, bytes); }
+  std::string get(const std::string& key) const override { return inner_.get(key); }
+  std::filesystem::path local_path(const std::string& key) const override {
+    return inner_.local_path(key);
+  }
+  std::filesystem::path local_directory(const std::string& prefix) const override {
+    return inner_.local_directory(prefix);
+  }
+  std::optional<storage::ObjectInfo> stat(const std::string& key) const override {
+    return inner_.stat(key);
+  }
+  std::vector<storage::ObjectInfo> list(const std::string& prefix) const override {
+    return inner_.list(prefix);
+  }
+  void remove(const std::string& key) override { inner_.remove(key); }
+  std::filesystem::path scratch_dir() const override { return inner_.scratch_dir(); }
+
+ private:
+  storage::ObjectStore& inner_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool stalled_ = false;
+  bool released_ = false;
+};
+
+TEST_F(CoordinatorTest, ACoordinatorWhoseLeaseRanOutLosesTheRaceAndReturnsTheBatch) {
+  create_append("orders");
+  StallingStore stalling(node_->store());
+  CoordinatorOptions slow_options;
+  slow_options.consumer = "slow";
+  slow_options.lease = std::chrono::milliseconds(200);
+  Coordinator slow(node_->catalog(), node_->bus(), stalling, slow_options);
+  CoordinatorOptions fast_options;
+  fast_options.consumer = "fast";
+  Coordinator fast(node_->catalog(), node_->bus(), node_->store(), fast_options);
+
+  publish("orders", {R"({"id": 1})", R"({"id": 2})", R"({"id": 3})"});
+  auto slow_cycle = std::async(std::launch::async, [&] { return slow.commit_once(); });
+  stalling.wait_until_stalled();  // its Parquet file is written, not yet stored
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+
+  // Its lease is over: the other coordinator takes the same records.
+  const CommitResult won = fast.commit_once();
+  EXPECT_EQ(won.claimed, 3u);
+  EXPECT_EQ(won.committed, 3u);
+
+  // The stalled one finds the positions resolved at publication: a conflict,
+  // and the batch goes back without using up an attempt.
+  stalling.release();
+  try {
+    slow_cycle.get();
+    ADD_FAILURE() << "the late publication was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::conflict) << e.what();
+  }
+
+  EXPECT_EQ(scalar("SELECT count(*) FROM orders"), "3");
+  EXPECT_EQ(scalar("SELECT count(DISTINCT id) FROM orders"), "3");
+  const bus::BusStats stats = node_->bus().stats();
+  EXPECT_EQ(stats.pending, 0u);
+  EXPECT_EQ(stats.in_flight, 0u);
+  EXPECT_EQ(stats.dead_letters, 0u);
+  EXPECT_EQ(slow.commit_once().claimed, 0u);
+  EXPECT_EQ(fast.commit_once().claimed, 0u);
+
+  // The loser's file was stored but is in no snapshot: an orphan for gc.
+  const auto snapshot = node_->catalog().latest_snapshot("shop")->id;
+  const auto live = node_->catalog().live_files("shop", snapshot, "orders");
+  ASSERT_EQ(live.size(), 1u);
+  const auto stored = node_->store().list("products/shop/tables/orders/data");
+  EXPECT_EQ(stored.size(), 2u);
 }
 
 }  // namespace
