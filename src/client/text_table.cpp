@@ -153,7 +153,9 @@ std::string render_result(const boost::json::object& result) {
   if (auto it = result.find("row_count"); it != result.end() && it->value().is_int64()) {
     count = static_cast<std::size_t>(it->value().as_int64());
   }
-  out += "(" + std::to_string(count) + (count == 1 ? " row" : " rows");
+  out += '(';
+  out += std::to_string(count);
+  out += count == 1 ? " row" : " rows";
   if (auto it = result.find("snapshot_id"); it != result.end() && it->value().is_int64()) {
     out += ", snapshot " + std::to_string(it->value().as_int64());
   }

@@ -64,7 +64,10 @@ void append_value_text(std::string& out, const Value& value, bool nested) {
 std::string int128_to_string(Int128 value) {
   if (value >= 0) return uint128_to_string(static_cast<UInt128>(value));
   // Negate in unsigned arithmetic: -INT128_MIN does not fit an Int128.
-  return "-" + uint128_to_string(0 - static_cast<UInt128>(value));
+  // Appended, not "-" + string: GCC 12 at -O3 misreports that form (-Wrestrict).
+  std::string text = "-";
+  text += uint128_to_string(0 - static_cast<UInt128>(value));
+  return text;
 }
 
 std::string uint128_to_string(UInt128 value) {

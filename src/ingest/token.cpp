@@ -49,9 +49,10 @@ std::string VisibilityToken::encode() const {
 
 VisibilityToken VisibilityToken::decode(const std::string& text) {
   auto bad = [&] {
-    return Error(ErrorCode::invalid_input,
-                 "'" + text.substr(0, 80) + "' is not a visibility token returned by ingest",
-                 {{"field", "visibility_token"}});
+    std::string message = "'";
+    message.append(text, 0, 80);
+    message += "' is not a visibility token returned by ingest";
+    return Error(ErrorCode::invalid_input, message, {{"field", "visibility_token"}});
   };
   std::string raw;
   if (text.empty() || text.size() > 400 || !unbase64url(text, raw)) throw bad();
