@@ -154,6 +154,43 @@ std::string mask_url(const std::string& url) {
 
 }  // namespace
 
+std::uint64_t ingest_memory_limit_bytes(const std::string& value, std::uint64_t available) {
+  static const std::string kAllowed =
+      "auto, 0 (no limit), a size such as 512MB, 4GB or 2GiB, or a share of the memory "
+      "available such as 70%";
+  // share% of available, exactly (available * share could overflow).
+  auto share_of = [available](std::uint64_t share) {
+    return available / 100 * share + available % 100 * share / 100;
+  };
+  if (value == "auto") return share_of(80);
+  const auto digits_end = value.find_first_not_of("0123456789");
+  if (digits_end == 0 || value.empty()) throw bad_value("ingest_max_memory", value, kAllowed);
+  const std::string unit = digits_end == std::string::npos ? "" : value.substr(digits_end);
+  std::uint64_t number = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.substr(0, digits_end).size(),
+                                   number);
+  if (ec != std::errc()) throw bad_value("ingest_max_memory", value, kAllowed);
+  if (unit == "%") {
+    if (number < 1 || number > 100) throw bad_value("ingest_max_memory", value, kAllowed);
+    return share_of(number);
+  }
+  static const std::map<std::string, std::uint64_t> kUnits = {
+      {"", 1},
+      {"KB", 1000},
+      {"MB", 1000 * 1000},
+      {"GB", 1000 * 1000 * 1000},
+      {"TB", 1000ull * 1000 * 1000 * 1000},
+      {"KiB", 1ull << 10},
+      {"MiB", 1ull << 20},
+      {"GiB", 1ull << 30},
+      {"TiB", 1ull << 40}};
+  const auto factor = kUnits.find(unit);
+  if (factor == kUnits.end() || number > UINT64_MAX / factor->second) {
+    throw bad_value("ingest_max_memory", value, kAllowed);
+  }
+  return number * factor->second;
+}
+
 const std::vector<Setting>& settings() {
   static const std::vector<Setting> all = {
       {"listen",
@@ -332,6 +369,14 @@ const std::vector<Setting>& settings() {
        "events waiting for commit above which ingest answers 503 with Retry-After",
        [](Config& c, const std::string& v) {
          c.ingest_max_backlog = parse_int<std::size_t>("ingest_max_backlog", v, 1, 1'000'000'000);
+       }},
+      {"ingest_max_memory",
+       {"DUCKMESH_INGEST_MAX_MEMORY"},
+       "resident memory of the service above which ingest answers 503 with Retry-After: auto "
+       "(80% of the memory available), 0 (no limit), a size such as 4GB, or a share such as 70%",
+       [](Config& c, const std::string& v) {
+         ingest_memory_limit_bytes(v, 0);  // refuses a malformed value now, not at serve
+         c.ingest_max_memory = v;
        }},
       {"maintenance_enabled",
        {"DUCKMESH_MAINTENANCE_ENABLED"},
@@ -698,6 +743,7 @@ boost::json::object Config::to_json() const {
       {"commit_max_batch_events", commit_max_batch_events},
       {"commit_max_batch_age_ms", commit_max_batch_age_ms},
       {"ingest_max_backlog", ingest_max_backlog},
+      {"ingest_max_memory", ingest_max_memory},
       {"maintenance_enabled", maintenance_enabled},
       {"maintenance_interval_ms", maintenance_interval_ms},
       {"compact_target_file_bytes", compact_target_file_bytes},

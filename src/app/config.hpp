@@ -70,6 +70,10 @@ struct Config {
   std::size_t commit_max_batch_events = 100'000;
   std::int64_t commit_max_batch_age_ms = 200;
   std::size_t ingest_max_backlog = 2'000'000;
+  // Resident memory above which ingest answers 503: "auto" (80% of the
+  // memory available to the process), "0" (none), a size or a percentage;
+  // see ingest_memory_limit_bytes.
+  std::string ingest_max_memory = "auto";
   // Maintenance (compaction, snapshot expiry, gc); see maintenance/*.hpp.
   bool maintenance_enabled = true;
   std::int64_t maintenance_interval_ms = 60'000;
@@ -151,6 +155,14 @@ bool is_switch(const std::string& key);
 
 // The flag spelling of a key: "data_dir" -> "--data-dir".
 std::string flag_name(const std::string& key);
+
+// The ingest_max_memory setting in bytes, given the memory `available` to
+// the process (0 when unknown): "auto" is 80% of it, "N%" that share of it,
+// "0" no limit, otherwise a size such as 512MB, 4GB or 2GiB (units KB, MB,
+// GB, TB in powers of 1000, KiB, MiB, GiB, TiB in powers of 1024, none:
+// bytes). A share of an unknown amount is 0 (no limit). Throws
+// invalid_input naming the setting for anything else.
+std::uint64_t ingest_memory_limit_bytes(const std::string& value, std::uint64_t available);
 
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 EnvLookup process_environment();

@@ -209,6 +209,13 @@ int serve(const Config& config) {
   product::ProductService products(node.catalog());
   ingest::IngestOptions ingest_options;
   ingest_options.max_bus_backlog = config.ingest_max_backlog;
+  const std::uint64_t memory_available = obs::memory_available_to_process().value_or(0);
+  ingest_options.max_memory_bytes =
+      ingest_memory_limit_bytes(config.ingest_max_memory, memory_available);
+  if (ingest_options.max_memory_bytes == 0 && config.ingest_max_memory != "0") {
+    log::warn("the memory available to the service is unknown: ingest has no memory limit",
+              {{"setting", "ingest_max_memory"}, {"value", config.ingest_max_memory}});
+  }
   ingest_options.max_decompressed_bytes =
       std::max<std::size_t>(config.body_limit_bytes * 16, 64u << 20);
   std::map<std::string, ingest::QuotaLimits> product_quotas;

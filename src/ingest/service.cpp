@@ -1,6 +1,7 @@
 #include "ingest/service.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <set>
 
 #include "common/error.hpp"
@@ -53,6 +54,21 @@ void IngestService::forget_committed_keys() {
   }
 }
 
+std::uint64_t IngestService::resident_memory() {
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                               std::chrono::steady_clock::now().time_since_epoch())
+                               .count();
+  const std::int64_t read_at = memory_read_at_ns_.load(std::memory_order_relaxed);
+  if (read_at != 0 && now - read_at < 100'000'000) {
+    return memory_bytes_.load(std::memory_order_relaxed);
+  }
+  // Unreadable /proc: nothing to hold ingest back with; the backlog limit still applies.
+  const std::uint64_t bytes = obs::resident_memory_bytes().value_or(0);
+  memory_bytes_.store(bytes, std::memory_order_relaxed);
+  memory_read_at_ns_.store(now, std::memory_order_relaxed);
+  return bytes;
+}
+
 IngestOutcome IngestService::ingest(const IngestRequest& request) {
   auto& metrics = Metrics::get();
   auto table = products_.require_table(request.product, request.table);
@@ -68,6 +84,19 @@ IngestOutcome IngestService::ingest(const IngestRequest& request) {
         "ingest is saturated: " + std::to_string(backlog) + " events wait to be committed (limit " +
             std::to_string(options_.max_bus_backlog) + "); retry shortly",
         {{"backlog", backlog}, {"limit", options_.max_bus_backlog}, {"retry_after_seconds", 1}});
+  }
+
+  if (options_.max_memory_bytes > 0) {
+    const std::uint64_t memory = resident_memory();
+    if (memory >= options_.max_memory_bytes) {
+      throw Error(ErrorCode::unavailable,
+                  "ingest is saturated: the service holds " + std::to_string(memory) +
+                      " bytes of memory (limit " + std::to_string(options_.max_memory_bytes) +
+                      ", setting ingest_max_memory); retry shortly",
+                  {{"memory_bytes", memory},
+                   {"limit", options_.max_memory_bytes},
+                   {"retry_after_seconds", 1}});
+    }
   }
 
   if (!request.batch_key.empty()) {

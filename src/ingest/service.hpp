@@ -16,8 +16,9 @@
 // retry publish nothing twice, and the commit coordinator drops any duplicate
 // that races past this check.
 //
-// Backpressure: when the bus backlog passes max_bus_backlog, ingest answers
-// `unavailable` with a retry hint instead of growing without bound.
+// Backpressure: when the bus backlog passes max_bus_backlog, or the process's
+// resident memory passes max_memory_bytes (read at most every 100 ms), ingest
+// answers `unavailable` with a retry hint instead of growing without bound.
 //
 // Quotas (ingest/quota.hpp): the events a request would publish, after
 // duplicates are set aside, are counted against the product's quotas first;
@@ -26,6 +27,7 @@
 // Thread safety: all methods may be called concurrently.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <list>
 #include <map>
@@ -46,6 +48,7 @@ namespace duckmesh::ingest {
 
 struct IngestOptions {
   std::size_t max_bus_backlog = 2'000'000;  // pending + in-flight records
+  std::uint64_t max_memory_bytes = 0;       // resident memory of the process; 0: no limit
   std::size_t max_events_per_request = 100'000;
   std::size_t max_decompressed_bytes = 256u << 20;
   std::size_t remembered_responses = 10'000;  // Idempotency-Key replies kept in memory
@@ -106,6 +109,10 @@ class IngestService {
   using KeyId = std::tuple<std::string, std::string, std::string>;  // product, table, key
 
   void forget_committed_keys();
+  // The process's resident memory, read again when the last reading is older
+  // than 100 ms (reading /proc on every request would cost more than the
+  // check is worth at thousands of requests per second).
+  std::uint64_t resident_memory();
 
   catalog::CatalogRepo& catalog_;
   bus::IngestBus& bus_;
@@ -117,6 +124,8 @@ class IngestService {
   std::map<KeyId, bus::Position> pending_keys_;  // published, maybe not yet committed
   std::map<KeyId, IngestOutcome> responses_;     // by Idempotency-Key header
   std::list<KeyId> response_order_;
+  std::atomic<std::int64_t> memory_read_at_ns_{0};  // steady clock; 0: never
+  std::atomic<std::uint64_t> memory_bytes_{0};
 };
 
 }  // namespace duckmesh::ingest

@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <functional>
 #include <map>
 #include <memory>
@@ -228,6 +229,14 @@ struct SystemMetrics {
   double disk_percent;                               // used / (used + free) * 100, as df shows
   std::uint64_t process_rss;                         // bytes resident for this process
 };
+
+// Bytes resident for this process (/proc/self/statm); nullopt when unreadable.
+std::optional<std::uint64_t> resident_memory_bytes();
+
+// Memory this process may use: the machine's MemTotal, or its control
+// group's limit when that is lower (cgroup v2 memory.max, v1
+// memory.limit_in_bytes); nullopt when MemTotal is unreadable.
+std::optional<std::uint64_t> memory_available_to_process();
 
 // Reads /proc/stat, /proc/meminfo, statvfs(disk_path) and /proc/self/statm.
 // CPU usage is measured since the previous call when that was at least 100 ms

@@ -107,4 +107,29 @@ SystemMetrics read_system_metrics(const std::string& disk_path) {
   return m;
 }
 
+std::optional<std::uint64_t> resident_memory_bytes() {
+  auto memory = procfs::read_process_memory();
+  if (!memory) return std::nullopt;
+  return memory->resident_bytes;
+}
+
+std::optional<std::uint64_t> memory_available_to_process() {
+  auto info = procfs::read_memory_info();
+  if (!info || info->total == 0) return std::nullopt;
+  std::uint64_t limit = info->total;
+  // "max" (v2) or a huge number (v1) mean no limit; either way the smaller wins.
+  for (const char* path : {"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}) {
+    auto text = procfs::read_text(path);
+    if (!text) continue;
+    try {
+      std::size_t used = 0;
+      const unsigned long long value = std::stoull(*text, &used);
+      if (used > 0 && value > 0) limit = std::min<std::uint64_t>(limit, value);
+    } catch (const std::exception&) {
+      // "max": no limit here.
+    }
+  }
+  return limit;
+}
+
 }  // namespace duckmesh::obs

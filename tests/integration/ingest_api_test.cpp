@@ -258,6 +258,30 @@ TEST_F(BackpressureTest, FullBacklogAnswers503WithRetryAfterAndLargeBodies413) {
   EXPECT_EQ(big.status, 413u);
 }
 
+class MemoryBackpressureTest : public IngestApiTest {
+  // Any running service holds more than 1 MB.
+  std::vector<std::string> extra_args() override { return {"--ingest-max-memory", "1MB"}; }
+};
+
+TEST_F(MemoryBackpressureTest, MemoryAboveTheLimitAnswers503WithRetryAfter) {
+  auto c = client();
+  auto r = c.post("/v1/products/shop/tables/orders/events", events(0, 3));
+  EXPECT_EQ(r.status, 503u) << r.body;
+  EXPECT_EQ(r.header("retry-after"), "1");
+  const auto body = r.json();
+  const auto& error = body.at("error").as_object();
+  EXPECT_EQ(error.at("code").as_string(), "unavailable");
+  EXPECT_NE(std::string(error.at("message").as_string()).find("ingest_max_memory"),
+            std::string::npos)
+      << r.body;
+  EXPECT_EQ(error.at("details").at("limit").to_number<std::int64_t>(), 1'000'000);
+  EXPECT_GT(error.at("details").at("memory_bytes").to_number<std::int64_t>(), 1'000'000);
+  // Nothing was published; reads still work.
+  auto table = c.get("/v1/products/shop/tables/orders");
+  ASSERT_EQ(table.status, 200u) << table.body;
+  EXPECT_EQ(table.json().at("row_count").to_number<std::int64_t>(), 0);
+}
+
 // Several clients ingest while the server is SIGKILLed and restarted; every
 // acknowledged event ends up stored exactly once.
 TEST(IngestCrash, KillDuringConcurrentIngestLosesAndDuplicatesNothing) {

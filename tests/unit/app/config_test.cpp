@@ -90,6 +90,31 @@ TEST(Config, BadValuesAreRefusedNamingTheSettingAndWhatIsAllowed) {
   expect_refused({{"onto_server_timeout", "-1"}}, "onto_server_timeout", "greater than 0");
   expect_refused({{"use_mock_onto_server", "maybe"}}, "use_mock_onto_server", "true or false");
   expect_refused({{"duckdb_memory_limit", "lots"}}, "duckdb_memory_limit", "4GB");
+  expect_refused({{"ingest_max_memory", "lots"}}, "ingest_max_memory", "4GB");
+  expect_refused({{"ingest_max_memory", "4XB"}}, "ingest_max_memory", "2GiB");
+  expect_refused({{"ingest_max_memory", "0%"}}, "ingest_max_memory", "70%");
+  expect_refused({{"ingest_max_memory", "101%"}}, "ingest_max_memory", "70%");
+  expect_refused({{"ingest_max_memory", "-1GB"}}, "ingest_max_memory", "no limit");
+  expect_refused({{"ingest_max_memory", "99999999999TB"}}, "ingest_max_memory", "4GB");
+}
+
+TEST(Config, IngestMemoryLimitInBytes) {
+  EXPECT_EQ(load_config({}, env_of({}), "").ingest_max_memory, "auto");
+  const std::uint64_t gib = 1ull << 30;
+  EXPECT_EQ(ingest_memory_limit_bytes("auto", 10 * gib), 8 * gib);
+  EXPECT_EQ(ingest_memory_limit_bytes("50%", 10 * gib), 5 * gib);
+  EXPECT_EQ(ingest_memory_limit_bytes("0", 10 * gib), 0u);
+  EXPECT_EQ(ingest_memory_limit_bytes("4GB", 10 * gib), 4'000'000'000u);
+  EXPECT_EQ(ingest_memory_limit_bytes("2GiB", 0), 2 * gib);
+  EXPECT_EQ(ingest_memory_limit_bytes("512MiB", 0), 512ull << 20);
+  EXPECT_EQ(ingest_memory_limit_bytes("1048576", 0), 1048576u);
+  // A share of an unknown amount is no limit.
+  EXPECT_EQ(ingest_memory_limit_bytes("auto", 0), 0u);
+  auto c = load_config({{"ingest_max_memory", "70%"}},
+                       env_of({{"DUCKMESH_INGEST_MAX_MEMORY", "1GB"}}), "");
+  EXPECT_EQ(c.ingest_max_memory, "70%");
+  c = load_config({}, env_of({{"DUCKMESH_INGEST_MAX_MEMORY", "1GB"}}), "");
+  EXPECT_EQ(c.ingest_max_memory, "1GB");
 }
 
 TEST(Config, ErrorsSayWhereTheValueCameFrom) {

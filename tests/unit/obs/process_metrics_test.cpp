@@ -151,6 +151,22 @@ TEST(SystemMetrics, Plausible) {
   EXPECT_GT(m.process_rss, 0u);
 }
 
+TEST(SystemMetrics, ResidentAndAvailableMemory) {
+  const auto resident = resident_memory_bytes();
+  ASSERT_TRUE(resident.has_value());
+  const auto before = *resident;
+  EXPECT_GT(before, 0u);
+  // Touching 64 MiB more makes it resident.
+  std::vector<char> block(64u << 20, 1);
+  const auto after = resident_memory_bytes().value_or(0);
+  EXPECT_GE(after, before + (48u << 20)) << static_cast<int>(block[12345]);
+
+  const auto available = memory_available_to_process();
+  ASSERT_TRUE(available.has_value());
+  EXPECT_GT(*available, after);
+  EXPECT_LE(*available, read_system_metrics("/").mem_total);
+}
+
 TEST(SystemMetrics, SeesBusyCpu) {
   std::atomic<bool> stop{false};
   std::thread spinner([&] {
