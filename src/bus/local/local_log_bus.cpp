@@ -663,6 +663,13 @@ LocalLogBus::Slot* LocalLogBus::find_slot_locked(Position p) {
   return it == blocks_.end() ? nullptr : &it->second.slots[p - it->first];
 }
 
+std::optional<std::uint32_t> LocalLogBus::known_consumer_locked(
+    const std::string& consumer) const {
+  const auto it = std::find(consumers_.begin(), consumers_.end(), consumer);
+  if (it == consumers_.end()) return std::nullopt;
+  return static_cast<std::uint32_t>(it - consumers_.begin());
+}
+
 std::uint32_t LocalLogBus::consumer_id_locked(const std::string& consumer) {
   const auto it = std::find(consumers_.begin(), consumers_.end(), consumer);
   if (it != consumers_.end()) return static_cast<std::uint32_t>(it - consumers_.begin());
@@ -764,11 +771,12 @@ void LocalLogBus::extend_lease(const std::string& consumer, const std::vector<Po
   if (lease.count() < 0) throw Error(ErrorCode::invalid_input, "extend_lease: negative lease");
   std::lock_guard lock(mu_);
   const Clock::time_point deadline = Clock::now() + lease;
-  const std::uint32_t me = consumer_id_locked(consumer);
+  const std::optional<std::uint32_t> me = known_consumer_locked(consumer);
+  if (!me) return;  // never claimed anything
   std::vector<Position> extended;
   for (const Position p : positions) {
     Slot* slot = find_slot_locked(p);
-    if (slot == nullptr || slot->state != SlotState::leased || slot->consumer != me) continue;
+    if (slot == nullptr || slot->state != SlotState::leased || slot->consumer != *me) continue;
     // The entry of its old deadline no longer matches it and skips it.
     slot->deadline = deadline;
     extended.push_back(p);
@@ -825,7 +833,8 @@ std::vector<Position> LocalLogBus::reserve_locked(const std::string& consumer,
                                                   const std::vector<Position>& positions) {
   std::vector<Position> reserved;
   reserved.reserve(positions.size());
-  const std::uint32_t me = consumer_id_locked(consumer);
+  const std::optional<std::uint32_t> me = known_consumer_locked(consumer);
+  if (!me) return reserved;  // never claimed anything
   // Positions mostly come in order: try the block of the previous one first.
   auto block_it = blocks_.end();
   for (const Position p : positions) {
@@ -839,7 +848,7 @@ std::vector<Position> LocalLogBus::reserve_locked(const std::string& consumer,
       if (block_it != blocks_.end()) slot = &block_it->second.slots[p - block_it->first];
     }
     if (slot == nullptr) continue;
-    if (slot->state != SlotState::leased || slot->settling || slot->consumer != me) continue;
+    if (slot->state != SlotState::leased || slot->settling || slot->consumer != *me) continue;
     slot->settling = true;
     reserved.push_back(p);
   }
@@ -874,12 +883,13 @@ void LocalLogBus::release(const std::string& consumer, const std::vector<Positio
   std::lock_guard state_lock(state_mu_);
   throw_if_journal_failed();
   std::lock_guard lock(mu_);
-  const std::uint32_t me = consumer_id_locked(consumer);
+  const std::optional<std::uint32_t> me = known_consumer_locked(consumer);
+  if (!me) return;  // never claimed anything
   for (const Position p : positions) {
     const auto it = find_block_locked(p);
     if (it == blocks_.end()) continue;
     Slot& slot = it->second.slots[p - it->first];
-    if (slot.state != SlotState::leased || slot.settling || slot.consumer != me) continue;
+    if (slot.state != SlotState::leased || slot.settling || slot.consumer != *me) continue;
     if (slot.record.attempts > 0) --slot.record.attempts;  // this delivery does not count
     return_to_pending(it->second, p - it->first);
   }
@@ -902,12 +912,13 @@ void LocalLogBus::nack(const std::string& consumer, const std::vector<Position>&
   std::vector<Position> exhausted;
   {
     std::lock_guard lock(mu_);
-    const std::uint32_t me = consumer_id_locked(consumer);
+    const std::optional<std::uint32_t> me = known_consumer_locked(consumer);
+    if (!me) return;  // never claimed anything
     for (const Position p : positions) {
       const auto it = find_block_locked(p);
       if (it == blocks_.end()) continue;
       Slot& slot = it->second.slots[p - it->first];
-      if (slot.state != SlotState::leased || slot.settling || slot.consumer != me) continue;
+      if (slot.state != SlotState::leased || slot.settling || slot.consumer != *me) continue;
       if (slot.record.attempts >= options_.max_attempts) {
         slot.settling = true;
         exhausted.push_back(p);

@@ -70,6 +70,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -211,7 +212,10 @@ class LocalLogBus final : public IngestBus {
   Blocks::iterator find_block_locked(Position p);
   // The unsettled slot at p, or nullptr. REQUIRES: mu_ held.
   Slot* find_slot_locked(Position p);
+  // The id of `consumer`, registering it (claims) or nullopt when it never
+  // claimed (settlements). REQUIRES: mu_ held.
   std::uint32_t consumer_id_locked(const std::string& consumer);
+  std::optional<std::uint32_t> known_consumer_locked(const std::string& consumer) const;
   // Indexes synced records (consecutive positions) as one pending block.
   // REQUIRES: mu_ held.
   void add_block_locked(Position first, std::vector<Record>&& records);
