@@ -38,14 +38,26 @@ Statement::Statement(sqlite3* db, std::string_view sql) : db_(db), sql_(sql) {
   if (stmt_ == nullptr) throw Error(ErrorCode::internal, "catalog database: empty SQL statement");
 }
 
+Statement::Statement(sqlite3* db, sqlite3_stmt* prepared, std::string sql,
+                     Connection* home) noexcept
+    : db_(db), stmt_(prepared), sql_(std::move(sql)), home_(home) {}
+
 Statement::~Statement() {
+  if (stmt_ == nullptr) return;
+  if (home_ != nullptr) {
+    home_->recycle(std::move(sql_), stmt_);
+    return;
+  }
   // sqlite3_finalize only repeats the error of the last step, which step()
   // already reported; finalizing itself cannot fail.
-  if (stmt_ != nullptr) sqlite3_finalize(stmt_);
+  sqlite3_finalize(stmt_);
 }
 
 Statement::Statement(Statement&& other) noexcept
-    : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)), sql_(std::move(other.sql_)) {}
+    : db_(other.db_),
+      stmt_(std::exchange(other.stmt_, nullptr)),
+      sql_(std::move(other.sql_)),
+      home_(other.home_) {}
 
 Statement& Statement::bind_int64(int index, std::int64_t value) {
   const int rc = sqlite3_bind_int64(stmt_, index, value);
@@ -153,13 +165,37 @@ Connection::Connection(const std::string& path, int busy_timeout_ms) : path_(pat
 }
 
 Connection::~Connection() {
+  for (auto& [sql, stmt] : idle_) sqlite3_finalize(stmt);
   // sqlite3_close_v2 always returns SQLITE_OK: with statements still alive it
   // defers the close until they are finalized instead of failing.
   if (db_ != nullptr) sqlite3_close_v2(db_);
 }
 
 Statement Connection::prepare(std::string_view sql) {
-  return Statement(db_, sql);
+  std::string text(sql);
+  if (auto it = idle_.find(text); it != idle_.end()) {
+    sqlite3_stmt* stmt = it->second;
+    idle_.erase(it);
+    return Statement(db_, stmt, std::move(text), this);
+  }
+  Statement fresh(db_, sql);
+  fresh.home_ = this;
+  return fresh;
+}
+
+void Connection::recycle(std::string sql, sqlite3_stmt* stmt) noexcept {
+  // reset repeats the error of the last step, already reported by step().
+  sqlite3_reset(stmt);
+  sqlite3_clear_bindings(stmt);
+  if (idle_.size() < kMaxIdle) {
+    try {
+      idle_.emplace(std::move(sql), stmt);
+      return;
+    } catch (...) {
+      // No memory to keep it: finalize instead.
+    }
+  }
+  sqlite3_finalize(stmt);
 }
 
 void Connection::execute_script(std::string_view sql) {

@@ -1,7 +1,11 @@
 // Minimal RAII wrapper over the SQLite C API for the embedded catalog.
 //
 // Connection owns one sqlite3 handle, Statement one prepared statement,
-// Transaction one BEGIN ... COMMIT that rolls back unless committed. Every
+// Transaction one BEGIN ... COMMIT that rolls back unless committed. A
+// statement from Connection::prepare goes back to its connection when
+// destroyed (reset, bindings cleared) and serves the next prepare of the
+// same SQL text: the catalog runs a few dozen distinct statements, and
+// compiling them again for every request cost more than running them. Every
 // sqlite3 return code is checked; a failure throws duckmesh::Error:
 //   SQLITE_BUSY / SQLITE_LOCKED (another connection held the lock longer than
 //   the busy timeout)                          -> unavailable
@@ -17,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -26,6 +31,8 @@ namespace duckmesh::catalog::sqlite {
 // Throws the duckmesh::Error for return code `rc` of a call on `db` (may be
 // null when the handle could not be created); `context` says what was tried.
 [[noreturn]] void throw_sqlite_error(sqlite3* db, int rc, std::string_view context);
+
+class Connection;
 
 class Statement {
  public:
@@ -56,9 +63,15 @@ class Statement {
   bool column_is_null(int column) const;
 
  private:
+  friend class Connection;
+  // A statement `home` prepared before (or just now), returned to it when
+  // this one is destroyed.
+  Statement(sqlite3* db, sqlite3_stmt* prepared, std::string sql, Connection* home) noexcept;
+
   sqlite3* db_;
   sqlite3_stmt* stmt_ = nullptr;
-  std::string sql_;  // for error messages
+  std::string sql_;            // for error messages, and the cache's key
+  Connection* home_ = nullptr;  // where it goes back to; null: finalized
 };
 
 class Connection {
@@ -71,6 +84,8 @@ class Connection {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
+  // A prepared statement: one this connection prepared before and that is
+  // not in use, or a new one.
   Statement prepare(std::string_view sql);
   // Runs one or more parameterless statements (schema scripts, pragmas),
   // discarding any rows they return.
@@ -84,8 +99,15 @@ class Connection {
   const std::string& path() const { return path_; }
 
  private:
+  friend class Statement;
+  // Takes back a statement of this connection: reset and kept for reuse,
+  // or finalized when kMaxIdle are kept already.
+  void recycle(std::string sql, sqlite3_stmt* stmt) noexcept;
+
+  static constexpr std::size_t kMaxIdle = 256;
   sqlite3* db_ = nullptr;
   std::string path_;
+  std::unordered_multimap<std::string, sqlite3_stmt*> idle_;  // prepared, not in use
 };
 
 class Transaction {

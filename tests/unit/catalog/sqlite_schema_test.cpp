@@ -63,6 +63,42 @@ TEST(CatalogMigrations, UsePortableSqlOnly) {
   }
 }
 
+TEST(SqliteConnection, ReusedStatementsStartAfreshAndNestedOnesAreDistinct) {
+  TempDir dir;
+  sqlite::Connection db(dir.file("t.db"), 1000);
+  db.execute_script("CREATE TABLE t (k INTEGER, v TEXT)");
+  const std::string insert = "INSERT INTO t (k, v) VALUES (?1, ?2)";
+  db.prepare(insert).bind_int64(1, 1).bind_text(2, "one").run();
+  // The statement comes back with its bindings cleared: ?2 is NULL now.
+  db.prepare(insert).bind_int64(1, 2).run();
+  const std::string select = "SELECT k, v FROM t WHERE k >= ?1 ORDER BY k";
+  {
+    // Left mid-iteration: the next prepare must not see its position.
+    auto partial = db.prepare(select);
+    partial.bind_int64(1, 1);
+    ASSERT_TRUE(partial.step());
+  }
+  auto outer = db.prepare(select);
+  outer.bind_int64(1, 1);
+  std::vector<std::string> rows;
+  while (outer.step()) {
+    // The same SQL while the first is in use: a second statement.
+    auto inner = db.prepare(select);
+    inner.bind_int64(1, outer.column_int64(0));
+    ASSERT_TRUE(inner.step());
+    rows.push_back(std::to_string(inner.column_int64(0)) + "=" +
+                   (inner.column_is_null(1) ? std::string("NULL") : inner.column_text(1)));
+  }
+  EXPECT_EQ(rows, (std::vector<std::string>{"1=one", "2=NULL"}));
+  // A statement that failed is usable again once it comes back.
+  db.execute_script("CREATE UNIQUE INDEX t_k ON t (k)");
+  EXPECT_THROW(db.prepare(insert).bind_int64(1, 1).bind_text(2, "again").run(), Error);
+  db.prepare(insert).bind_int64(1, 3).bind_text(2, "three").run();
+  auto count = db.prepare("SELECT count(*) FROM t");
+  ASSERT_TRUE(count.step());
+  EXPECT_EQ(count.column_int64(0), 3);
+}
+
 TEST(SqliteCatalogFile, UsesWriteAheadLogging) {
   TempDir dir;
   ManualClock clock(kStart);
