@@ -69,6 +69,24 @@ std::uint64_t IngestService::resident_memory() {
   return bytes;
 }
 
+std::shared_ptr<const IngestService::ParsedTable> IngestService::parsed_table(
+    const catalog::TableInfo& table) {
+  std::string key = table.schema_json;
+  key += '\0';
+  key += table.options_json;
+  {
+    std::lock_guard lock(parsed_mutex_);
+    if (auto it = parsed_.find(key); it != parsed_.end()) return it->second;
+  }
+  auto parsed = std::make_shared<const ParsedTable>(
+      ParsedTable{schema::TableSchema::from_json_text(table.schema_json),
+                  product::TableOptions::from_json_text(table.options_json)});
+  std::lock_guard lock(parsed_mutex_);
+  if (parsed_.size() >= kMaxParsed) parsed_.clear();
+  parsed_.emplace(std::move(key), parsed);
+  return parsed;
+}
+
 IngestOutcome IngestService::ingest(const IngestRequest& request) {
   auto& metrics = Metrics::get();
   auto table = products_.require_table(request.product, request.table);
@@ -116,8 +134,9 @@ IngestOutcome IngestService::ingest(const IngestRequest& request) {
     body = inflated;
   }
 
-  auto table_schema = schema::TableSchema::from_json_text(table.schema_json);
-  auto table_options = product::TableOptions::from_json_text(table.options_json);
+  const auto parsed = parsed_table(table);
+  const schema::TableSchema& table_schema = parsed->schema;
+  const product::TableOptions& table_options = parsed->options;
   ValidatorOptions vopts;
   vopts.unknown_fields =
       table_options.unknown_fields == "ignore" ? UnknownFields::ignore : UnknownFields::reject;

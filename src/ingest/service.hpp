@@ -31,6 +31,7 @@
 #include <chrono>
 #include <list>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -114,6 +115,14 @@ class IngestService {
   // check is worth at thousands of requests per second).
   std::uint64_t resident_memory();
 
+  // A table version's schema and options, parsed once: parsing their JSON
+  // again for every request cost more than validating a small batch.
+  struct ParsedTable {
+    schema::TableSchema schema;
+    product::TableOptions options;
+  };
+  std::shared_ptr<const ParsedTable> parsed_table(const catalog::TableInfo& table);
+
   catalog::CatalogRepo& catalog_;
   bus::IngestBus& bus_;
   commit::Coordinator& coordinator_;
@@ -124,6 +133,10 @@ class IngestService {
   std::map<KeyId, bus::Position> pending_keys_;  // published, maybe not yet committed
   std::map<KeyId, IngestOutcome> responses_;     // by Idempotency-Key header
   std::list<KeyId> response_order_;
+  std::mutex parsed_mutex_;
+  // By schema JSON + '\0' + options JSON; cleared when kMaxParsed are kept.
+  std::map<std::string, std::shared_ptr<const ParsedTable>> parsed_;
+  static constexpr std::size_t kMaxParsed = 1024;
   std::atomic<std::int64_t> memory_read_at_ns_{0};  // steady clock; 0: never
   std::atomic<std::uint64_t> memory_bytes_{0};
 };

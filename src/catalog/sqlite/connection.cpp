@@ -237,8 +237,10 @@ bool Connection::autocommit() const {
 Transaction::Transaction(Connection& connection, Mode mode) : connection_(connection) {
   // A rollback that failed earlier (it cannot throw from a destructor) may
   // have left a transaction open; finish it before starting a new one.
-  if (!connection_.autocommit()) connection_.execute_script("ROLLBACK");
-  connection_.execute_script(mode == Mode::write ? "BEGIN IMMEDIATE" : "BEGIN");
+  // Prepared (and so cached by the connection), not run as a script: every
+  // catalog call opens one.
+  if (!connection_.autocommit()) connection_.prepare("ROLLBACK").run();
+  connection_.prepare(mode == Mode::write ? "BEGIN IMMEDIATE" : "BEGIN").run();
   open_ = true;
 }
 
@@ -247,14 +249,14 @@ Transaction::~Transaction() {
   // SQLITE_NOMEM...); an explicit ROLLBACK would then fail, so check first.
   if (!open_ || connection_.autocommit()) return;
   try {
-    connection_.execute_script("ROLLBACK");
+    connection_.prepare("ROLLBACK").run();
   } catch (const Error&) {
     // The next Transaction on this connection rolls back before it begins.
   }
 }
 
 void Transaction::commit() {
-  connection_.execute_script("COMMIT");
+  connection_.prepare("COMMIT").run();
   open_ = false;
 }
 
