@@ -276,9 +276,11 @@ catalog::Product ProductService::require_product(const std::string& product) con
 
 catalog::TableInfo ProductService::require_table(const std::string& product,
                                                  const std::string& table) const {
-  require_product(product);
+  // One catalog read on the common path; the product is looked up apart only
+  // to say which of the two is missing.
   auto t = catalog_.find_table(product, table);
   if (!t) {
+    require_product(product);
     throw Error(ErrorCode::not_found,
                 "table '" + table + "' does not exist in product '" + product + "'",
                 {{"product", product}, {"table", table}});
