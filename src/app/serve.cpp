@@ -296,6 +296,20 @@ int serve(const Config& config) {
                                {"dead_letters", stats.dead_letters},
                                {"watermark", watermark}};
   };
+  // Resident memory against ingest_max_memory: degraded from 80% of it,
+  // unhealthy at it (ingest then sheds).
+  monitoring.checks["memory"] = [limit = ingest_options.max_memory_bytes] {
+    const std::uint64_t resident = obs::resident_memory_bytes().value_or(0);
+    if (limit == 0) {
+      return boost::json::object{
+          {"status", "healthy"}, {"resident_bytes", resident}, {"limit_bytes", nullptr}};
+    }
+    const char* status = resident >= limit               ? "unhealthy"
+                         : resident >= limit / 10 * 8 ? "degraded"
+                                                          : "healthy";
+    return boost::json::object{
+        {"status", status}, {"resident_bytes", resident}, {"limit_bytes", limit}};
+  };
   // The coordinator's loop wakes at least every max_batch_age: a heartbeat
   // older than many of those means a commit cycle is stuck.
   monitoring.checks["coordinator"] = [&node, age = config.commit_max_batch_age_ms,

@@ -280,6 +280,13 @@ TEST_F(MemoryBackpressureTest, MemoryAboveTheLimitAnswers503WithRetryAfter) {
   auto table = c.get("/v1/products/shop/tables/orders");
   ASSERT_EQ(table.status, 200u) << table.body;
   EXPECT_EQ(table.json().at("row_count").to_number<std::int64_t>(), 0);
+  // Health says why ingest sheds.
+  auto health = c.get("/monitoring/health");
+  EXPECT_EQ(health.status, 503u) << health.body;
+  const auto checks = health.json().at("checks");
+  EXPECT_EQ(checks.at("memory").at("status").as_string(), "unhealthy") << health.body;
+  EXPECT_EQ(checks.at("memory").at("limit_bytes").to_number<std::int64_t>(), 1'000'000);
+  EXPECT_EQ(checks.at("bus").at("status").as_string(), "healthy") << health.body;
 }
 
 // Several clients ingest while the server is SIGKILLed and restarted; every

@@ -86,6 +86,10 @@ TEST(Ontology, DefaultProductIsCreatedFromTheServerOnFirstStart) {
   EXPECT_EQ(health.json().at("checks").at("ontology").at("breaker_state"), "closed");
   EXPECT_EQ(health.json().at("checks").at("bus").at("status"), "healthy");
   EXPECT_EQ(health.json().at("checks").at("bus").at("lag_events"), 0);
+  // Far below the default limit (80% of the memory available).
+  EXPECT_EQ(health.json().at("checks").at("memory").at("status"), "healthy");
+  EXPECT_GT(health.json().at("checks").at("memory").at("limit_bytes").to_number<std::int64_t>(),
+            0);
 }
 
 TEST(Ontology, SchemasAreCachedForTheTtl) {
