@@ -7,9 +7,7 @@
 #include <vector>
 
 #include "app/node.hpp"
-#include "duck/connection.hpp"
-#include "duck/database.hpp"
-#include "query/snapshot_binder.hpp"
+#include "support/snapshot_rows.hpp"
 
 namespace duckmesh::commit::test_support {
 
@@ -36,23 +34,7 @@ inline std::vector<bus::Position> publish(app::Node& node, const std::string& pr
 inline std::vector<std::vector<std::string>> query(app::Node& node, const std::string& product,
                                                    const std::string& sql,
                                                    std::int64_t snapshot = 0, bool system = false) {
-  if (snapshot == 0) snapshot = node.catalog().latest_snapshot(product)->id;
-  duck::Database db(":memory:", {});
-  duck::Connection conn(db);
-  conn.execute("SET TimeZone='UTC'");
-  query::bind_snapshot(conn, node.catalog(), node.store(), product, snapshot, {system});
-  auto result = conn.query(sql);
-  std::vector<std::vector<std::string>> rows;
-  while (auto chunk = result.next_chunk()) {
-    for (std::size_t r = 0; r < chunk->size(); ++r) {
-      std::vector<std::string> row;
-      for (std::size_t c = 0; c < chunk->column_count(); ++c) {
-        row.push_back(chunk->is_null(c, r) ? "NULL" : chunk->to_text(c, r));
-      }
-      rows.push_back(std::move(row));
-    }
-  }
-  return rows;
+  return duckmesh::testing::snapshot_rows(node, product, sql, snapshot, system);
 }
 
 }  // namespace duckmesh::commit::test_support

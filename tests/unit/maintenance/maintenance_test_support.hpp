@@ -11,8 +11,8 @@
 #include "app/node.hpp"
 #include "duck/connection.hpp"
 #include "duck/database.hpp"
-#include "query/snapshot_binder.hpp"
 #include "support/service_process.hpp"
+#include "support/snapshot_rows.hpp"
 
 namespace duckmesh::maintenance::testing {
 
@@ -74,28 +74,13 @@ class NodeFixture : public ::testing::Test {
 
   std::vector<std::vector<std::string>> query(const std::string& sql, std::int64_t snapshot = 0,
                                               bool system = false) {
-    if (snapshot == 0) snapshot = latest();
-    duck::Database db(":memory:", {});
-    duck::Connection conn(db);
-    conn.execute("SET TimeZone='UTC'");
-    query::bind_snapshot(conn, node_->catalog(), node_->store(), "shop", snapshot, {system});
-    return rows_of(conn, sql);
+    return duckmesh::testing::snapshot_rows(*node_, "shop", sql, snapshot == 0 ? latest() : snapshot,
+                                  system);
   }
 
   static std::vector<std::vector<std::string>> rows_of(duck::Connection& conn,
                                                        const std::string& sql) {
-    auto result = conn.query(sql);
-    std::vector<std::vector<std::string>> rows;
-    while (auto chunk = result.next_chunk()) {
-      for (std::size_t r = 0; r < chunk->size(); ++r) {
-        std::vector<std::string> row;
-        for (std::size_t c = 0; c < chunk->column_count(); ++c) {
-          row.push_back(chunk->is_null(c, r) ? "NULL" : chunk->to_text(c, r));
-        }
-        rows.push_back(std::move(row));
-      }
-    }
-    return rows;
+    return duckmesh::testing::rows_of(conn, sql);
   }
 
   std::string scalar(const std::string& sql, std::int64_t snapshot = 0) {
