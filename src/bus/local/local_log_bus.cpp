@@ -647,15 +647,22 @@ void LocalLogBus::add_block_locked(Position first, std::vector<Record>&& records
 }
 
 LocalLogBus::Blocks::iterator LocalLogBus::find_block_locked(Position p) {
-  auto it = blocks_.upper_bound(p);
-  if (it == blocks_.begin()) return blocks_.end();
-  --it;
-  const Position index = p - it->first;
-  if (index >= it->second.slots.size() ||
-      it->second.slots[index].state == SlotState::settled) {
+  const auto it = block_spanning_locked(blocks_.end(), p);
+  if (it == blocks_.end() || it->second.slots[p - it->first].state == SlotState::settled) {
     return blocks_.end();
   }
   return it;
+}
+
+LocalLogBus::Blocks::iterator LocalLogBus::block_spanning_locked(Blocks::iterator hint,
+                                                                 Position p) {
+  if (hint != blocks_.end() && p >= hint->first && p - hint->first < hint->second.slots.size()) {
+    return hint;
+  }
+  auto it = blocks_.upper_bound(p);
+  if (it == blocks_.begin()) return blocks_.end();
+  --it;
+  return p - it->first < it->second.slots.size() ? it : blocks_.end();
 }
 
 LocalLogBus::Slot* LocalLogBus::find_slot_locked(Position p) {
@@ -835,21 +842,13 @@ std::vector<Position> LocalLogBus::reserve_locked(const std::string& consumer,
   reserved.reserve(positions.size());
   const std::optional<std::uint32_t> me = known_consumer_locked(consumer);
   if (!me) return reserved;  // never claimed anything
-  // Positions mostly come in order: try the block of the previous one first.
   auto block_it = blocks_.end();
   for (const Position p : positions) {
-    Slot* slot = nullptr;
-    if (block_it != blocks_.end() && p >= block_it->first &&
-        p - block_it->first < block_it->second.slots.size()) {
-      slot = &block_it->second.slots[p - block_it->first];
-      if (slot->state == SlotState::settled) slot = nullptr;
-    } else {
-      block_it = find_block_locked(p);
-      if (block_it != blocks_.end()) slot = &block_it->second.slots[p - block_it->first];
-    }
-    if (slot == nullptr) continue;
-    if (slot->state != SlotState::leased || slot->settling || slot->consumer != *me) continue;
-    slot->settling = true;
+    block_it = block_spanning_locked(block_it, p);
+    if (block_it == blocks_.end()) continue;
+    Slot& slot = block_it->second.slots[p - block_it->first];
+    if (slot.state != SlotState::leased || slot.settling || slot.consumer != *me) continue;
+    slot.settling = true;
     reserved.push_back(p);
   }
   std::sort(reserved.begin(), reserved.end());
@@ -934,11 +933,11 @@ void LocalLogBus::nack(const std::string& consumer, const std::vector<Position>&
 void LocalLogBus::settle(const std::vector<Position>& reserved, Settlement how,
                          const std::string& reason) {
   if (reserved.empty()) return;
+  const auto ranges = to_ranges(reserved);
   std::string frames;
   std::vector<DeadLetter> dead;
   if (how == Settlement::ack) {
     // Acks come in long runs of positions: journaled as ranges.
-    const auto ranges = to_ranges(reserved);
     for (std::size_t i = 0; i < ranges.size(); i += kSettleChunk) {
       const std::vector<std::pair<Position, Position>> chunk(
           ranges.begin() + static_cast<std::ptrdiff_t>(i),
@@ -967,7 +966,7 @@ void LocalLogBus::settle(const std::vector<Position>& reserved, Settlement how,
   {
     std::lock_guard lock(mu_);
     for (DeadLetter& d : dead) dead_[d.record.position] = std::move(d);
-    for (const auto& [lo, hi] : to_ranges(reserved)) settled_.insert_range(lo, hi);
+    for (const auto& [lo, hi] : ranges) settled_.insert_range(lo, hi);
     forget_slots_locked(reserved);
   }
   after_settlement();
@@ -987,13 +986,12 @@ void LocalLogBus::forget_slots_locked(const std::vector<Position>& positions) {
     run_leased = 0;
   };
   auto segment = segments_.end();
-  auto it = blocks_.end();  // the block of the previous position, if still there
+  auto it = blocks_.end();
   for (const Position p : positions) {
-    if (it == blocks_.end() || p < it->first || p - it->first >= it->second.slots.size()) {
-      it = find_block_locked(p);
-      if (it == blocks_.end()) continue;
+    it = block_spanning_locked(it, p);
+    if (it == blocks_.end() || it->second.slots[p - it->first].state == SlotState::settled) {
+      continue;
     }
-    if (it->second.slots[p - it->first].state == SlotState::settled) continue;
     const Position first = it->first;
     Block& block = it->second;
     Slot& slot = block.slots[p - first];

@@ -210,6 +210,10 @@ class LocalLogBus final : public IngestBus {
   // The block holding position p with an unsettled slot, or end().
   // REQUIRES: mu_ held.
   Blocks::iterator find_block_locked(Position p);
+  // The block whose positions span p, settled or not: `hint` when it does
+  // (positions mostly come in order), else a search; end() when none.
+  // REQUIRES: mu_ held.
+  Blocks::iterator block_spanning_locked(Blocks::iterator hint, Position p);
   // The unsettled slot at p, or nullptr. REQUIRES: mu_ held.
   Slot* find_slot_locked(Position p);
   // The id of `consumer`, registering it (claims) or nullopt when it never
