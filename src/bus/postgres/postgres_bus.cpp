@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "common/error.hpp"
+#include "pg/array_literal.hpp"
 #include "pg/connection_pool.hpp"
 #include "pg/session.hpp"
 
@@ -113,17 +114,6 @@ std::string hex(const std::string& bytes) {
     out.push_back(kDigits[c >> 4]);
     out.push_back(kDigits[c & 15]);
   }
-  return out;
-}
-
-// A bigint[] literal for `= ANY($n::bigint[])`.
-std::string array_of(const std::vector<Position>& positions) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < positions.size(); ++i) {
-    if (i > 0) out += ',';
-    out += std::to_string(positions[i]);
-  }
-  out += '}';
   return out;
 }
 
@@ -428,7 +418,7 @@ std::vector<Record> PostgresBus::claim_batch(const std::string& consumer, std::s
                     "lease_until = clock_timestamp() + $2::bigint * interval '1 millisecond', "
                     "attempts = attempts + 1 WHERE position = ANY($3::bigint[]) RETURNING ") +
             kReturnedColumns,
-        consumer, lease_ms, array_of(granted));
+        consumer, lease_ms, pg::bigint_array(granted));
     records.reserve(rows.size());
     for (const auto& row : rows) records.push_back(read_record(row));
     return records;
@@ -447,7 +437,7 @@ void PostgresBus::extend_lease(const std::string& consumer, const std::vector<Po
         "UPDATE bus_events SET lease_until = clock_timestamp() + $3::bigint * "
         "interval '1 millisecond' WHERE position = ANY($2::bigint[]) AND consumer = $1 "
         "RETURNING product, table_name",
-        consumer, array_of(positions), static_cast<std::int64_t>(lease.count()));
+        consumer, pg::bigint_array(positions), static_cast<std::int64_t>(lease.count()));
     std::set<std::pair<std::string, std::string>> held;
     for (const auto& row : tables) held.emplace(row[0].c_str(), row[1].c_str());
     for (const auto& [product, table] : held) {
@@ -538,7 +528,7 @@ void PostgresBus::ack(const std::string& consumer, const std::vector<Position>& 
   if (positions.empty()) return;
   pg::run_transaction<pqxx::work>(*pool_, [&](Tx& tx) {
     tx.exec_params("DELETE FROM bus_events WHERE position = ANY($2::bigint[]) AND consumer = $1",
-                   consumer, array_of(positions));
+                   consumer, pg::bigint_array(positions));
     tx.exec_params(kReleaseTableLeases, consumer);
   });
   drop_settled_partitions(partitions_of(positions));
@@ -558,7 +548,7 @@ void move_to_dead_letters(Tx& tx, const std::string& consumer,
           ") INSERT INTO bus_dead_letters (position, product, table_name, idem_key, payload, "
           "ingested_unix_us, attempts, reason, dead_unix_us) SELECT position, product, "
           "table_name, idem_key, payload, ingested_unix_us, attempts, $4, $5 FROM dead",
-      array_of(positions), consumer, static_cast<std::int64_t>(min_attempts), as_text(reason),
+      pg::bigint_array(positions), consumer, static_cast<std::int64_t>(min_attempts), as_text(reason),
       system_now_us());
 }
 
@@ -582,7 +572,7 @@ void PostgresBus::nack(const std::string& consumer, const std::vector<Position>&
     tx.exec_params(
         "UPDATE bus_events SET consumer = NULL, lease_until = NULL "
         "WHERE position = ANY($2::bigint[]) AND consumer = $1",
-        consumer, array_of(positions));
+        consumer, pg::bigint_array(positions));
     tx.exec_params(kReleaseTableLeases, consumer);
   });
   drop_settled_partitions(partitions_of(positions));
@@ -596,7 +586,7 @@ void PostgresBus::release(const std::string& consumer, const std::vector<Positio
         "UPDATE bus_events SET consumer = NULL, lease_until = NULL, "
         "attempts = GREATEST(attempts - 1, 0) WHERE position = ANY($2::bigint[]) "
         "AND consumer = $1",
-        consumer, array_of(positions));
+        consumer, pg::bigint_array(positions));
     tx.exec_params(kReleaseTableLeases, consumer);
   });
 }

@@ -17,6 +17,7 @@
 #include "catalog/names.hpp"
 #include "catalog/postgres/schema_migrator.hpp"
 #include "common/error.hpp"
+#include "pg/array_literal.hpp"
 #include "pg/connection_pool.hpp"
 #include "pg/session.hpp"
 
@@ -300,18 +301,6 @@ std::vector<DataFile> read_files(const pqxx::result& rows, const std::string& pr
   return files;
 }
 
-// Appends `value` to a PostgreSQL array literal under construction ("{" so
-// far, or "{...,..."), quoted, so any text is one element.
-void append_array_element(std::string& array, const std::string& value) {
-  if (array.size() > 1) array += ',';
-  array += '"';
-  for (const char c : value) {
-    if (c == '"' || c == '\\') array += '\\';
-    array += c;
-  }
-  array += '"';
-}
-
 // Registers, retires and records one publication's content in snapshot `slot`.
 // REQUIRES: the product's row lock.
 void write_publication(Tx& tx, std::int64_t product_id, const Publication& publication,
@@ -359,19 +348,18 @@ void write_publication(Tx& tx, std::int64_t product_id, const Publication& publi
   // A key twice in one publication: the second meets the first, as if
   // committed in this snapshot.
   std::set<std::pair<std::string, std::string>> seen;
-  std::string tables = "{", keys = "{", positions = "{";
+  std::vector<std::string> table_list, key_list;
+  std::vector<std::int64_t> position_list;
   for (const auto& entry : publication.idempotency) {
     if (!seen.emplace(entry.table, entry.key).second) {
       throw_key_committed(publication.product, entry, slot.id);
     }
-    append_array_element(tables, entry.table);
-    append_array_element(keys, entry.key);
-    if (positions.size() > 1) positions += ',';
-    positions += std::to_string(stored_position(entry.position, "idempotency.position"));
+    table_list.push_back(entry.table);
+    key_list.push_back(entry.key);
+    position_list.push_back(stored_position(entry.position, "idempotency.position"));
   }
-  tables += '}';
-  keys += '}';
-  positions += '}';
+  const std::string tables = pg::text_array(table_list), keys = pg::text_array(key_list),
+                    positions = pg::bigint_array(position_list);
   const auto live = tx.exec_params(
       "SELECT i.table_name, i.idem_key, i.snapshot_id FROM idempotency i "
       "JOIN unnest($2::text[], $3::text[]) AS u(t, k) ON i.table_name = u.t AND i.idem_key = u.k "
@@ -705,22 +693,19 @@ std::vector<bus::Position> PostgresCatalog::resolved_among(
     auto valid = [](bus::Position p) {
       return p != 0 && p <= static_cast<bus::Position>(kMaxPosition);
     };
-    std::string above = "{";  // positions past the watermark, as an array literal
+    std::vector<bus::Position> above;  // past the watermark
     for (const bus::Position position : positions) {
-      if (!valid(position) || position <= watermark) continue;
-      if (above.size() > 1) above += ',';
-      above += std::to_string(position);
+      if (valid(position) && position > watermark) above.push_back(position);
     }
-    above += '}';
     // In one statement (a claim holds up to max_batch_events positions): for
     // each, the stored range that starts closest below it must reach it.
     std::set<bus::Position> in_ranges;
-    if (above.size() > 2) {
+    if (!above.empty()) {
       const auto rows = tx.exec_params(
           "SELECT p FROM unnest($1::bigint[]) AS p WHERE (SELECT r.last_position "
           "FROM resolved_ranges r WHERE r.first_position <= p "
           "ORDER BY r.first_position DESC LIMIT 1) >= p",
-          above);
+          pg::bigint_array(above));
       for (const auto& row : rows) in_ranges.insert(static_cast<bus::Position>(int_at(row, 0)));
     }
     std::vector<bus::Position> resolved;  // in the order asked
@@ -741,15 +726,12 @@ std::map<std::string, IdempotencyHit> PostgresCatalog::find_idempotency(
     const std::int64_t product_id = require_product_id(tx, product);
     std::map<std::string, IdempotencyHit> hits;
     if (keys.empty()) return hits;
-    std::string array = "{";
-    for (const auto& key : keys) append_array_element(array, key);
-    array += '}';
     // One statement for all of them (a claim may hold a whole batch's keys).
     const auto rows = tx.exec_params(
         "SELECT idem_key, bus_position, snapshot_id FROM idempotency "
         "WHERE product_id = $1 AND table_name = $2 AND idem_key = ANY($3::text[]) "
         "AND expires_at > $4",
-        product_id, table, array, now);
+        product_id, table, pg::text_array(keys), now);
     for (const auto& row : rows) {
       IdempotencyHit hit;
       hit.position = static_cast<bus::Position>(int_at(row, 1));
