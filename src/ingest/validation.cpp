@@ -14,7 +14,7 @@
 #include "common/json_string.hpp"
 #include "ingest/body.hpp"
 #include "ingest/validation_tape.hpp"
-#include "ingest/validation_values.hpp"
+#include "schema/value_text.hpp"
 
 namespace duckmesh::ingest {
 namespace {
@@ -406,7 +406,7 @@ class Validator {
     const auto& type = *rule.scalar;
     const auto& k = rule.column->constraints;
     if (type.max_length > 0 || k.max_length) {
-      std::size_t length = count_code_points(s);
+      std::size_t length = schema::count_code_points(s);
       auto limit = static_cast<std::size_t>(type.max_length);
       if (type.fixed_length && length != limit) {
         return fail(p, "length", rule, element,
@@ -480,11 +480,11 @@ class Validator {
                                 : std::numeric_limits<std::int32_t>::min();
         std::int64_t max = wide ? std::numeric_limits<std::int64_t>::max()
                                 : std::numeric_limits<std::int32_t>::max();
-        ExactNumber exact;
+        schema::ExactNumber exact;
         std::int64_t value = 0;
         bool fractional = false;
-        parse_exact_number(tape_.text(n), exact);
-        if (!exact_to_int64(exact, min, max, value, fractional)) {
+        schema::parse_exact_number(tape_.text(n), exact);
+        if (!schema::exact_to_int64(exact, min, max, value, fractional)) {
           if (fractional) return type_error(p, rule, element, node);
           return fail(p, "out_of_range", rule, element,
                       "must be from " + std::to_string(min) + " to " + std::to_string(max) + " (" +
@@ -500,13 +500,13 @@ class Validator {
       case TypeKind::double_: {
         if (n.kind != NodeKind::number) return type_error(p, rule, element, node);
         double value = 0;
-        if (!parse_finite_double(tape_.text(n), value)) {
+        if (!schema::parse_finite_double(tape_.text(n), value)) {
           return fail(p, "out_of_range", rule, element,
                       "must fit a double (magnitude at most 1.7976931348623157e308), got " +
                           std::string(clip(tape_.text(n))));
         }
         if (!check_bounds(rule, element, value, p)) return false;
-        append_double(value, out);
+        schema::append_double(value, out);
         return true;
       }
 
@@ -514,8 +514,8 @@ class Validator {
         if (n.kind != NodeKind::number && n.kind != NodeKind::string)
           return type_error(p, rule, element, node);
         std::string_view text = tape_.text(n);
-        ExactNumber exact;
-        if (!parse_exact_number(text, exact)) return type_error(p, rule, element, node);
+        schema::ExactNumber exact;
+        if (!schema::parse_exact_number(text, exact)) return type_error(p, rule, element, node);
         std::int64_t integer_room = type.precision - type.scale;
         if (exact.fraction_digits() > type.scale) {
           return fail(p, "precision", rule, element,
@@ -532,11 +532,11 @@ class Validator {
         const auto& k = rule.column->constraints;
         if (k.minimum || k.maximum) {
           double value = 0;
-          parse_finite_double(text, value);
+          schema::parse_finite_double(text, value);
           if (!check_bounds(rule, element, value, p)) return false;
         }
         out += '"';
-        append_decimal(exact, type.scale, out);
+        schema::append_decimal(exact, type.scale, out);
         out += '"';
         return true;
       }
@@ -552,7 +552,7 @@ class Validator {
       case TypeKind::date: {
         if (n.kind != NodeKind::string) return type_error(p, rule, element, node);
         std::string_view s = tape_.text(n);
-        if (!valid_date(s)) {
+        if (!schema::valid_date(s)) {
           return fail(
               p, "invalid_date", rule, element,
               "must be a calendar date \"YYYY-MM-DD\" in years 0001-9999, got " + quoted(s));
@@ -570,7 +570,7 @@ class Validator {
         const char* why = "";
         std::size_t mark = out.size();
         out += '"';
-        if (!append_utc_timestamp(s, type.kind == TypeKind::timestamptz, out, why)) {
+        if (!schema::append_utc_timestamp(s, type.kind == TypeKind::timestamptz, out, why)) {
           out.resize(mark);
           return fail(p, "invalid_timestamp", rule, element,
                       "must be an RFC 3339 timestamp: " + std::string(why) + "; got " + quoted(s));
@@ -583,7 +583,7 @@ class Validator {
         if (n.kind != NodeKind::string) return type_error(p, rule, element, node);
         std::string_view s = tape_.text(n);
         out += '"';
-        if (!append_uuid(s, out)) {
+        if (!schema::append_uuid(s, out)) {
           return fail(p, "invalid_uuid", rule, element,
                       "must be a UUID of 32 hex digits as 8-4-4-4-12, such as "
                       "\"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11\", got " +
@@ -634,7 +634,7 @@ class Validator {
       case NodeKind::string: append_json_string(out, tape_.text(n)); return true;
       case NodeKind::number: {
         double value = 0;
-        if (!parse_finite_double(tape_.text(n), value)) {
+        if (!schema::parse_finite_double(tape_.text(n), value)) {
           return fail(
               p, "out_of_range", rule, element,
               "holds a number that does not fit a double: " + std::string(clip(tape_.text(n))));

@@ -4,7 +4,7 @@
 #include <boost/json/basic_parser_impl.hpp>
 #include <limits>
 
-#include "ingest/validation_values.hpp"
+#include "schema/value_text.hpp"
 
 namespace duckmesh::ingest {
 namespace {
@@ -286,7 +286,7 @@ bool EventTape::parse(std::string_view text, TapeFailure& failure) {
     return false;
   }
   if (ec == boost::json::error::illegal_leading_surrogate ||
-      ec == boost::json::error::illegal_trailing_surrogate || !valid_utf8(text) ||
+      ec == boost::json::error::illegal_trailing_surrogate || !schema::valid_utf8(text) ||
       has_unpaired_surrogate_escape(text)) {
     failure.code = "invalid_utf8";
     failure.message =

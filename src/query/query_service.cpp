@@ -5,7 +5,7 @@
 
 #include "common/error.hpp"
 #include "ingest/token.hpp"
-#include "ingest/validation_values.hpp"
+#include "schema/value_text.hpp"
 #include "obs/metrics.hpp"
 #include "query/snapshot_binder.hpp"
 #include "schema/table_schema.hpp"
@@ -64,7 +64,7 @@ bool bool_field(const boost::json::object& o, const char* name, bool fallback) {
 std::int64_t parse_time(const std::string& text) {
   std::string canonical;
   const char* why = nullptr;
-  if (!ingest::append_utc_timestamp(text, false, canonical, why)) {
+  if (!schema::append_utc_timestamp(text, false, canonical, why)) {
     throw field_error("as_of", std::string("is not an RFC 3339 time (") + (why ? why : "invalid") +
                                    "), e.g. 2026-11-25T10:00:00Z");
   }

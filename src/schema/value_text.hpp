@@ -1,4 +1,6 @@
-// Checks and canonical forms of single values, shared by the validator.
+// Checks and canonical forms of single values given as text: shared by
+// ingest's validator (which writes canonical payloads), the commit
+// coordinator (which reads them into typed columns) and the query plane.
 //
 // Each parser takes the text as it arrived and either fills a canonical
 // form or returns false (with a reason where the caller reports one).
@@ -10,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-namespace duckmesh::ingest {
+namespace duckmesh::schema {
 
 // A JSON number decomposed exactly: value = (-1)^negative * D * 10^exponent,
 // where D is the integer written by `digit_count` significant digits (no
@@ -71,7 +73,28 @@ bool valid_date(std::string_view s);
 bool append_utc_timestamp(std::string_view s, bool require_offset, std::string& out,
                           const char*& why);
 
+// The same text as microseconds since 1970-01-01 00:00:00 UTC, what DuckDB
+// stores for TIMESTAMP (the UTC wall time) and TIMESTAMP WITH TIME ZONE.
+// Same rules and `why` as append_utc_timestamp.
+bool parse_utc_micros(std::string_view s, bool require_offset, std::int64_t& micros,
+                      const char*& why);
+
+// "YYYY-MM-DD" (as valid_date) as days since 1970-01-01, DuckDB's DATE.
+bool parse_date_days(std::string_view s, std::int32_t& days);
+
+// 8-4-4-4-12 hex digits, any case, as the 128-bit number they spell.
+bool parse_uuid(std::string_view s, std::uint64_t& high, std::uint64_t& low);
+
+// A 128-bit integer, wide enough for DECIMAL(38, s)'s stored value
+// (__extension__: GCC's own type, outside ISO C++).
+__extension__ typedef __int128 Int128;
+
+// The value scaled by 10^scale as a whole number, when it has at most
+// `scale` fraction digits and its magnitude stays below 10^precision:
+// DECIMAL(precision, scale)'s stored integer. False otherwise.
+bool exact_to_scaled(const ExactNumber& n, int precision, int scale, Int128& out);
+
 // 8-4-4-4-12 hex digits, any case; appended in lower case.
 bool append_uuid(std::string_view s, std::string& out);
 
-}  // namespace duckmesh::ingest
+}  // namespace duckmesh::schema

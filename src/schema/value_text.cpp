@@ -1,4 +1,4 @@
-#include "ingest/validation_values.hpp"
+#include "schema/value_text.hpp"
 
 #include <charconv>
 #include <cmath>
@@ -7,7 +7,7 @@
 
 #include "common/calendar.hpp"
 
-namespace duckmesh::ingest {
+namespace duckmesh::schema {
 namespace {
 
 bool is_digit(char c) {
@@ -47,6 +47,87 @@ void append_padded(std::string& out, std::int64_t v, int width) {
   out.append(buf, end);
 }
 
+// RFC 3339 text as whole seconds since the epoch in UTC plus microseconds;
+// see append_utc_timestamp for the rules.
+bool parse_utc_parts(std::string_view s, bool require_offset, std::int64_t& utc_seconds,
+                     std::int64_t& fraction_micros, const char*& why) {
+  int y, mo, d, h, mi, sec;
+  why =
+      "expected RFC 3339 text such as \"2026-11-25T10:00:00Z\" or \"2026-11-25 10:00:00.5+02:00\"";
+  if (s.size() < 19) return false;
+  if (!parse_date_prefix(s, y, mo, d)) {
+    int yy, mm, dd;
+    if (s[4] == '-' && s[7] == '-' && read_fixed(s, 0, 4, yy) && read_fixed(s, 5, 2, mm) &&
+        read_fixed(s, 8, 2, dd)) {
+      why = "the date part is not a calendar date in years 0001-9999";
+    }
+    return false;
+  }
+  char sep = s[10];
+  if (sep != 'T' && sep != 't' && sep != ' ') return false;
+  if (s[13] != ':' || s[16] != ':' || !read_fixed(s, 11, 2, h) || !read_fixed(s, 14, 2, mi) ||
+      !read_fixed(s, 17, 2, sec)) {
+    return false;
+  }
+  if (h > 23 || mi > 59 || sec > 59) {
+    why = sec == 60 ? "leap seconds (:60) cannot be stored; the time must be 00:00:00 to 23:59:59"
+                    : "the time must be 00:00:00 to 23:59:59";
+    return false;
+  }
+  std::size_t pos = 19;
+  std::int64_t micros = 0;
+  if (pos < s.size() && s[pos] == '.') {
+    ++pos;
+    std::size_t digits = 0;
+    while (pos < s.size() && is_digit(s[pos])) {
+      if (digits < 6) micros = micros * 10 + (s[pos] - '0');
+      ++digits;
+      ++pos;
+    }
+    if (digits == 0) return false;
+    if (digits > 6) {
+      why = "at most 6 fraction digits (microseconds) are allowed";
+      return false;
+    }
+    for (std::size_t k = digits; k < 6; ++k) micros *= 10;
+  }
+  std::int64_t offset_seconds = 0;
+  if (pos == s.size()) {
+    if (require_offset) {
+      why = "the offset is required: end with \"Z\" or \"+HH:MM\"/\"-HH:MM\"";
+      return false;
+    }
+  } else if (s[pos] == 'Z' || s[pos] == 'z') {
+    ++pos;
+  } else if (s[pos] == '+' || s[pos] == '-') {
+    int oh, om;
+    if (s.size() - pos != 6 || s[pos + 3] != ':' || !read_fixed(s, pos + 1, 2, oh) ||
+        !read_fixed(s, pos + 4, 2, om)) {
+      why = "the offset must be \"Z\" or \"+HH:MM\"/\"-HH:MM\"";
+      return false;
+    }
+    if (oh > 23 || om > 59) {
+      why = "the offset must be at most 23:59";
+      return false;
+    }
+    offset_seconds = (s[pos] == '-' ? -1 : 1) * (oh * 3600 + om * 60);
+    pos += 6;
+  }
+  if (pos != s.size()) return false;
+
+  std::int64_t seconds =
+      calendar::days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 +
+      h * 3600 + mi * 60 + sec - offset_seconds;
+  std::int64_t days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400;
+  const calendar::CivilDate utc = calendar::civil_from_days(days);
+  if (utc.year < 1 || utc.year > 9999) {
+    why = "the instant falls outside 0001-01-01 00:00:00 to 9999-12-31 23:59:59.999999 UTC";
+    return false;
+  }
+  utc_seconds = seconds;
+  fraction_micros = micros;
+  return true;
+}
 }  // namespace
 
 std::int64_t ExactNumber::integer_digits() const {
@@ -232,80 +313,11 @@ bool valid_date(std::string_view s) {
 
 bool append_utc_timestamp(std::string_view s, bool require_offset, std::string& out,
                           const char*& why) {
-  int y, mo, d, h, mi, sec;
-  why =
-      "expected RFC 3339 text such as \"2026-11-25T10:00:00Z\" or \"2026-11-25 10:00:00.5+02:00\"";
-  if (s.size() < 19) return false;
-  if (!parse_date_prefix(s, y, mo, d)) {
-    int yy, mm, dd;
-    if (s[4] == '-' && s[7] == '-' && read_fixed(s, 0, 4, yy) && read_fixed(s, 5, 2, mm) &&
-        read_fixed(s, 8, 2, dd)) {
-      why = "the date part is not a calendar date in years 0001-9999";
-    }
-    return false;
-  }
-  char sep = s[10];
-  if (sep != 'T' && sep != 't' && sep != ' ') return false;
-  if (s[13] != ':' || s[16] != ':' || !read_fixed(s, 11, 2, h) || !read_fixed(s, 14, 2, mi) ||
-      !read_fixed(s, 17, 2, sec)) {
-    return false;
-  }
-  if (h > 23 || mi > 59 || sec > 59) {
-    why = sec == 60 ? "leap seconds (:60) cannot be stored; the time must be 00:00:00 to 23:59:59"
-                    : "the time must be 00:00:00 to 23:59:59";
-    return false;
-  }
-  std::size_t pos = 19;
-  std::int64_t micros = 0;
-  if (pos < s.size() && s[pos] == '.') {
-    ++pos;
-    std::size_t digits = 0;
-    while (pos < s.size() && is_digit(s[pos])) {
-      if (digits < 6) micros = micros * 10 + (s[pos] - '0');
-      ++digits;
-      ++pos;
-    }
-    if (digits == 0) return false;
-    if (digits > 6) {
-      why = "at most 6 fraction digits (microseconds) are allowed";
-      return false;
-    }
-    for (std::size_t k = digits; k < 6; ++k) micros *= 10;
-  }
-  std::int64_t offset_seconds = 0;
-  if (pos == s.size()) {
-    if (require_offset) {
-      why = "the offset is required: end with \"Z\" or \"+HH:MM\"/\"-HH:MM\"";
-      return false;
-    }
-  } else if (s[pos] == 'Z' || s[pos] == 'z') {
-    ++pos;
-  } else if (s[pos] == '+' || s[pos] == '-') {
-    int oh, om;
-    if (s.size() - pos != 6 || s[pos + 3] != ':' || !read_fixed(s, pos + 1, 2, oh) ||
-        !read_fixed(s, pos + 4, 2, om)) {
-      why = "the offset must be \"Z\" or \"+HH:MM\"/\"-HH:MM\"";
-      return false;
-    }
-    if (oh > 23 || om > 59) {
-      why = "the offset must be at most 23:59";
-      return false;
-    }
-    offset_seconds = (s[pos] == '-' ? -1 : 1) * (oh * 3600 + om * 60);
-    pos += 6;
-  }
-  if (pos != s.size()) return false;
-
-  std::int64_t seconds =
-      calendar::days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 +
-      h * 3600 + mi * 60 + sec - offset_seconds;
+  std::int64_t seconds, micros;
+  if (!parse_utc_parts(s, require_offset, seconds, micros, why)) return false;
   std::int64_t days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400;
   std::int64_t in_day = seconds - days * 86400;
   const calendar::CivilDate utc = calendar::civil_from_days(days);
-  if (utc.year < 1 || utc.year > 9999) {
-    why = "the instant falls outside 0001-01-01 00:00:00 to 9999-12-31 23:59:59.999999 UTC";
-    return false;
-  }
   append_padded(out, utc.year, 4);
   out += '-';
   append_padded(out, utc.month, 2);
@@ -322,6 +334,61 @@ bool append_utc_timestamp(std::string_view s, bool require_offset, std::string& 
     append_padded(out, micros, 6);
   }
   out += "+00:00";
+  return true;
+}
+
+bool parse_utc_micros(std::string_view s, bool require_offset, std::int64_t& micros,
+                      const char*& why) {
+  std::int64_t seconds, fraction;
+  if (!parse_utc_parts(s, require_offset, seconds, fraction, why)) return false;
+  micros = seconds * 1'000'000 + fraction;
+  return true;
+}
+
+bool parse_date_days(std::string_view s, std::int32_t& days) {
+  int y, m, d;
+  if (s.size() != 10 || !parse_date_prefix(s, y, m, d)) return false;
+  days = static_cast<std::int32_t>(
+      calendar::days_from_civil(y, static_cast<unsigned>(m), static_cast<unsigned>(d)));
+  return true;
+}
+
+bool parse_uuid(std::string_view s, std::uint64_t& high, std::uint64_t& low) {
+  if (s.size() != 36) return false;
+  std::uint64_t half[2] = {0, 0};
+  int nibbles = 0;
+  for (std::size_t i = 0; i < 36; ++i) {
+    char c = s[i];
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (c != '-') return false;
+      continue;
+    }
+    unsigned v;
+    if (is_digit(c)) {
+      v = static_cast<unsigned>(c - '0');
+    } else if (c >= 'a' && c <= 'f') {
+      v = static_cast<unsigned>(c - 'a' + 10);
+    } else if (c >= 'A' && c <= 'F') {
+      v = static_cast<unsigned>(c - 'A' + 10);
+    } else {
+      return false;
+    }
+    auto& h = half[nibbles / 16];
+    h = (h << 4) | v;
+    ++nibbles;
+  }
+  high = half[0];
+  low = half[1];
+  return true;
+}
+
+bool exact_to_scaled(const ExactNumber& n, int precision, int scale, Int128& out) {
+  if (n.fraction_digits() > scale || n.integer_digits() + scale > precision) return false;
+  // digits * 10^(exponent + scale), exponent + scale >= 0 by the first check.
+  Int128 v = 0;
+  for (std::size_t i = 0; i < n.digit_count; ++i) v = v * 10 + (n.digits[i] - '0');
+  for (std::int64_t k = 0; k < n.exponent + scale; ++k) v *= 10;
+  out = n.negative ? -v : v;
   return true;
 }
 
@@ -345,4 +412,4 @@ bool append_uuid(std::string_view s, std::string& out) {
   return true;
 }
 
-}  // namespace duckmesh::ingest
+}  // namespace duckmesh::schema
