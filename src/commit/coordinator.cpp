@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 
+#include "commit/payload_reader.hpp"
 #include "common/error.hpp"
 #include "common/fault.hpp"
 #include "duck/sql_literal.hpp"
@@ -109,6 +110,7 @@ Coordinator::Coordinator(catalog::CatalogRepo& catalog, bus::IngestBus& bus,
   conn_ = std::make_unique<duck::Connection>(*duckdb_);
   // Timestamps without an offset are UTC; with an offset they are converted.
   conn_->execute("SET TimeZone='UTC'");
+  rows_ = std::make_unique<duck::RowSource>(*conn_, "duckmesh_batch");
   watermark_ = catalog_.watermark();
   Metrics::get().watermark.set(static_cast<double>(watermark_.load()));
   if (options_.commit) reconcile_dead_letters();
@@ -204,50 +206,44 @@ std::vector<catalog::ColumnStats> Coordinator::footer_statistics(
   return stats;
 }
 
-std::vector<catalog::NewFile> Coordinator::write_records(
-    const catalog::TableInfo& table, const std::vector<const bus::Record*>& records) {
-  auto table_schema = schema::TableSchema::from_json_text(table.schema_json);
-  bool keyed = table.kind == catalog::TableKind::keyed;
-
-  // Stage the events as NDJSON with the system columns spliced in front of
-  // each payload object, then let DuckDB read them with the declared types.
+std::filesystem::path Coordinator::stage_ndjson(const std::vector<const bus::Record*>& records) {
+  // The events as NDJSON with the system columns spliced in front of each
+  // payload object, built in memory and written at once.
   auto scratch = store_.scratch_dir();
   std::filesystem::create_directories(scratch);
   auto staging = scratch / scratch_name("staging", ".ndjson");
-  struct Cleanup {
-    std::filesystem::path path;
-    ~Cleanup() {
-      std::error_code ec;
-      std::filesystem::remove(path, ec);
-    }
-  } cleanup{staging};
-  {
-    // Built in memory and written at once: one copy into the page cache.
-    const std::string position_prefix = std::string("{\"") + schema::kPositionColumn + "\":";
-    const std::string ingested_prefix = std::string(",\"") + schema::kIngestedAtColumn + "\":";
-    std::size_t size = 0;
-    for (const auto* r : records) size += r->payload.size() + 64;
-    std::string text;
-    text.reserve(size);
-    char number[24];
-    for (const auto* r : records) {
-      std::string_view payload = r->payload;
-      text += position_prefix;
-      text.append(number, std::to_chars(number, number + sizeof number, r->position).ptr);
-      text += ingested_prefix;
-      text.append(number, std::to_chars(number, number + sizeof number, r->ingested_unix_us).ptr);
-      auto body = payload.substr(1);  // after '{'
-      auto first = body.find_first_not_of(" \t\r\n");
-      if (first != std::string_view::npos && body[first] != '}') text += ',';
-      text += body;
-      text += '\n';
-    }
-    std::ofstream out(staging, std::ios::binary);
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    out.close();
-    if (!out) throw Error(ErrorCode::unavailable, "cannot write staging file " + staging.string());
+  const std::string position_prefix = std::string("{\"") + schema::kPositionColumn + "\":";
+  const std::string ingested_prefix = std::string(",\"") + schema::kIngestedAtColumn + "\":";
+  std::size_t size = 0;
+  for (const auto* r : records) size += r->payload.size() + 64;
+  std::string text;
+  text.reserve(size);
+  char number[24];
+  for (const auto* r : records) {
+    std::string_view payload = r->payload;
+    text += position_prefix;
+    text.append(number, std::to_chars(number, number + sizeof number, r->position).ptr);
+    text += ingested_prefix;
+    text.append(number, std::to_chars(number, number + sizeof number, r->ingested_unix_us).ptr);
+    auto body = payload.substr(1);  // after '{'
+    auto first = body.find_first_not_of(" \t\r\n");
+    if (first != std::string_view::npos && body[first] != '}') text += ',';
+    text += body;
+    text += '\n';
   }
+  std::ofstream out(staging, std::ios::binary);
+  out.write(text.data(), static_cast<std::streamsize>(text.size()));
+  out.close();
+  if (!out) {
+    std::error_code ec;
+    std::filesystem::remove(staging, ec);
+    throw Error(ErrorCode::unavailable, "cannot write staging file " + staging.string());
+  }
+  return staging;
+}
 
+std::string Coordinator::read_json_source(const std::filesystem::path& staging,
+                                          const schema::TableSchema& table_schema, bool keyed) {
   std::string columns = "{";
   std::string select;
   for (const auto& c : table_schema.columns) {
@@ -276,9 +272,49 @@ std::vector<catalog::NewFile> Coordinator::write_records(
               ", 'upsert') AS " + schema::quote_identifier(schema::kOperationColumn);
   }
   columns += "}";
-  std::string source = "SELECT " + select + " FROM read_json(" +
-                       duck::quote_literal(staging.string()) +
-                       ", format='newline_delimited', columns=" + columns + ")";
+  return "SELECT " + select + " FROM read_json(" + duck::quote_literal(staging.string()) +
+         ", format='newline_delimited', columns=" + columns + ")";
+}
+
+std::vector<catalog::NewFile> Coordinator::write_records(
+    const catalog::TableInfo& table, const std::vector<const bus::Record*>& records) {
+  auto table_schema = schema::TableSchema::from_json_text(table.schema_json);
+  bool keyed = table.kind == catalog::TableKind::keyed;
+
+  // The batch as a relation with the table's columns and the system
+  // columns. Tables of scalar columns are read straight from the records
+  // (PayloadReader); json and list columns go through an NDJSON staging file
+  // and DuckDB's read_json.
+  std::optional<PayloadReader> reader;
+  std::optional<std::filesystem::path> staging;
+  std::string source;
+  if (PayloadReader::supports(table_schema)) {
+    reader.emplace(table_schema, keyed);
+    source = "SELECT * FROM " + rows_->name() + "()";
+  } else {
+    staging = stage_ndjson(records);
+    source = read_json_source(*staging, table_schema, keyed);
+  }
+  struct Cleanup {
+    const std::optional<std::filesystem::path>& path;
+    ~Cleanup() {
+      std::error_code ec;
+      if (path) std::filesystem::remove(*path, ec);
+    }
+  } cleanup{staging};
+  // Runs a statement that reads `source`.
+  auto run = [&](const std::string& sql) {
+    if (!reader) return conn_->query(sql);
+    std::size_t next = 0;
+    duck::RowSource::Producer produce = [&](duck::ChunkWriter& out) {
+      idx_t n = 0;
+      for (; n < out.capacity() && next < records.size(); ++n, ++next) {
+        reader->read(*records[next], out, n);
+      }
+      return n;
+    };
+    return rows_->query(sql, reader->columns(), produce);
+  };
 
   // Statistics for pruning: min/max/null count of every scalar column.
   std::vector<const schema::Column*> stat_columns;
@@ -297,10 +333,9 @@ std::vector<catalog::NewFile> Coordinator::write_records(
     file.table = table.name;
     file.path = std::move(key);
     try {
-      auto written = conn_
-                         ->query("COPY (" + source + ") TO " + duck::quote_literal(local.string()) +
-                                 " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE " +
-                                 std::to_string(options_.row_group_size) + ")")
+      auto written = run("COPY (" + source + ") TO " + duck::quote_literal(local.string()) +
+                         " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE " +
+                         std::to_string(options_.row_group_size) + ")")
                          .scalar();
       file.row_count = written ? duck::to_int64(*written) : 0;
     } catch (const Error& e) {
@@ -317,8 +352,8 @@ std::vector<catalog::NewFile> Coordinator::write_records(
 
   std::string partition = partition_expression(table.partition);
   try {
-    conn_->execute("CREATE OR REPLACE TEMP TABLE staged AS SELECT *, " + partition +
-                   " AS _dm_partition FROM (" + source + ")");
+    run("CREATE OR REPLACE TEMP TABLE staged AS SELECT *, " + partition +
+        " AS _dm_partition FROM (" + source + ")");
   } catch (const Error& e) {
     throw DataError{std::string(e.message())};
   }

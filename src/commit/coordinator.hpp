@@ -51,6 +51,7 @@
 #include "catalog/catalog_repo.hpp"
 #include "duck/connection.hpp"
 #include "duck/database.hpp"
+#include "duck/row_source.hpp"
 #include "schema/table_schema.hpp"
 #include "storage/object_store.hpp"
 
@@ -138,6 +139,13 @@ class Coordinator {
   std::vector<catalog::ColumnStats> footer_statistics(
       const std::filesystem::path& file, const std::vector<const schema::Column*>& stat_columns,
       const schema::TableSchema& table_schema, std::int64_t row_count);
+  // The records as an NDJSON file in the store's scratch directory, for
+  // tables PayloadReader does not read; the caller removes it.
+  std::filesystem::path stage_ndjson(const std::vector<const bus::Record*>& records);
+  // A SELECT reading that file with the table's columns and the system
+  // columns, as PayloadReader gives them.
+  static std::string read_json_source(const std::filesystem::path& staging,
+                                      const schema::TableSchema& table_schema, bool keyed);
   std::vector<catalog::NewFile> write_records(const catalog::TableInfo& table,
                                               const std::vector<const bus::Record*>& records);
 
@@ -147,6 +155,8 @@ class Coordinator {
   CoordinatorOptions options_;
   std::unique_ptr<duck::Database> duckdb_;
   std::unique_ptr<duck::Connection> conn_;
+  // Batches reach DuckDB through this table function (see PayloadReader).
+  std::unique_ptr<duck::RowSource> rows_;
 
   std::atomic<bus::Position> watermark_{0};
   std::atomic<std::int64_t> heartbeat_unix_us_{0};
