@@ -1,6 +1,7 @@
 #include "commit/coordinator.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <boost/json.hpp>
 #include <charconv>
 #include <filesystem>
@@ -12,6 +13,7 @@
 #include "common/error.hpp"
 #include "common/fault.hpp"
 #include "duck/sql_literal.hpp"
+#include "duck/value.hpp"
 #include "obs/log.hpp"
 #include "obs/metrics.hpp"
 #include "schema/table_schema.hpp"
@@ -110,6 +112,11 @@ Coordinator::Coordinator(catalog::CatalogRepo& catalog, bus::IngestBus& bus,
   conn_ = std::make_unique<duck::Connection>(*duckdb_);
   // Timestamps without an offset are UTC; with an offset they are converted.
   conn_->execute("SET TimeZone='UTC'");
+  // Bus order within a file is not needed (readers order by _dm_position
+  // where it matters), and without it DuckDB writes a file on all threads.
+  conn_->execute("SET preserve_insertion_order = false");
+  duckdb_threads_ = static_cast<std::size_t>(
+      duck::to_int64(*conn_->query("SELECT current_setting('threads')").scalar()));
   rows_ = std::make_unique<duck::RowSource>(*conn_, "duckmesh_batch");
   watermark_ = catalog_.watermark();
   Metrics::get().watermark.set(static_cast<double>(watermark_.load()));
@@ -285,11 +292,10 @@ std::vector<catalog::NewFile> Coordinator::write_records(
   // columns. Tables of scalar columns are read straight from the records
   // (PayloadReader); json and list columns go through an NDJSON staging file
   // and DuckDB's read_json.
-  std::optional<PayloadReader> reader;
   std::optional<std::filesystem::path> staging;
   std::string source;
-  if (PayloadReader::supports(table_schema)) {
-    reader.emplace(table_schema, keyed);
+  const bool direct = PayloadReader::supports(table_schema);
+  if (direct) {
     source = "SELECT * FROM " + rows_->name() + "()";
   } else {
     staging = stage_ndjson(records);
@@ -302,18 +308,25 @@ std::vector<catalog::NewFile> Coordinator::write_records(
       if (path) std::filesystem::remove(*path, ec);
     }
   } cleanup{staging};
-  // Runs a statement that reads `source`.
+  // Runs a statement that reads `source`. The records are read on all of
+  // DuckDB's threads, one reader each, taking a chunk's worth of records at
+  // a time; rows land in the file in the order the threads finish (readers
+  // order by _dm_position where it matters).
   auto run = [&](const std::string& sql) {
-    if (!reader) return conn_->query(sql);
-    std::size_t next = 0;
-    duck::RowSource::Producer produce = [&](duck::ChunkWriter& out) {
-      idx_t n = 0;
-      for (; n < out.capacity() && next < records.size(); ++n, ++next) {
-        reader->read(*records[next], out, n);
-      }
-      return n;
+    if (!direct) return conn_->query(sql);
+    std::vector<std::unique_ptr<PayloadReader>> readers(duckdb_threads_);
+    std::atomic<std::size_t> next{0};
+    duck::RowSource::Producer produce = [&](duck::ChunkWriter& out, std::size_t slot) -> idx_t {
+      auto& reader = readers[slot];
+      if (!reader) reader = std::make_unique<PayloadReader>(table_schema, keyed);
+      const std::size_t from = next.fetch_add(out.capacity());
+      if (from >= records.size()) return 0;
+      const std::size_t to = std::min(records.size(), from + out.capacity());
+      for (std::size_t i = from; i < to; ++i) reader->read(*records[i], out, i - from);
+      return to - from;
     };
-    return rows_->query(sql, reader->columns(), produce);
+    PayloadReader shape(table_schema, keyed);
+    return rows_->query(sql, shape.columns(), produce, duckdb_threads_);
   };
 
   // Statistics for pruning: min/max/null count of every scalar column.

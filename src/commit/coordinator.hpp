@@ -7,7 +7,10 @@
 //   3. group by product and table; drop duplicate idempotency keys (within
 //      the batch and against the catalog); keyed tables keep every version;
 //   4. write each group as Parquet through DuckDB (one file per partition),
-//      with the hidden system columns, and put the files in the store;
+//      with the hidden system columns, and put the files in the store; the
+//      records reach DuckDB as typed rows (PayloadReader, on all of DuckDB's
+//      threads), or as a staged NDJSON file for tables with json or list
+//      columns;
 //   5. publish one snapshot per product, all in one catalog transaction that
 //      also resolves the positions and records idempotency keys;
 //   6. ack the bus.
@@ -16,8 +19,9 @@
 // recognised in step 2). So every acknowledged record becomes visible exactly
 // once.
 //
-// Records whose values DuckDB cannot convert are isolated by bisection and
-// dead-lettered with DuckDB's message; they never hold back the others.
+// Records whose values cannot be converted are isolated by bisection and
+// dead-lettered with the reason (PayloadReader's or DuckDB's message); they
+// never hold back the others.
 // Storage or catalog failures nack the whole batch for a later retry.
 //
 // A batch is committed when it is full (max_batch_events), when its oldest
@@ -157,6 +161,7 @@ class Coordinator {
   std::unique_ptr<duck::Connection> conn_;
   // Batches reach DuckDB through this table function (see PayloadReader).
   std::unique_ptr<duck::RowSource> rows_;
+  std::size_t duckdb_threads_ = 1;
 
   std::atomic<bus::Position> watermark_{0};
   std::atomic<std::int64_t> heartbeat_unix_us_{0};

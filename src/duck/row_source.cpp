@@ -96,16 +96,37 @@ struct RowSource::Callbacks {
     }
   }
 
-  static void init(duckdb_init_info info) { duckdb_init_set_max_threads(info, 1); }
+  // Per scanning thread: its slot and its writer.
+  struct Local {
+    std::size_t slot = 0;
+    ChunkWriter writer;
+  };
+
+  static void init(duckdb_init_info info) {
+    RowSource* self = owner_of(duckdb_init_get_extra_info(info));
+    duckdb_init_set_max_threads(info, self == nullptr ? 1 : self->threads_);
+  }
+
+  static void local_init(duckdb_init_info info) {
+    RowSource* self = owner_of(duckdb_init_get_extra_info(info));
+    auto* local = new Local;
+    if (self != nullptr) local->slot = self->next_slot_.fetch_add(1);
+    duckdb_init_set_init_data(info, local, [](void* p) { delete static_cast<Local*>(p); });
+  }
 
   static void produce(duckdb_function_info info, duckdb_data_chunk output) {
     RowSource* self = owner_of(duckdb_function_get_extra_info(info));
-    if (self == nullptr || self->producer_ == nullptr) {
+    auto* local = static_cast<Local*>(duckdb_function_get_local_init_data(info));
+    if (self == nullptr || self->producer_ == nullptr || local == nullptr) {
       duckdb_function_set_error(info, "this row source has no rows to give outside its query()");
       return;
     }
+    if (local->slot >= self->threads_) {
+      duckdb_function_set_error(info, "the row source was scanned by more threads than it allows");
+      return;
+    }
     try {
-      ChunkWriter& w = self->writer_;
+      ChunkWriter& w = local->writer;
       const auto& columns = *self->columns_;
       w.columns_ = &columns;
       w.capacity_ = duckdb_vector_size();
@@ -116,10 +137,13 @@ struct RowSource::Callbacks {
         w.vectors_[c] = duckdb_data_chunk_get_vector(output, c);
         w.data_[c] = duckdb_vector_get_data(w.vectors_[c]);
       }
-      idx_t rows = (*self->producer_)(w);
+      idx_t rows = (*self->producer_)(w, local->slot);
       duckdb_data_chunk_set_size(output, rows);
     } catch (...) {
-      self->failure_ = std::current_exception();
+      {
+        std::lock_guard lock(self->failure_mutex_);
+        if (!self->failure_) self->failure_ = std::current_exception();
+      }
       duckdb_data_chunk_set_size(output, 0);
       duckdb_function_set_error(info, "the row source's producer failed");
     }
@@ -136,6 +160,7 @@ RowSource::RowSource(Connection& connection, std::string name)
   duckdb_table_function_set_extra_info(function, handle, Callbacks::destroy);
   duckdb_table_function_set_bind(function, Callbacks::bind);
   duckdb_table_function_set_init(function, Callbacks::init);
+  duckdb_table_function_set_local_init(function, Callbacks::local_init);
   duckdb_table_function_set_function(function, Callbacks::produce);
   duckdb_state state = duckdb_register_table_function(connection_.handle(), function);
   duckdb_destroy_table_function(&function);  // the registration keeps its own copy
@@ -150,9 +175,11 @@ RowSource::~RowSource() {
 }
 
 Result RowSource::query(std::string_view sql, const std::vector<SourceColumn>& columns,
-                        const Producer& producer) {
+                        const Producer& producer, std::size_t threads) {
   columns_ = &columns;
   producer_ = &producer;
+  threads_ = threads == 0 ? 1 : threads;
+  next_slot_ = 0;
   failure_ = nullptr;
   struct Reset {
     RowSource& self;

@@ -7,11 +7,15 @@
 // no file, no text to parse in between. The columns are given per call, so
 // one registered function serves tables of any shape.
 //
-// The producer runs on whichever thread DuckDB executes the scan, one call
-// at a time (the function reports a single thread), while query() waits.
-// An exception it throws stops the statement; query() then rethrows that
-// exception itself (not DuckDB's wrapper around its text), so a caller can
-// tell its own errors from DuckDB's.
+// The producer runs on DuckDB's threads while query() waits: on one at a
+// time by default, or on up to `threads` at once, each call told which of
+// them (its slot, 0..threads-1) it runs on so that it can keep per-thread
+// state. Rows then come in whatever order the threads finish, and only a
+// connection with `SET preserve_insertion_order = false` lets DuckDB write
+// them in parallel. An exception the producer throws stops the statement;
+// query() then rethrows that exception itself (the first, if several
+// threads threw), not DuckDB's wrapper around its text, so a caller can tell
+// its own errors from DuckDB's.
 //
 // Thread-safety: one query() at a time per RowSource; the RowSource must
 // outlive the connection it is registered on, or at least every statement
@@ -20,9 +24,11 @@
 
 #include <duckdb.h>
 
+#include <atomic>
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -103,8 +109,10 @@ class ChunkWriter {
 
 class RowSource {
  public:
-  // Fills rows 0..n-1 of the writer and returns n; 0 ends the table.
-  using Producer = std::function<idx_t(ChunkWriter&)>;
+  // Fills rows 0..n-1 of the writer and returns n; 0 ends the table (for
+  // the calling thread: the others go on until they return 0 too). `slot`
+  // is the calling thread's number, below query()'s `threads`.
+  using Producer = std::function<idx_t(ChunkWriter&, std::size_t slot)>;
 
   // Registers the table function `name` on `connection`'s database. Throws
   // Error(internal) when DuckDB refuses it. REQUIRES: no other function of
@@ -117,10 +125,11 @@ class RowSource {
   const std::string& name() const { return name_; }
 
   // Runs `sql` on the connection, with `name()` yielding rows of `columns`
-  // from `producer`. Returns the statement's result; rethrows what the
-  // producer threw, or DuckDB's error as Connection::query does.
+  // from `producer` on up to `threads` threads. Returns the statement's
+  // result; rethrows what the producer threw, or DuckDB's error as
+  // Connection::query does.
   Result query(std::string_view sql, const std::vector<SourceColumn>& columns,
-               const Producer& producer);
+               const Producer& producer, std::size_t threads = 1);
 
  private:
   struct Callbacks;
@@ -131,7 +140,9 @@ class RowSource {
   // Set for the duration of query(): what the function's callbacks read.
   const std::vector<SourceColumn>* columns_ = nullptr;
   const Producer* producer_ = nullptr;
-  ChunkWriter writer_;
+  std::size_t threads_ = 1;
+  std::atomic<std::size_t> next_slot_{0};
+  std::mutex failure_mutex_;
   std::exception_ptr failure_;
 };
 

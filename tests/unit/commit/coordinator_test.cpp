@@ -150,6 +150,40 @@ TEST(CoordinatorStatistics, FooterStatisticsSpanRowGroupsAndNeverUnderstateBound
   EXPECT_EQ(by_column["_dm_position"].max.value_or("?"), "3500");
 }
 
+TEST_F(CoordinatorTest, ABatchOfManyChunksReadOnEveryThreadHoldsEachEventOnce) {
+  // 20,000 events: ten of DuckDB's chunks, taken by its threads in turn.
+  TempDir dir;
+  app::NodeOptions options;
+  options.data_dir = dir.path();
+  options.coordinator.max_batch_events = 50'000;
+  options.coordinator.duckdb_threads = 4;
+  app::Node node(options);
+  node.catalog().create_product({"shop", "", ""});
+  node.catalog().create_table(
+      "shop", {"t", catalog::TableKind::append, {}, {},
+               R"J([{"name":"n","type":"bigint"},{"name":"s","type":"varchar"}])J", "{}"});
+  std::vector<bus::Record> records;
+  for (int i = 0; i < 20'000; ++i) {
+    bus::Record r;
+    r.product = "shop";
+    r.table = "t";
+    r.payload = "{\"n\":" + std::to_string(i) + ",\"s\":\"v" + std::to_string(i) + "\"}";
+    records.push_back(std::move(r));
+  }
+  auto positions = node.bus().publish(std::move(records));
+  auto result = node.coordinator().commit_once();
+  ASSERT_EQ(result.committed, 20'000u);
+  // Each event once, with its own position and values.
+  auto rows = testing::snapshot_rows(
+      node, "shop",
+      "SELECT count(*), count(DISTINCT n), min(n), max(n), "
+      "count(*) FILTER (WHERE s <> 'v' || n OR _dm_position <> n + " +
+          std::to_string(positions.front()) + ") FROM t",
+      0, true);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0], (std::vector<std::string>{"20000", "20000", "0", "19999", "0"}));
+}
+
 TEST_F(CoordinatorTest, EmptyTableIsATypedEmptyRelation) {
   create_append("orders");
   EXPECT_EQ(scalar("SELECT count(*) FROM orders"), "0");

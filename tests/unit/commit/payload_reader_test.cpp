@@ -53,7 +53,7 @@ class PayloadReaderTest : public ::testing::Test {
     std::vector<bus::Record> records;
     for (std::size_t i = 0; i < payloads.size(); ++i) records.push_back(record(payloads[i], i + 1));
     std::size_t next = 0;
-    duck::RowSource::Producer produce = [&](duck::ChunkWriter& out) {
+    duck::RowSource::Producer produce = [&](duck::ChunkWriter& out, std::size_t) {
       idx_t n = 0;
       for (; n < out.capacity() && next < records.size(); ++n, ++next)
         reader.read(records[next], out, n);
@@ -209,7 +209,7 @@ TEST_F(PayloadReaderTest, RandomBytesNeverCrashIt) {
     }
     auto r = record(payload, 1);
     std::size_t given = 0;
-    duck::RowSource::Producer produce = [&](duck::ChunkWriter& out) -> idx_t {
+    duck::RowSource::Producer produce = [&](duck::ChunkWriter& out, std::size_t) -> idx_t {
       if (given++ > 0) return 0;
       reader.read(r, out, 0);
       return 1;

@@ -28,7 +28,7 @@ TEST_F(RowSourceTest, RowsOfEveryTypeReadBackAsWritten) {
   // 5000 rows: three chunks. Odd rows are all NULL.
   const idx_t total = 5000;
   idx_t next = 0;
-  RowSource::Producer produce = [&](ChunkWriter& out) {
+  RowSource::Producer produce = [&](ChunkWriter& out, std::size_t) {
     idx_t n = 0;
     for (; n < out.capacity() && next < total; ++n, ++next) {
       if (next % 2 == 1) {
@@ -80,7 +80,7 @@ TEST_F(RowSourceTest, WhatTheProducerThrowsComesBackAsItself) {
   RowSource source(conn, "failing");
   std::vector<SourceColumn> columns = {{"x", SourceType::bigint}};
   int calls = 0;
-  RowSource::Producer produce = [&](ChunkWriter& out) -> idx_t {
+  RowSource::Producer produce = [&](ChunkWriter& out, std::size_t) -> idx_t {
     if (++calls == 2) throw std::range_error("record 7 is bad");
     for (idx_t n = 0; n < out.capacity(); ++n) out.set_int64(0, n, 1);
     return out.capacity();
@@ -98,7 +98,7 @@ TEST_F(RowSourceTest, WhatTheProducerThrowsComesBackAsItself) {
   // The connection and the source stay usable.
   calls = 10;
   idx_t left = 3;
-  RowSource::Producer three = [&](ChunkWriter& out) -> idx_t {
+  RowSource::Producer three = [&](ChunkWriter& out, std::size_t) -> idx_t {
     if (left == 0) return 0;
     out.set_int64(0, 0, 5);
     --left;
