@@ -339,7 +339,6 @@ void PayloadReader::write_value(std::size_t column, Cursor& in, duck::ChunkWrite
     if (kind == Cursor::Kind::string) return string_text();
     in.fail("expected a number for type " + t.type_name);
   };
-  auto bad = [&](const std::string& what) { in.fail_value(what, kind, text); };
   switch (t.kind) {
     case TypeKind::boolean:
       if (kind == Cursor::Kind::true_ || kind == Cursor::Kind::false_) {
@@ -357,7 +356,7 @@ void PayloadReader::write_value(std::size_t column, Cursor& in, duck::ChunkWrite
       if (!schema::parse_exact_number(s, n) ||
           !schema::exact_to_int64(n, is_int ? INT32_MIN : INT64_MIN,
                                   is_int ? INT32_MAX : INT64_MAX, v, fractional)) {
-        bad("expected a whole number within the range of " + t.type_name);
+        in.fail_value("expected a whole number within the range of " + t.type_name, kind, text);
       }
       if (is_int) {
         out.set_int32(column, row, static_cast<std::int32_t>(v));
@@ -371,7 +370,7 @@ void PayloadReader::write_value(std::size_t column, Cursor& in, duck::ChunkWrite
       auto s = number_text();
       schema::ExactNumber syntax;
       if (!schema::parse_exact_number(s, syntax) || !schema::parse_finite_double(s, v)) {
-        bad("expected a finite number for type double");
+        in.fail_value("expected a finite number for type double", kind, text);
       }
       out.set_double(column, row, v);
       return;
@@ -381,15 +380,15 @@ void PayloadReader::write_value(std::size_t column, Cursor& in, duck::ChunkWrite
       schema::Int128 v;
       auto s = number_text();
       if (!schema::parse_exact_number(s, n) || !schema::exact_to_scaled(n, t.precision, t.scale, v)) {
-        bad("expected a number with at most " + std::to_string(t.precision - t.scale) +
+        in.fail_value("expected a number with at most " + std::to_string(t.precision - t.scale) +
             " integer and " + std::to_string(t.scale) + " fraction digits for type " +
-            t.type_name);
+            t.type_name, kind, text);
       }
       out.set_decimal(column, row, v);
       return;
     }
     case TypeKind::varchar: {
-      if (kind == Cursor::Kind::container) bad("expected a string");
+      if (kind == Cursor::Kind::container) in.fail_value("expected a string", kind, text);
       auto s = kind == Cursor::Kind::string ? string_text() : text;
       if (!schema::valid_utf8(s)) in.fail("the text is not valid UTF-8");
       out.set_string(column, row, s);
@@ -398,7 +397,7 @@ void PayloadReader::write_value(std::size_t column, Cursor& in, duck::ChunkWrite
     case TypeKind::date: {
       std::int32_t days;
       if (kind != Cursor::Kind::string || !schema::parse_date_days(string_text(), days)) {
-        bad("expected a date as \"YYYY-MM-DD\"");
+        in.fail_value("expected a date as \"YYYY-MM-DD\"", kind, text);
       }
       out.set_date(column, row, days);
       return;
@@ -409,7 +408,7 @@ void PayloadReader::write_value(std::size_t column, Cursor& in, duck::ChunkWrite
       const char* why = "expected RFC 3339 text";
       if (kind != Cursor::Kind::string ||
           !schema::parse_utc_micros(string_text(), false, micros, why)) {
-        bad(why);
+        in.fail_value(why, kind, text);
       }
       out.set_timestamp(column, row, micros);
       return;
@@ -417,7 +416,7 @@ void PayloadReader::write_value(std::size_t column, Cursor& in, duck::ChunkWrite
     case TypeKind::uuid: {
       std::uint64_t high, low;
       if (kind != Cursor::Kind::string || !schema::parse_uuid(string_text(), high, low)) {
-        bad("expected a UUID as 8-4-4-4-12 hex digits");
+        in.fail_value("expected a UUID as 8-4-4-4-12 hex digits", kind, text);
       }
       out.set_uuid(column, row, high, low);
       return;
