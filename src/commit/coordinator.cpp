@@ -6,6 +6,7 @@
 #include <charconv>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <map>
 #include <set>
 
@@ -448,6 +449,15 @@ void Coordinator::refresh_watermark() {
 }
 
 CommitResult Coordinator::commit_once() {
+  auto result = commit_cycle(false);
+  return result;
+}
+
+void Coordinator::finish_ack() {
+  if (pending_ack_.valid()) pending_ack_.get();
+}
+
+CommitResult Coordinator::commit_cycle(bool defer_ack) {
   auto started = std::chrono::steady_clock::now();
   CommitResult result;
   auto records = bus_.claim_batch(options_.consumer, options_.max_batch_events, options_.lease);
@@ -601,7 +611,23 @@ CommitResult Coordinator::commit_once() {
     for (auto p : resolved) {
       if (!dead.count(p)) to_ack.push_back(p);
     }
-    if (!to_ack.empty()) bus_.ack(options_.consumer, to_ack);
+    // At most one ack in flight: the previous cycle's ends first.
+    finish_ack();
+    if (defer_ack && !to_ack.empty()) {
+      // The batch is visible; the ack only stops redelivery, and a crash
+      // before it is harmless (step 2 recognises the positions). So it runs
+      // while the next cycle claims and writes.
+      pending_ack_ = std::async(std::launch::async, [this, to_ack = std::move(to_ack)] {
+        try {
+          bus_.ack(options_.consumer, to_ack);
+        } catch (const std::exception& e) {
+          log::warn("acking a published batch failed; it is recognised when redelivered",
+                    {{"error", e.what()}, {"events", to_ack.size()}});
+        }
+      });
+    } else if (!to_ack.empty()) {
+      bus_.ack(options_.consumer, to_ack);
+    }
   } catch (const std::exception& e) {
     Metrics::get().failures.inc();
     // An unavailable store or catalog (or one that timed out) is not the
@@ -644,7 +670,11 @@ CommitResult Coordinator::commit_once() {
 }
 
 void Coordinator::drain() {
-  while (commit_once().claimed > 0) {
+  struct Finish {
+    Coordinator& self;
+    ~Finish() { self.finish_ack(); }
+  } finish{*this};
+  while (commit_cycle(true).claimed > 0) {
   }
 }
 
@@ -769,11 +799,14 @@ void Coordinator::loop() {
     oldest_unflushed_.reset();
     lock.unlock();
     try {
-      // Commit until nothing is deliverable, so a backlog drains at full speed.
-      while (commit_once().claimed >= options_.max_batch_events) {
+      // Commit until nothing is deliverable, so a backlog drains at full
+      // speed, each batch's ack overlapping the next batch's work.
+      while (commit_cycle(true).claimed >= options_.max_batch_events) {
       }
+      finish_ack();
     } catch (const std::exception& e) {
-      // commit_once logged and nacked; back off one age period.
+      // commit_cycle logged and nacked; back off one age period.
+      finish_ack();
       std::this_thread::sleep_for(options_.max_batch_age);
     }
     lock.lock();

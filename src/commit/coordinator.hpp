@@ -13,7 +13,9 @@
 //      columns;
 //   5. publish one snapshot per product, all in one catalog transaction that
 //      also resolves the positions and records idempotency keys;
-//   6. ack the bus.
+//   6. ack the bus. The background loop and drain() let this ack run while
+//      the next cycle claims and writes (at most one in flight); a crash
+//      before it lands is harmless, step 2 recognises the positions.
 // A crash anywhere leaves either nothing visible (files not in the catalog
 // are orphans that gc removes) or everything visible (redelivered records are
 // recognised in step 2). So every acknowledged record becomes visible exactly
@@ -44,6 +46,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -150,6 +153,11 @@ class Coordinator {
   // columns, as PayloadReader gives them.
   static std::string read_json_source(const std::filesystem::path& staging,
                                       const schema::TableSchema& table_schema, bool keyed);
+  // One cycle; with defer_ack the bus ack runs in the background until the
+  // next cycle's ack (or finish_ack) waits for it.
+  CommitResult commit_cycle(bool defer_ack);
+  // Waits for a deferred ack, if one runs.
+  void finish_ack();
   std::vector<catalog::NewFile> write_records(const catalog::TableInfo& table,
                                               const std::vector<const bus::Record*>& records);
 
@@ -174,6 +182,8 @@ class Coordinator {
   std::size_t unflushed_ = 0;
   std::optional<std::chrono::steady_clock::time_point> oldest_unflushed_;
   std::thread thread_;
+  // The previous cycle's ack, while it runs (see commit_cycle).
+  std::future<void> pending_ack_;
 };
 
 }  // namespace duckmesh::commit
