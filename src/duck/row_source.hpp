@@ -95,7 +95,8 @@ class ChunkWriter {
   void set_decimal(idx_t column, idx_t row, Int128 scaled);
   // UUID from its 128 bits as written (first hex digit most significant).
   void set_uuid(idx_t column, idx_t row, std::uint64_t high, std::uint64_t low);
-  // VARCHAR: copied into the vector.
+  // VARCHAR: copied into the vector. REQUIRES valid UTF-8 (DuckDB does not
+  // check short strings, and leaves invalid text undefined).
   void set_string(idx_t column, idx_t row, std::string_view value);
 
  private:

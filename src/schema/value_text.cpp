@@ -118,9 +118,10 @@ bool parse_utc_parts(std::string_view s, bool require_offset, std::int64_t& utc_
   std::int64_t seconds =
       calendar::days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 +
       h * 3600 + mi * 60 + sec - offset_seconds;
-  std::int64_t days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400;
-  const calendar::CivilDate utc = calendar::civil_from_days(days);
-  if (utc.year < 1 || utc.year > 9999) {
+  // The first and last second of years 0001-9999 in UTC.
+  static const std::int64_t first = calendar::days_from_civil(1, 1, 1) * 86400;
+  static const std::int64_t last = calendar::days_from_civil(9999, 12, 31) * 86400 + 86399;
+  if (seconds < first || seconds > last) {
     why = "the instant falls outside 0001-01-01 00:00:00 to 9999-12-31 23:59:59.999999 UTC";
     return false;
   }
