@@ -315,11 +315,18 @@ std::vector<catalog::NewFile> Coordinator::write_records(
   // order by _dm_position where it matters).
   auto run = [&](const std::string& sql) {
     if (!direct) return conn_->query(sql);
-    std::vector<std::unique_ptr<PayloadReader>> readers(duckdb_threads_);
+    // One reader per scan slot (normally one per DuckDB thread).
+    std::mutex readers_mutex;
+    std::map<std::size_t, std::unique_ptr<PayloadReader>> readers;
     std::atomic<std::size_t> next{0};
     duck::RowSource::Producer produce = [&](duck::ChunkWriter& out, std::size_t slot) -> idx_t {
-      auto& reader = readers[slot];
-      if (!reader) reader = std::make_unique<PayloadReader>(table_schema, keyed);
+      PayloadReader* reader;
+      {
+        std::lock_guard lock(readers_mutex);
+        auto& r = readers[slot];
+        if (!r) r = std::make_unique<PayloadReader>(table_schema, keyed);
+        reader = r.get();
+      }
       const std::size_t from = next.fetch_add(out.capacity());
       if (from >= records.size()) return 0;
       const std::size_t to = std::min(records.size(), from + out.capacity());

@@ -132,10 +132,6 @@ struct RowSource::Callbacks {
       duckdb_function_set_error(info, "this row source has no rows to give outside its query()");
       return;
     }
-    if (local->slot >= self->threads_) {
-      duckdb_function_set_error(info, "the row source was scanned by more threads than it allows");
-      return;
-    }
     try {
       ChunkWriter& w = local->writer;
       const auto& columns = *self->columns_;

@@ -8,9 +8,9 @@
 // one registered function serves tables of any shape.
 //
 // The producer runs on DuckDB's threads while query() waits: on one at a
-// time by default, or on up to `threads` at once, each call told which of
-// them (its slot, 0..threads-1) it runs on so that it can keep per-thread
-// state. Rows then come in whatever order the threads finish, and only a
+// time by default, or on up to `threads` at once. Each call is told its
+// scan state's slot (0, 1, ...: distinct among the scans of one query, and
+// normally below `threads`), so that it can keep per-thread state. Rows then come in whatever order the threads finish, and only a
 // connection with `SET preserve_insertion_order = false` lets DuckDB write
 // them in parallel. An exception the producer throws stops the statement;
 // query() then rethrows that exception itself (the first, if several
@@ -111,8 +111,8 @@ class ChunkWriter {
 class RowSource {
  public:
   // Fills rows 0..n-1 of the writer and returns n; 0 ends the table (for
-  // the calling thread: the others go on until they return 0 too). `slot`
-  // is the calling thread's number, below query()'s `threads`.
+  // the calling thread: the others go on until they return 0 too). Calls
+  // with the same `slot` never run at once.
   using Producer = std::function<idx_t(ChunkWriter&, std::size_t slot)>;
 
   // Registers the table function `name` on `connection`'s database. Throws
