@@ -362,6 +362,9 @@ std::vector<catalog::NewFile> Coordinator::write_records(
     } catch (const Error& e) {
       std::error_code ec;
       std::filesystem::remove(local, ec);
+      // Values that do not convert are the events' fault: bisect them out.
+      // Anything else (I/O, memory) fails the cycle and the batch goes back.
+      if (e.code() != ErrorCode::invalid_input) throw;
       throw DataError{std::string(e.message())};
     }
     file.stats = footer_statistics(local, stat_columns, table_schema, file.row_count);
@@ -376,6 +379,7 @@ std::vector<catalog::NewFile> Coordinator::write_records(
     run("CREATE OR REPLACE TEMP TABLE staged AS SELECT *, " + partition +
         " AS _dm_partition FROM (" + source + ")");
   } catch (const Error& e) {
+    if (e.code() != ErrorCode::invalid_input) throw;
     throw DataError{std::string(e.message())};
   }
 

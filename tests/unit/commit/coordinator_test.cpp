@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <fstream>
 #include <future>
 #include <map>
 #include <thread>
@@ -296,6 +297,49 @@ TEST_F(CoordinatorTest, AnUnconvertibleEventIsDeadLetteredAndTheOthersCommit) {
   EXPECT_FALSE(dead[0].reason.empty());
   // The watermark passes the dead letter: later writes become visible.
   EXPECT_EQ(node_->coordinator().watermark(), positions.back());
+}
+
+TEST_F(CoordinatorTest, OnTheTypedRowPathAnUnconvertibleEventIsDeadLetteredToo) {
+  // Scalar columns only: the batch reaches DuckDB as typed rows, not NDJSON.
+  node_->catalog().create_table(
+      "shop", {"scalars", catalog::TableKind::append, {}, {},
+               R"J([{"name":"id","type":"bigint"},{"name":"amount","type":"decimal(6,2)"}])J",
+               "{}"});
+  std::vector<std::string> payloads;
+  for (int i = 0; i < 5000; ++i) {
+    payloads.push_back("{\"id\": " + std::to_string(i) + ", \"amount\": \"1.50\"}");
+  }
+  payloads[4321] = R"({"id": 4321, "amount": "12345.5"})";  // too many integer digits
+  auto positions = publish("scalars", payloads);
+  node_->coordinator().drain();  // five batches of 1000
+  EXPECT_EQ(scalar("SELECT count(*) FROM scalars WHERE amount = 1.50"), "4999");
+  auto dead = node_->bus().dead_letters(10);
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].record.position, positions[4321]);
+  EXPECT_NE(dead[0].reason.find("column 'amount'"), std::string::npos) << dead[0].reason;
+}
+
+TEST_F(CoordinatorTest, AFileThatCannotBeWrittenReturnsTheBatchInsteadOfDeadLetteringIt) {
+  node_->catalog().create_table(
+      "shop", {"scalars", catalog::TableKind::append, {}, {},
+               R"J([{"name":"id","type":"bigint"}])J", "{}"});
+  std::vector<std::string> payloads;
+  for (int i = 0; i < 10; ++i) payloads.push_back("{\"id\": " + std::to_string(i) + "}");
+  publish("scalars", payloads);
+  // The scratch directory, where Parquet files are written first, becomes a
+  // plain file: DuckDB's COPY fails with an I/O error, which is not the
+  // events' fault.
+  const auto scratch = node_->store().scratch_dir();
+  std::filesystem::remove_all(scratch);
+  { std::ofstream(scratch) << "in the way"; }
+  EXPECT_THROW(node_->coordinator().commit_once(), Error);
+  EXPECT_TRUE(node_->bus().dead_letters(10).empty());
+  std::filesystem::remove(scratch);
+  std::filesystem::create_directories(scratch);
+  auto result = node_->coordinator().commit_once();
+  EXPECT_EQ(result.committed, 10u);
+  EXPECT_EQ(result.dead_lettered, 0u);
+  EXPECT_EQ(scalar("SELECT count(*) FROM scalars"), "10");
 }
 
 TEST_F(CoordinatorTest, PartitionedTableWritesOneFilePerPartition) {
