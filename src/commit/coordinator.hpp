@@ -21,10 +21,11 @@
 // recognised in step 2). So every acknowledged record becomes visible exactly
 // once.
 //
-// Records whose values cannot be converted are isolated by bisection and
-// dead-lettered with the reason (PayloadReader's or DuckDB's message); they
-// never hold back the others.
-// Storage or catalog failures nack the whole batch for a later retry.
+// Records whose values cannot be converted (invalid_input) are isolated by
+// bisection and dead-lettered with the reason (PayloadReader's or DuckDB's
+// message); they never hold back the others. Other failures while writing
+// (I/O, memory) and storage or catalog failures return the whole batch for a
+// later retry.
 //
 // A batch is committed when it is full (max_batch_events), when its oldest
 // record reaches max_batch_age, or at once when a client waits for it
