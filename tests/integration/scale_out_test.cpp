@@ -131,6 +131,17 @@ TEST(ScaleOut, TwoApiNodesAndTwoCoordinatorsSurviveACoordinatorKillAndAPostgresR
   std::map<std::string, std::set<int>> acknowledged;  // table -> ids
   std::vector<std::string> last_tokens(kClients);
   std::vector<std::thread> clients;
+  // Joined on the way out too: if a helper below throws (a process that
+  // does not start, PostgreSQL that does not come back), the test fails
+  // with that error instead of aborting on a joinable thread.
+  struct JoinClients {
+    std::vector<std::thread>& threads;
+    ~JoinClients() {
+      for (auto& t : threads) {
+        if (t.joinable()) t.join();
+      }
+    }
+  } join_clients{clients};
   for (int client = 0; client < kClients; ++client) {
     clients.emplace_back([&, client] {
       const unsigned short port = client % 2 == 0 ? api1.port() : api2.port();
