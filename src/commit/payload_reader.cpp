@@ -134,17 +134,9 @@ struct PayloadReader::Cursor {
     if (i + 4 > s.size()) fail("invalid JSON: short \\u escape");
     std::uint32_t v = 0;
     for (std::size_t k = i; k < i + 4; ++k) {
-      char c = s[k];
-      v <<= 4;
-      if (c >= '0' && c <= '9') {
-        v |= static_cast<std::uint32_t>(c - '0');
-      } else if (c >= 'a' && c <= 'f') {
-        v |= static_cast<std::uint32_t>(c - 'a' + 10);
-      } else if (c >= 'A' && c <= 'F') {
-        v |= static_cast<std::uint32_t>(c - 'A' + 10);
-      } else {
-        fail("invalid JSON: bad \\u escape");
-      }
+      const int digit = schema::hex_digit_value(s[k]);
+      if (digit < 0) fail("invalid JSON: bad \\u escape");
+      v = (v << 4) | static_cast<std::uint32_t>(digit);
     }
     return v;
   }

@@ -9,19 +9,12 @@
 namespace duckmesh::ingest {
 namespace {
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // The code unit of a "\uXXXX" escape starting at text[i], or -1.
 long escape_at(std::string_view text, std::size_t i) {
   if (i + 6 > text.size() || text[i] != '\\' || text[i + 1] != 'u') return -1;
   long v = 0;
   for (std::size_t k = 2; k < 6; ++k) {
-    int h = hex_value(text[i + k]);
+    int h = schema::hex_digit_value(text[i + k]);
     if (h < 0) return -1;
     v = v * 16 + h;
   }

@@ -359,23 +359,14 @@ bool parse_uuid(std::string_view s, std::uint64_t& high, std::uint64_t& low) {
   std::uint64_t half[2] = {0, 0};
   int nibbles = 0;
   for (std::size_t i = 0; i < 36; ++i) {
-    char c = s[i];
     if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (c != '-') return false;
+      if (s[i] != '-') return false;
       continue;
     }
-    unsigned v;
-    if (is_digit(c)) {
-      v = static_cast<unsigned>(c - '0');
-    } else if (c >= 'a' && c <= 'f') {
-      v = static_cast<unsigned>(c - 'a' + 10);
-    } else if (c >= 'A' && c <= 'F') {
-      v = static_cast<unsigned>(c - 'A' + 10);
-    } else {
-      return false;
-    }
+    const int v = hex_digit_value(s[i]);
+    if (v < 0) return false;
     auto& h = half[nibbles / 16];
-    h = (h << 4) | v;
+    h = (h << 4) | static_cast<unsigned>(v);
     ++nibbles;
   }
   high = half[0];
@@ -394,23 +385,21 @@ bool exact_to_scaled(const ExactNumber& n, int precision, int scale, Int128& out
 }
 
 bool append_uuid(std::string_view s, std::string& out) {
-  if (s.size() != 36) return false;
-  char buf[36];
-  for (std::size_t i = 0; i < 36; ++i) {
-    char c = s[i];
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (c != '-') return false;
-      buf[i] = c;
-    } else if (is_digit(c) || (c >= 'a' && c <= 'f')) {
-      buf[i] = c;
-    } else if (c >= 'A' && c <= 'F') {
-      buf[i] = static_cast<char>(c - 'A' + 'a');
-    } else {
-      return false;
-    }
+  std::uint64_t half[2];
+  if (!parse_uuid(s, half[0], half[1])) return false;
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (int nibble = 0; nibble < 32; ++nibble) {
+    if (nibble == 8 || nibble == 12 || nibble == 16 || nibble == 20) out += '-';
+    out += kHex[(half[nibble / 16] >> (60 - 4 * (nibble % 16))) & 0xF];
   }
-  out.append(buf, 36);
   return true;
+}
+
+int hex_digit_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
 }
 
 }  // namespace duckmesh::schema

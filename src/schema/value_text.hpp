@@ -97,4 +97,7 @@ bool exact_to_scaled(const ExactNumber& n, int precision, int scale, Int128& out
 // 8-4-4-4-12 hex digits, any case; appended in lower case.
 bool append_uuid(std::string_view s, std::string& out);
 
+// The value of one hex digit (any case), or -1 for any other character.
+int hex_digit_value(char c);
+
 }  // namespace duckmesh::schema
