@@ -333,8 +333,8 @@ std::vector<catalog::NewFile> Coordinator::write_records(
       for (std::size_t i = from; i < to; ++i) reader->read(*records[i], out, i - from);
       return to - from;
     };
-    PayloadReader shape(table_schema, keyed);
-    return rows_->query(sql, shape.columns(), produce, duckdb_threads_);
+    return rows_->query(sql, PayloadReader::columns_of(table_schema, keyed), produce,
+                        duckdb_threads_);
   };
 
   // Statistics for pruning: min/max/null count of every scalar column.
@@ -460,8 +460,7 @@ void Coordinator::refresh_watermark() {
 }
 
 CommitResult Coordinator::commit_once() {
-  auto result = commit_cycle(false);
-  return result;
+  return commit_cycle(false);
 }
 
 void Coordinator::finish_ack() {

@@ -242,15 +242,22 @@ bool PayloadReader::supports(const schema::TableSchema& schema) {
   return true;
 }
 
-PayloadReader::PayloadReader(const schema::TableSchema& schema, bool keyed) : keyed_(keyed) {
+std::vector<duck::SourceColumn> PayloadReader::columns_of(const schema::TableSchema& schema,
+                                                          bool keyed) {
+  std::vector<duck::SourceColumn> columns;
+  for (const auto& c : schema.columns) columns.push_back(source_column(c));
+  columns.push_back({schema::kPositionColumn, duck::SourceType::ubigint});
+  columns.push_back({schema::kIngestedAtColumn, duck::SourceType::timestamptz});
+  if (keyed) columns.push_back({schema::kOperationColumn, duck::SourceType::varchar});
+  return columns;
+}
+
+PayloadReader::PayloadReader(const schema::TableSchema& schema, bool keyed)
+    : columns_(columns_of(schema, keyed)), keyed_(keyed) {
   for (const auto& c : schema.columns) {
-    columns_.push_back(source_column(c));
     targets_.push_back({c.type.kind, c.type.precision, c.type.scale, c.type.name()});
   }
-  position_column_ = columns_.size();
-  columns_.push_back({schema::kPositionColumn, duck::SourceType::ubigint});
-  columns_.push_back({schema::kIngestedAtColumn, duck::SourceType::timestamptz});
-  if (keyed_) columns_.push_back({schema::kOperationColumn, duck::SourceType::varchar});
+  position_column_ = targets_.size();
   for (std::size_t i = 0; i < targets_.size(); ++i) by_name_.emplace(columns_[i].name, i);
   if (keyed_) by_name_.emplace(columns_.back().name, columns_.size() - 1);
   seen_.assign(columns_.size(), 0);

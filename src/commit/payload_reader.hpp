@@ -59,6 +59,7 @@ class PayloadReader {
   PayloadReader& operator=(const PayloadReader&) = delete;
 
   // The schema's columns in order, then the system columns.
+  static std::vector<duck::SourceColumn> columns_of(const schema::TableSchema& schema, bool keyed);
   const std::vector<duck::SourceColumn>& columns() const { return columns_; }
 
   // Writes `record` as row `row` of `out`.
