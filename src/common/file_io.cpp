@@ -112,6 +112,24 @@ std::string read_all(int fd, const std::filesystem::path& path) {
   return out;
 }
 
+std::string read_at(int fd, std::uint64_t offset, std::size_t size,
+                    const std::filesystem::path& path) {
+  std::string out(size, '\0');
+  std::size_t have = 0;
+  while (have < size) {
+    const ssize_t n =
+        ::pread(fd, out.data() + have, size - have, static_cast<off_t>(offset + have));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("read", path, errno);
+    }
+    if (n == 0) break;
+    have += static_cast<std::size_t>(n);
+  }
+  out.resize(have);
+  return out;
+}
+
 void make_dir_durably(const std::filesystem::path& dir) {
   if (::mkdir(dir.c_str(), 0755) == 0) {
     sync_dir(dir.parent_path());

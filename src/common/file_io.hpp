@@ -74,6 +74,10 @@ void truncate_durably(int fd, std::uint64_t size, const std::filesystem::path& p
 // The whole content of an open file, read from offset 0.
 std::string read_all(int fd, const std::filesystem::path& path);
 
+// Up to `size` bytes of an open file from `offset` (fewer only at its end).
+std::string read_at(int fd, std::uint64_t offset, std::size_t size,
+                    const std::filesystem::path& path);
+
 // Creates `dir` (and missing parents) if absent; a created directory's parent
 // is synced so the directory survives a crash.
 void make_dir_durably(const std::filesystem::path& dir);

@@ -24,6 +24,7 @@ using fileio::make_dir_durably;
 using fileio::open_file;
 using fileio::pwrite_all;
 using fileio::read_all;
+using fileio::read_at;
 using fileio::sync_data;
 using fileio::sync_dir;
 using fileio::sync_file;
@@ -382,19 +383,26 @@ void LocalLogBus::scan_segments() {
     // Runs of unsettled records become blocks; settled ones take no memory.
     std::vector<Record> run;
     Position run_first = 0;
+    std::uint64_t run_offset = 0;
+    std::uint64_t offset = 0;  // of the record's frame: frames follow each other
     for (format::LogRecord& rec : scan.records) {
       const Position p = rec.record.position;
+      const std::uint64_t at = offset;
+      offset += format::kFrameHeaderBytes + format::record_body_bytes(rec.record);
       if (rec.replayed_from != 0) recovered_replays_.emplace_back(rec.replayed_from, p);
       if (settled_.contains(p)) {
-        if (!run.empty()) add_block_locked(run_first, std::move(run));
+        if (!run.empty()) add_block_locked(run_first, std::move(run), run_offset);
         run.clear();
         continue;
       }
       ++segment.unsettled;
-      if (run.empty()) run_first = p;
+      if (run.empty()) {
+        run_first = p;
+        run_offset = at;
+      }
       run.push_back(std::move(rec.record));
     }
-    if (!run.empty()) add_block_locked(run_first, std::move(run));
+    if (!run.empty()) add_block_locked(run_first, std::move(run), run_offset);
     segments_.emplace(first, segment);
     previous_last = segment.last;
     if (is_last) {
@@ -487,8 +495,9 @@ std::vector<Position> LocalLogBus::publish_records(std::vector<Record> records,
 
     std::exception_ptr error;
     bool rolled = false;
+    std::uint64_t group_offset = 0;
     try {
-      write_group(batch, rolled);
+      group_offset = write_group(batch, rolled);
     } catch (...) {
       error = std::current_exception();
     }
@@ -514,7 +523,7 @@ std::vector<Position> LocalLogBus::publish_records(std::vector<Record> records,
         }
         segment.last = group.back().position;
         segment.unsettled += group.size();
-        add_block_locked(group.front().position, std::move(group));
+        add_block_locked(group.front().position, std::move(group), group_offset);
         last_durable_ = segment.last;
       } catch (...) {
         // Out of memory while indexing synced records: the index no longer
@@ -549,7 +558,7 @@ std::vector<Position> LocalLogBus::publish_records(std::vector<Record> records,
   return positions;
 }
 
-void LocalLogBus::write_group(const std::deque<PublishRequest*>& batch, bool& rolled) {
+std::uint64_t LocalLogBus::write_group(const std::deque<PublishRequest*>& batch, bool& rolled) {
   const Position first = batch.front()->first_position;
   // Groups never span segments, so every segment but the last ends on a
   // group boundary.
@@ -565,7 +574,12 @@ void LocalLogBus::write_group(const std::deque<PublishRequest*>& batch, bool& ro
   }
   const std::uint64_t start = active_size_;
   const std::uint64_t end = start + total;
-  std::string bytes;
+  // The buffer is kept between groups (fresh pages for every group cost more
+  // than the encoding), unless a huge group left it large.
+  constexpr std::size_t kKeptBufferBytes = 4u << 20;
+  if (group_bytes_.capacity() > kKeptBufferBytes) std::string().swap(group_bytes_);
+  std::string& bytes = group_bytes_;
+  bytes.clear();
   bytes.reserve(total);
   for (const PublishRequest* r : batch) {
     for (const Record& rec : *r->records) {
@@ -590,6 +604,7 @@ void LocalLogBus::write_group(const std::deque<PublishRequest*>& batch, bool& ro
   sync_data(active_fd_.get(), active_path_);
   active_size_ = end;
   sync_count_.fetch_add(1, std::memory_order_relaxed);
+  return start;
 }
 
 void LocalLogBus::roll_segment(Position first) {
@@ -632,12 +647,17 @@ std::vector<std::pair<Position, Position>> to_ranges(const std::vector<Position>
 
 }  // namespace
 
-void LocalLogBus::add_block_locked(Position first, std::vector<Record>&& records) {
+void LocalLogBus::add_block_locked(Position first, std::vector<Record>&& records,
+                                   std::uint64_t first_offset) {
   Block block;
   block.slots.resize(records.size());
+  std::uint64_t offset = first_offset;
   for (std::size_t i = 0; i < records.size(); ++i) {
-    block.slots[i].record = std::move(records[i]);
-    block.slots[i].state = SlotState::pending;
+    Slot& slot = block.slots[i];
+    slot.offset = offset;
+    offset += format::kFrameHeaderBytes + format::record_body_bytes(records[i]);
+    slot.record = std::move(records[i]);
+    slot.state = SlotState::pending;
   }
   block.live = block.pending = records.size();
   live_count_ += records.size();
@@ -670,8 +690,38 @@ LocalLogBus::Slot* LocalLogBus::find_slot_locked(Position p) {
   return it == blocks_.end() ? nullptr : &it->second.slots[p - it->first];
 }
 
-std::optional<std::uint32_t> LocalLogBus::known_consumer_locked(
-    const std::string& consumer) const {
+void LocalLogBus::restore_payload_locked(Position p, Slot& slot) {
+  if (!slot.payload_lent) return;
+  auto segment = segments_.upper_bound(p);
+  if (segment == segments_.begin()) {
+    throw Error(ErrorCode::internal, "ingest log has no segment for position " + std::to_string(p));
+  }
+  --segment;
+  const fs::path path = segment_path(segment->first);
+  const UniqueFd fd = open_file(path, O_RDONLY);
+  std::string frame = read_at(fd.get(), slot.offset, format::kFrameHeaderBytes, path);
+  if (frame.size() == format::kFrameHeaderBytes) {
+    const std::uint32_t body = format::frame_body_length(frame);
+    if (body <= format::kMaxBodyBytes) {
+      frame += read_at(fd.get(), slot.offset + format::kFrameHeaderBytes, body, path);
+    }
+  }
+  const format::ParsedFrame parsed = format::parse_frame(frame, 0, format::kSegmentMagic);
+  std::optional<format::LogRecord> rec;
+  if (parsed.ok) rec = format::decode_record(parsed.body);
+  if (!rec || rec->record.position != p) {
+    throw Error(ErrorCode::internal, "ingest log cannot read back the record at position " +
+                                         std::to_string(p) + " from " + path.string() +
+                                         " at offset " + std::to_string(slot.offset) + ": " +
+                                         (!parsed.ok ? parsed.defect
+                                          : rec      ? "it holds another position"
+                                                     : "it does not decode"));
+  }
+  slot.record.payload = std::move(rec->record.payload);
+  slot.payload_lent = false;
+}
+
+std::optional<std::uint32_t> LocalLogBus::known_consumer_locked(const std::string& consumer) const {
   const auto it = std::find(consumers_.begin(), consumers_.end(), consumer);
   if (it == consumers_.end()) return std::nullopt;
   return static_cast<std::uint32_t>(it - consumers_.begin());
@@ -701,7 +751,8 @@ std::vector<Record> LocalLogBus::claim_batch(const std::string& consumer, std::s
   out.reserve(std::min(limit, pending_count_));
   Position resume = 0;  // blocks below it were looked at
   std::size_t copied_since_unlock = 0;
-  while (out.size() < limit) {
+  std::exception_ptr restore_error;  // a lent payload that could not be read back
+  while (out.size() < limit && !restore_error) {
     auto it = pending_blocks_.lower_bound(resume);
     if (it == pending_blocks_.end()) break;
     const Position first = *it;
@@ -725,6 +776,15 @@ std::vector<Record> LocalLogBus::claim_batch(const std::string& consumer, std::s
         if (!first_skipped) first_skipped = i;
         continue;
       }
+      if (slot.payload_lent) {
+        // Delivered before and returned: its payload is read back first.
+        try {
+          restore_payload_locked(first + i, slot);
+        } catch (...) {
+          restore_error = std::current_exception();
+          break;
+        }
+      }
       if (run_hold == nullptr) {
         run_hold = &holds_[table_key(slot.record)];
         run_hold->consumer = consumer;
@@ -742,7 +802,17 @@ std::vector<Record> LocalLogBus::claim_batch(const std::string& consumer, std::s
       } else {
         leased.emplace_back(p, p);
       }
-      out.push_back(slot.record);
+      // The payload is lent, not copied: the consumer gets the only copy in
+      // memory until the record is returned (see restore_payload_locked).
+      Record& lent = out.emplace_back();
+      lent.position = p;
+      lent.product = slot.record.product;
+      lent.table = slot.record.table;
+      lent.idempotency_key = slot.record.idempotency_key;
+      lent.payload = std::move(slot.record.payload);
+      lent.ingested_unix_us = slot.record.ingested_unix_us;
+      lent.attempts = slot.record.attempts;
+      slot.payload_lent = true;
       ++copied_since_unlock;
     }
     block.first_pending = first_skipped.value_or(i);
@@ -758,6 +828,9 @@ std::vector<Record> LocalLogBus::claim_batch(const std::string& consumer, std::s
     }
   }
   if (!leased.empty()) leases_.emplace(deadline, std::move(leased));
+  // What was claimed before the failed read is delivered; the next claim
+  // meets the failure first and reports it.
+  if (restore_error && out.empty()) std::rethrow_exception(restore_error);
   return out;
 }
 
@@ -947,13 +1020,20 @@ void LocalLogBus::settle(const std::vector<Position>& reserved, Settlement how,
   } else {
     std::lock_guard lock(mu_);
     const std::int64_t now_us = now_unix_us();
-    for (const Position p : reserved) {
-      DeadLetter d;
-      d.record = find_slot_locked(p)->record;
-      d.reason = reason;
-      d.dead_unix_us = now_us;
-      format::append_frame(frames, format::kStateMagic, format::encode_dead(d));
-      dead.push_back(std::move(d));
+    try {
+      for (const Position p : reserved) {
+        Slot& slot = *find_slot_locked(p);
+        restore_payload_locked(p, slot);  // the journal keeps the whole record
+        DeadLetter d;
+        d.record = slot.record;
+        d.reason = reason;
+        d.dead_unix_us = now_us;
+        format::append_frame(frames, format::kStateMagic, format::encode_dead(d));
+        dead.push_back(std::move(d));
+      }
+    } catch (...) {
+      for (const Position p : reserved) find_slot_locked(p)->settling = false;
+      throw;
     }
   }
   try {

@@ -52,8 +52,14 @@
 // Positions: a torn group's positions were never returned to anyone; they are
 // handed out again after recovery, so positions stay gapless.
 //
-// Memory: every pending and in-flight record is held in memory, in blocks of
-// consecutive positions (one per group commit), and dead letters too. Acked
+// Memory: every pending record is held in memory, in blocks of consecutive
+// positions (one per group commit), and dead letters too. claim_batch() hands
+// a record's payload to the consumer instead of copying it: while leased, only
+// the rest of the record stays here, with the offset of its frame. A record
+// whose payload is lent is read back from its segment when it is claimed again
+// (nacked, released, lease expired) or dead-lettered; if that read fails, the
+// claim stops before it (and throws when it got nothing) and a dead_letter()
+// or exhausting nack() throws with nothing settled. Acked
 // records are dropped from memory (a block once all of its records are), and
 // a segment whose records are all acked or dead-lettered is deleted (never
 // the segment being appended to). Acks are journaled as position ranges.
@@ -143,10 +149,12 @@ class LocalLogBus final : public IngestBus {
   // A record that was published and is not yet settled (acked or
   // dead-lettered); a settled slot keeps no record.
   struct Slot {
-    Record record;  // attempts = deliveries so far
+    Record record;  // attempts = deliveries so far; no payload while lent
     SlotState state = SlotState::settled;
-    bool settling = false;      // its ack/dead letter is being journaled
+    bool settling = false;       // its ack/dead letter is being journaled
+    bool payload_lent = false;   // a claim handed the payload to its consumer
     std::uint32_t consumer = 0;  // index into consumers_ while leased
+    std::uint64_t offset = 0;    // of the record's frame in its segment
     Clock::time_point deadline{};
   };
 
@@ -155,9 +163,9 @@ class LocalLogBus final : public IngestBus {
   // claiming and acking touch no per-record index node. A block is dropped
   // once every slot in it is settled.
   struct Block {
-    std::vector<Slot> slots;       // slots[i] holds position first + i
-    std::size_t live = 0;          // slots not settled
-    std::size_t pending = 0;       // slots deliverable now
+    std::vector<Slot> slots;        // slots[i] holds position first + i
+    std::size_t live = 0;           // slots not settled
+    std::size_t pending = 0;        // slots deliverable now
     std::size_t first_pending = 0;  // no pending slot below this index
   };
   using Blocks = std::map<Position, Block>;  // by first position
@@ -194,7 +202,8 @@ class LocalLogBus final : public IngestBus {
 
   std::vector<Position> publish_records(std::vector<Record> records, Position replayed_from);
   // Leader only: writes and syncs one group; rolls the segment first if full.
-  void write_group(const std::deque<PublishRequest*>& batch, bool& rolled);
+  // Returns the offset of the group's first frame in the active segment.
+  std::uint64_t write_group(const std::deque<PublishRequest*>& batch, bool& rolled);
   void roll_segment(Position first);
 
   // Marks the positions `consumer` holds (and that are not being settled
@@ -220,9 +229,14 @@ class LocalLogBus final : public IngestBus {
   // claimed (settlements). REQUIRES: mu_ held.
   std::uint32_t consumer_id_locked(const std::string& consumer);
   std::optional<std::uint32_t> known_consumer_locked(const std::string& consumer) const;
-  // Indexes synced records (consecutive positions) as one pending block.
+  // Indexes synced records (consecutive positions, whose frames follow each
+  // other in one segment from first_offset on) as one pending block.
   // REQUIRES: mu_ held.
-  void add_block_locked(Position first, std::vector<Record>&& records);
+  void add_block_locked(Position first, std::vector<Record>&& records, std::uint64_t first_offset);
+  // Reads the payload of the record at p back from its segment when a claim
+  // lent it. Throws (and changes nothing) when the frame cannot be read or
+  // is not that record's. REQUIRES: mu_ held, `slot` is p's.
+  void restore_payload_locked(Position p, Slot& slot);
   // Appends already framed bytes to state.log and syncs. REQUIRES: state_mu_.
   void append_journal(const std::string& frames);
   void throw_if_journal_failed() const;
@@ -263,8 +277,8 @@ class LocalLogBus final : public IngestBus {
   std::size_t pending_count_ = 0;      // of them, deliverable now
   Leases leases_;
   std::vector<std::string> consumers_;  // names of consumers that ever claimed
-  std::map<std::string, Hold> holds_;  // by table_key(product, table)
-  local::PositionSet settled_;         // acked or dead-lettered, not yet forgotten
+  std::map<std::string, Hold> holds_;   // by table_key(product, table)
+  local::PositionSet settled_;          // acked or dead-lettered, not yet forgotten
   std::map<Position, DeadLetter> dead_;
   std::map<Position, Segment> segments_;  // by first position; the last is active
   std::atomic<std::uint64_t> sync_count_{0};
@@ -275,6 +289,7 @@ class LocalLogBus final : public IngestBus {
   std::filesystem::path active_path_;
   Position active_first_ = 0;
   std::uint64_t active_size_ = 0;
+  std::string group_bytes_;  // the leader's encoding buffer, reused
 
   // The journal. Guarded by state_mu_.
   mutable std::mutex state_mu_;

@@ -281,6 +281,7 @@ TEST_P(BusConformance, ExpiredLeasesAreRequeued) {
   ASSERT_EQ(again.size(), 1u);
   EXPECT_EQ(again[0].position, 1u);
   EXPECT_EQ(again[0].attempts, 2u);
+  EXPECT_EQ(again[0].payload, "a");  // redelivered whole
   // The first consumer lost the lease: its ack no longer counts.
   bus->ack("c", {1});
   EXPECT_EQ(bus->stats().in_flight, 1u);
@@ -320,6 +321,8 @@ TEST_P(BusConformance, NackRedeliversUntilMaxAttemptsThenDeadLetters) {
     ASSERT_EQ(got.size(), 1u);
     EXPECT_EQ(got[0].position, 1u);
     EXPECT_EQ(got[0].attempts, attempt);
+    EXPECT_EQ(got[0].payload, R"({"bad":true})");
+    EXPECT_EQ(got[0].idempotency_key, "k1");
     bus->nack("c", {1}, "schema mismatch on attempt " + std::to_string(attempt));
     EXPECT_EQ(bus->stats().dead_letters, attempt == 3 ? 1u : 0u);
   }
@@ -347,6 +350,7 @@ TEST_P(BusConformance, ReleaseRedeliversWithoutUsingUpAnAttempt) {
     const std::vector<Record> got = bus->claim_batch("c", 1, milliseconds(60'000));
     ASSERT_EQ(got.size(), 1u);
     EXPECT_EQ(got[0].attempts, 1u);
+    EXPECT_EQ(got[0].payload, "during an outage");
     bus->release("c", {got[0].position});
   }
   EXPECT_EQ(bus->stats().dead_letters, 0u);

@@ -125,6 +125,147 @@ TEST(LocalLogBus, UnackedAndInFlightRecordsAreRedeliveredAfterReopen) {
   EXPECT_EQ(positions_of(claim_all(bus, "other")), (std::vector<Position>{1, 2, 3, 4}));
 }
 
+// ------------------------------------------------------------ lent payloads
+
+// Payloads of varied sizes and keys, so a wrong offset cannot read back a
+// neighbour's bytes by luck.
+std::vector<Record> varied_records(int from, int to) {
+  std::vector<Record> out;
+  for (int i = from; i < to; ++i) {
+    out.push_back(make_record(std::string(static_cast<std::size_t>(1 + i * 7 % 90), 'a' + i % 26) +
+                                  "#" + std::to_string(i),
+                              i % 3 == 0 ? "orders" : "events", "key-" + std::to_string(i)));
+  }
+  return out;
+}
+
+void expect_whole(const std::vector<Record>& got, const std::map<Position, Record>& published) {
+  for (const Record& r : got) {
+    SCOPED_TRACE("position " + std::to_string(r.position));
+    const Record& want = published.at(r.position);
+    EXPECT_EQ(r.payload, want.payload);
+    EXPECT_EQ(r.table, want.table);
+    EXPECT_EQ(r.product, want.product);
+    EXPECT_EQ(r.idempotency_key, want.idempotency_key);
+    EXPECT_EQ(r.ingested_unix_us, want.ingested_unix_us);
+  }
+}
+
+TEST(LocalLogBus, ReturnedRecordsAreDeliveredWholeAgainFromEverySegment) {
+  // A claim lends the payload to its consumer; a record that comes back
+  // (nack, release, expired lease, restart) is read back from its segment.
+  TempDir dir;
+  LocalLogBusOptions o = options_for(dir.path());
+  o.segment_bytes = 700;  // several segments, rolled between groups
+  std::map<Position, Record> published;
+  {
+    LocalLogBus bus(o);
+    for (int g = 0; g < 12; ++g) {
+      std::vector<Record> group = varied_records(g * 5, g * 5 + 5);
+      const std::vector<Record> copy = group;
+      const std::vector<Position> at = bus.publish(std::move(group));
+      for (std::size_t i = 0; i < at.size(); ++i) published[at[i]] = copy[i];
+    }
+    ASSERT_GE(segment_files(dir.path()).size(), 4u);
+    std::vector<Record> first = claim_all(bus);
+    ASSERT_EQ(first.size(), 60u);
+    for (Record& r : first) published[r.position].ingested_unix_us = r.ingested_unix_us;
+    expect_whole(first, published);
+
+    // Returned three ways, each then claimed again whole.
+    std::vector<Position> nacked, released, expiring;
+    for (const Record& r : first) {
+      (r.position % 3 == 0   ? nacked
+       : r.position % 3 == 1 ? released
+                             : expiring)
+          .push_back(r.position);
+    }
+    bus.nack("c", nacked, "retry");
+    bus.release("c", released);
+    bus.extend_lease("c", expiring, milliseconds(0));
+    std::this_thread::sleep_for(milliseconds(5));
+    const std::vector<Record> second = claim_all(bus, "d");
+    ASSERT_EQ(second.size(), 60u);
+    expect_whole(second, published);
+
+    // A dead letter keeps the whole record; acks free the rest, leaving runs
+    // of unsettled records in the middle of segments for the reopen below.
+    bus.dead_letter("d", {7, 23}, "bad");
+    std::vector<Position> acked;
+    for (Position p = 1; p <= 60; ++p) {
+      if (p != 7 && p != 23 && (p % 4 == 0 || p % 11 == 0)) acked.push_back(p);
+    }
+    bus.ack("d", acked);
+    const std::vector<DeadLetter> dead = bus.dead_letters(10);
+    ASSERT_EQ(dead.size(), 2u);
+    EXPECT_EQ(dead[0].record.payload, published[7].payload);
+    EXPECT_EQ(dead[1].record.idempotency_key, published[23].idempotency_key);
+    EXPECT_EQ(dead[1].record.payload, published[23].payload);
+    for (Position p : acked) published.erase(p);
+    published.erase(7);
+    published.erase(23);
+  }
+  // After a restart the offsets come from the recovery scan.
+  LocalLogBus bus(o);
+  std::vector<Record> recovered = claim_all(bus);
+  ASSERT_EQ(recovered.size(), published.size());
+  expect_whole(recovered, published);
+  bus.release("c", positions_of(recovered));
+  std::vector<Record> again = claim_all(bus);
+  ASSERT_EQ(again.size(), published.size());
+  expect_whole(again, published);
+  const std::vector<DeadLetter> dead = bus.dead_letters(10);
+  ASSERT_EQ(dead.size(), 2u);
+  EXPECT_EQ(dead[0].record.position, 7u);
+}
+
+TEST(LocalLogBus, ARecordThatCannotBeReadBackIsNeitherClaimedNorLost) {
+  TempDir dir;
+  LocalLogBus bus(options_for(dir.path()));
+  bus.publish(
+      {make_record("first-payload"), make_record("second-payload"), make_record("third-payload")});
+  ASSERT_EQ(claim_all(bus).size(), 3u);
+  // The frame of position 2 changes on disk while its payload is lent.
+  const fs::path segment = segment_files(dir.path()).at(0);
+  std::string bytes = read_file(segment);
+  const std::size_t at = bytes.find("second-payload");
+  ASSERT_NE(at, std::string::npos);
+  bytes[at] = 'S';
+  write_file(segment, bytes);
+
+  // Dead-lettering it fails and settles nothing: it stays leased to "c".
+  EXPECT_EQ(code_of([&] { bus.dead_letter("c", {1, 2}, "bad"); }), ErrorCode::internal);
+  EXPECT_EQ(bus.stats().dead_letters, 0u);
+  EXPECT_EQ(bus.stats().in_flight, 3u);
+
+  // Returned, it is not claimed: a claim that meets it first fails and names
+  // it; one that got records before it delivers those and stops there.
+  bus.release("c", {1, 2, 3});
+  const std::vector<Record> before = bus.claim_batch("d", 10, milliseconds(60'000));
+  ASSERT_EQ(positions_of(before), std::vector<Position>{1});
+  EXPECT_EQ(before[0].payload, "first-payload");
+  try {
+    bus.claim_batch("d", 10, milliseconds(60'000));
+    ADD_FAILURE() << "claim did not fail";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::internal);
+    EXPECT_NE(std::string(e.what()).find("position 2"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("checksum"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(bus.stats().pending, 2u);  // 2 and 3 wait; nothing was dropped
+  EXPECT_EQ(bus.stats().in_flight, 1u);
+  bus.ack("d", {1});
+  EXPECT_EQ(bus.stats().in_flight, 0u);
+
+  // Repaired, it is delivered whole.
+  bytes[at] = 's';
+  write_file(segment, bytes);
+  const std::vector<Record> rest = claim_all(bus, "d");
+  ASSERT_EQ(positions_of(rest), (std::vector<Position>{2, 3}));
+  EXPECT_EQ(rest[0].payload, "second-payload");
+  EXPECT_EQ(rest[1].payload, "third-payload");
+}
+
 // ------------------------------------------------------------ damaged files
 
 // Publishes `n` single-record groups of identical size; returns the frame size.
