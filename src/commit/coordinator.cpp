@@ -346,9 +346,9 @@ std::vector<catalog::NewFile> Coordinator::write_records(
   }
 
   if (!table.partition.enabled()) {
-    // One pass: DuckDB reads the staged events and writes the Parquet file;
-    // insertion order (= bus position order) is preserved, and the column
-    // statistics come from the file's own footer.
+    // One pass: DuckDB reads the batch and writes the Parquet file (rows in
+    // the order DuckDB's threads finish, see above); the column statistics
+    // come from the file's own footer.
     auto [local, key] = new_file_paths(table, std::nullopt);
     catalog::NewFile file;
     file.table = table.name;
@@ -499,6 +499,7 @@ CommitResult Coordinator::commit_cycle(bool defer_ack) {
     std::map<std::pair<std::string, std::string>, Group> groups;
     std::vector<const bus::Record*> missing_table;
     std::vector<bus::Position> resolved;  // positions this cycle resolves
+    resolved.reserve(records.size());
     // Records come in runs of one table: the group is looked up once per run.
     const bus::Record* run = nullptr;
     Group* run_group = nullptr;
@@ -616,6 +617,7 @@ CommitResult Coordinator::commit_cycle(bool defer_ack) {
 
     // Step 6.
     std::vector<bus::Position> to_ack(resolved_before.begin(), resolved_before.end());
+    to_ack.reserve(to_ack.size() + resolved.size());
     std::set<bus::Position> dead;
     for (const auto* r : bad) dead.insert(r->position);
     for (auto p : resolved) {
