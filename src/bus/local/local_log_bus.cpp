@@ -391,7 +391,7 @@ void LocalLogBus::scan_segments() {
       offset += format::kFrameHeaderBytes + format::record_body_bytes(rec.record);
       if (rec.replayed_from != 0) recovered_replays_.emplace_back(rec.replayed_from, p);
       if (settled_.contains(p)) {
-        if (!run.empty()) add_block_locked(run_first, std::move(run), run_offset);
+        if (!run.empty()) add_block_locked(run_first, {std::move(run)}, run_offset);
         run.clear();
         continue;
       }
@@ -402,7 +402,7 @@ void LocalLogBus::scan_segments() {
       }
       run.push_back(std::move(rec.record));
     }
-    if (!run.empty()) add_block_locked(run_first, std::move(run), run_offset);
+    if (!run.empty()) add_block_locked(run_first, {std::move(run)}, run_offset);
     segments_.emplace(first, segment);
     previous_last = segment.last;
     if (is_last) {
@@ -509,21 +509,15 @@ std::vector<Position> LocalLogBus::publish_records(std::vector<Record> records,
           segments_.emplace(active_first_, Segment{active_first_, active_first_ - 1, 0});
         }
         Segment& segment = segments_.rbegin()->second;
-        // Requests queue in position order, so the group is one run.
-        std::vector<Record> group;
-        if (batch.size() == 1) {
-          group = std::move(*batch.front()->records);
-        } else {
-          std::size_t n = 0;
-          for (const PublishRequest* r : batch) n += r->records->size();
-          group.reserve(n);
-          for (PublishRequest* r : batch) {
-            std::move(r->records->begin(), r->records->end(), std::back_inserter(group));
-          }
-        }
-        segment.last = group.back().position;
-        segment.unsettled += group.size();
-        add_block_locked(group.front().position, std::move(group), group_offset);
+        // Requests queue in position order, so the group is one run; the
+        // block adopts each publisher's vector of records as it is.
+        std::vector<std::vector<Record>> group;
+        group.reserve(batch.size());
+        for (PublishRequest* r : batch) group.push_back(std::move(*r->records));
+        const Position group_first = group.front().front().position;
+        segment.last = group.back().back().position;
+        segment.unsettled += segment.last - group_first + 1;
+        add_block_locked(group_first, std::move(group), group_offset);
         last_durable_ = segment.last;
       } catch (...) {
         // Out of memory while indexing synced records: the index no longer
@@ -647,21 +641,27 @@ std::vector<std::pair<Position, Position>> to_ranges(const std::vector<Position>
 
 }  // namespace
 
-void LocalLogBus::add_block_locked(Position first, std::vector<Record>&& records,
+void LocalLogBus::add_block_locked(Position first, std::vector<std::vector<Record>>&& records,
                                    std::uint64_t first_offset) {
   Block block;
-  block.slots.resize(records.size());
+  block.records = std::move(records);
+  std::size_t count = 0;
+  for (const std::vector<Record>& part : block.records) count += part.size();
+  block.slots.resize(count);
   std::uint64_t offset = first_offset;
-  for (std::size_t i = 0; i < records.size(); ++i) {
-    Slot& slot = block.slots[i];
-    slot.offset = offset;
-    offset += format::kFrameHeaderBytes + format::record_body_bytes(records[i]);
-    slot.record = std::move(records[i]);
-    slot.state = SlotState::pending;
+  std::size_t i = 0;
+  for (std::vector<Record>& part : block.records) {
+    for (Record& record : part) {
+      Slot& slot = block.slots[i++];
+      slot.record = &record;
+      slot.offset = offset;
+      offset += format::kFrameHeaderBytes + format::record_body_bytes(record);
+      slot.state = SlotState::pending;
+    }
   }
-  block.live = block.pending = records.size();
-  live_count_ += records.size();
-  pending_count_ += records.size();
+  block.live = block.pending = count;
+  live_count_ += count;
+  pending_count_ += count;
   blocks_.emplace_hint(blocks_.end(), first, std::move(block));
   pending_blocks_.insert(pending_blocks_.end(), first);
 }
@@ -717,7 +717,7 @@ void LocalLogBus::restore_payload_locked(Position p, Slot& slot) {
                                           : rec      ? "it holds another position"
                                                      : "it does not decode"));
   }
-  slot.record.payload = std::move(rec->record.payload);
+  slot.record->payload = std::move(rec->record.payload);
   slot.payload_lent = false;
 }
 
@@ -766,9 +766,9 @@ std::vector<Record> LocalLogBus::claim_batch(const std::string& consumer, std::s
     for (; i < block.slots.size() && out.size() < limit; ++i) {
       Slot& slot = block.slots[i];
       if (slot.state != SlotState::pending) continue;
-      if (run == nullptr || !same_table(*run, slot.record)) {
-        run = &slot.record;
-        const Hold* hold = hold_of_locked(slot.record);
+      if (run == nullptr || !same_table(*run, *slot.record)) {
+        run = slot.record;
+        const Hold* hold = hold_of_locked(*slot.record);
         run_blocked = hold != nullptr && hold->consumer != consumer;
         run_hold = nullptr;
       }
@@ -786,14 +786,14 @@ std::vector<Record> LocalLogBus::claim_batch(const std::string& consumer, std::s
         }
       }
       if (run_hold == nullptr) {
-        run_hold = &holds_[table_key(slot.record)];
+        run_hold = &holds_[table_key(*slot.record)];
         run_hold->consumer = consumer;
       }
       ++run_hold->leased;
       slot.state = SlotState::leased;
       slot.consumer = me;
       slot.deadline = deadline;
-      ++slot.record.attempts;
+      ++slot.record->attempts;
       --block.pending;
       --pending_count_;
       const Position p = first + i;
@@ -806,12 +806,12 @@ std::vector<Record> LocalLogBus::claim_batch(const std::string& consumer, std::s
       // memory until the record is returned (see restore_payload_locked).
       Record& lent = out.emplace_back();
       lent.position = p;
-      lent.product = slot.record.product;
-      lent.table = slot.record.table;
-      lent.idempotency_key = slot.record.idempotency_key;
-      lent.payload = std::move(slot.record.payload);
-      lent.ingested_unix_us = slot.record.ingested_unix_us;
-      lent.attempts = slot.record.attempts;
+      lent.product = slot.record->product;
+      lent.table = slot.record->table;
+      lent.idempotency_key = slot.record->idempotency_key;
+      lent.payload = std::move(slot.record->payload);
+      lent.ingested_unix_us = slot.record->ingested_unix_us;
+      lent.attempts = slot.record->attempts;
       slot.payload_lent = true;
       ++copied_since_unlock;
     }
@@ -962,7 +962,7 @@ void LocalLogBus::release(const std::string& consumer, const std::vector<Positio
     if (it == blocks_.end()) continue;
     Slot& slot = it->second.slots[p - it->first];
     if (slot.state != SlotState::leased || slot.settling || slot.consumer != *me) continue;
-    if (slot.record.attempts > 0) --slot.record.attempts;  // this delivery does not count
+    if (slot.record->attempts > 0) --slot.record->attempts;  // this delivery does not count
     return_to_pending(it->second, p - it->first);
   }
 }
@@ -971,8 +971,8 @@ void LocalLogBus::return_to_pending(Block& block, std::size_t index) {
   // Its lease entry no longer matches it once it is pending.
   Slot& slot = block.slots[index];
   slot.state = SlotState::pending;
-  unhold_locked(slot.record);
-  if (block.pending++ == 0) pending_blocks_.insert(slot.record.position - index);
+  unhold_locked(*slot.record);
+  if (block.pending++ == 0) pending_blocks_.insert(slot.record->position - index);
   block.first_pending = std::min(block.first_pending, index);
   ++pending_count_;
 }
@@ -991,7 +991,7 @@ void LocalLogBus::nack(const std::string& consumer, const std::vector<Position>&
       if (it == blocks_.end()) continue;
       Slot& slot = it->second.slots[p - it->first];
       if (slot.state != SlotState::leased || slot.settling || slot.consumer != *me) continue;
-      if (slot.record.attempts >= options_.max_attempts) {
+      if (slot.record->attempts >= options_.max_attempts) {
         slot.settling = true;
         exhausted.push_back(p);
         continue;
@@ -1025,7 +1025,7 @@ void LocalLogBus::settle(const std::vector<Position>& reserved, Settlement how,
         Slot& slot = *find_slot_locked(p);
         restore_payload_locked(p, slot);  // the journal keeps the whole record
         DeadLetter d;
-        d.record = slot.record;
+        d.record = *slot.record;
         d.reason = reason;
         d.dead_unix_us = now_us;
         format::append_frame(frames, format::kStateMagic, format::encode_dead(d));
@@ -1077,12 +1077,12 @@ void LocalLogBus::forget_slots_locked(const std::vector<Position>& positions) {
     Slot& slot = block.slots[p - first];
     if (slot.state == SlotState::leased) {
       if (run_leased > 0 &&
-          (run_product != slot.record.product || run_table != slot.record.table)) {
+          (run_product != slot.record->product || run_table != slot.record->table)) {
         flush_run();
       }
       if (run_leased == 0) {
-        run_product = slot.record.product;
-        run_table = slot.record.table;
+        run_product = slot.record->product;
+        run_table = slot.record->table;
       }
       ++run_leased;
     } else if (--block.pending == 0) {
@@ -1103,7 +1103,7 @@ void LocalLogBus::forget_slots_locked(const std::vector<Position>& positions) {
     }
     slot.state = SlotState::settled;
     slot.settling = false;
-    slot.record = Record{};
+    *slot.record = Record{};
   }
   flush_run();
 }

@@ -149,7 +149,8 @@ class LocalLogBus final : public IngestBus {
   // A record that was published and is not yet settled (acked or
   // dead-lettered); a settled slot keeps no record.
   struct Slot {
-    Record record;  // attempts = deliveries so far; no payload while lent
+    Record* record = nullptr;  // in its block's records; attempts = deliveries
+                               // so far; no payload while lent
     SlotState state = SlotState::settled;
     bool settling = false;       // its ack/dead letter is being journaled
     bool payload_lent = false;   // a claim handed the payload to its consumer
@@ -163,6 +164,9 @@ class LocalLogBus final : public IngestBus {
   // claiming and acking touch no per-record index node. A block is dropped
   // once every slot in it is settled.
   struct Block {
+    // The records as publishers handed them over (a group commit holds one
+    // vector per publish), never resized, so slots point into them.
+    std::vector<std::vector<Record>> records;
     std::vector<Slot> slots;        // slots[i] holds position first + i
     std::size_t live = 0;           // slots not settled
     std::size_t pending = 0;        // slots deliverable now
@@ -232,7 +236,8 @@ class LocalLogBus final : public IngestBus {
   // Indexes synced records (consecutive positions, whose frames follow each
   // other in one segment from first_offset on) as one pending block.
   // REQUIRES: mu_ held.
-  void add_block_locked(Position first, std::vector<Record>&& records, std::uint64_t first_offset);
+  void add_block_locked(Position first, std::vector<std::vector<Record>>&& records,
+                        std::uint64_t first_offset);
   // Reads the payload of the record at p back from its segment when a claim
   // lent it. Throws (and changes nothing) when the frame cannot be read or
   // is not that record's. REQUIRES: mu_ held, `slot` is p's.
