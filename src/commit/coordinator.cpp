@@ -483,6 +483,7 @@ CommitResult Coordinator::commit_cycle(bool defer_ack) {
     std::set<bus::Position> resolved_before;
     {
       std::vector<bus::Position> above;
+      above.reserve(all_positions.size());
       auto wm = catalog_.watermark();
       for (auto p : all_positions) {
         if (p <= wm) {
