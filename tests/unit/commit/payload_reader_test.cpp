@@ -72,11 +72,13 @@ class PayloadReaderTest : public ::testing::Test {
       for (const auto& p : payloads) out << p << '\n';
     }
     conn.execute("CREATE TABLE " + name +
-                 " AS SELECT b, i, l, d, dec, small, big, s, dt, make_timestamp(epoch_us(ts)) AS ts, tz, id, "
+                 " AS SELECT b, i, l, d, dec, small, big, s, dt, make_timestamp(epoch_us(ts)) AS "
+                 "ts, tz, id, "
                  "row_number() OVER ()::UBIGINT AS _dm_position, "
                  "make_timestamptz(1700000000000000 + row_number() OVER ()) AS _dm_ingested_at "
                  "FROM read_json('" +
-                 file.string() + "', format='newline_delimited', columns=" + kReadJsonColumns + ")");
+                 file.string() + "', format='newline_delimited', columns=" + kReadJsonColumns +
+                 ")");
     std::filesystem::remove(file);
   }
 
@@ -158,7 +160,8 @@ TEST_F(PayloadReaderTest, AValueThatDoesNotFitNamesTheEventTheColumnAndWhy) {
       {R"({"l":"abc"})", "column 'l': expected a whole number"},
       {R"({"l":true})", "column 'l': expected a number for type bigint"},
       {R"({"d":1e999})", "column 'd': expected a finite number"},
-      {R"({"dec":"1.234"})", "column 'dec': expected a number with at most 10 integer and 2 fraction"},
+      {R"({"dec":"1.234"})",
+       "column 'dec': expected a number with at most 10 integer and 2 fraction"},
       {R"({"small":"1000"})", "column 'small': expected a number with at most 3 integer"},
       {R"({"s":{"a":1}})", "column 's': expected a string"},
       {"{\"s\":\"\xC3\x28\"}", "column 's': the text is not valid UTF-8"},
@@ -174,12 +177,53 @@ TEST_F(PayloadReaderTest, AValueThatDoesNotFitNamesTheEventTheColumnAndWhy) {
   }
 }
 
+TEST_F(PayloadReaderTest, StringsEndAndEscapeAtEveryOffsetOfTheWideScan) {
+  // Strings are scanned 16 and 8 bytes at a time before byte by byte: an
+  // escape, the closing quote, a multi-byte character or a raw control
+  // character at any offset must be seen where it is.
+  std::vector<std::string> payloads;
+  for (std::size_t at = 0; at < 40; ++at) {
+    const std::string before(at, 'a');
+    for (const char* special : {"\\\"", "\\\\", "\\n", "\xC3\xA9", "\xF0\x9F\x98\x80"}) {
+      payloads.push_back(R"({"s":")" + before + special + std::string(40 - at, 'b') +
+                         R"(","l":1})");
+    }
+    payloads.push_back(R"({"s":")" + before + R"(","l":2})");  // the end at every offset
+  }
+  read_into("ours", payloads);
+  read_json_into("theirs", payloads);
+  EXPECT_EQ(count("SELECT * FROM ours"), static_cast<std::int64_t>(payloads.size()));
+  EXPECT_EQ(count("SELECT * FROM ours EXCEPT ALL SELECT * FROM theirs"), 0);
+  EXPECT_EQ(count("SELECT * FROM theirs EXCEPT ALL SELECT * FROM ours"), 0);
+  EXPECT_EQ(count("SELECT * FROM ours WHERE l = 2 AND length(s) = _dm_position / 6 - 1"), 40);
+  for (std::size_t at = 0; at < 40; ++at) {
+    for (const char* raw : {"\x01", "\x1F"}) {
+      const std::string control = "{\"s\":\"" + std::string(at, 'a') + raw + "b\"}";
+      EXPECT_THAT(error_of(control), HasSubstr("control character")) << at;
+    }
+  }
+}
+
 TEST_F(PayloadReaderTest, BrokenJsonIsRefusedNeverMisread) {
   const char* broken[] = {
-      "",          "[]",          "{",          R"({"s")",         R"({"s":})",
-      R"({"s":"x)", R"({"s":"x" "d":1})", R"({"s":"\q"})", R"({"s":"\u12"})",
-      R"({"x":[1,2})", R"({"x":[1,2]]})", R"({} trailing)", R"({"s":"a"} {})",
-      R"({"b":tru})", R"({"b":nul})", "{\"s\":\"a\x01\"}", R"({"d":})", R"({,})",
+      "",
+      "[]",
+      "{",
+      R"({"s")",
+      R"({"s":})",
+      R"({"s":"x)",
+      R"({"s":"x" "d":1})",
+      R"({"s":"\q"})",
+      R"({"s":"\u12"})",
+      R"({"x":[1,2})",
+      R"({"x":[1,2]]})",
+      R"({} trailing)",
+      R"({"s":"a"} {})",
+      R"({"b":tru})",
+      R"({"b":nul})",
+      "{\"s\":\"a\x01\"}",
+      R"({"d":})",
+      R"({,})",
   };
   for (const char* payload : broken) {
     EXPECT_THAT(error_of(payload), HasSubstr("event at bus position 1")) << payload;
