@@ -188,6 +188,8 @@ IngestOutcome IngestService::ingest(const IngestRequest& request) {
   bus::Position token_position = 0;
   std::vector<bus::Record> records;
   std::vector<std::string> record_keys;
+  records.reserve(validation.valid.size());
+  record_keys.reserve(validation.valid.size());
   {
     std::lock_guard lock(mutex_);
     if (pending_keys_.size() > 100'000) forget_committed_keys();
