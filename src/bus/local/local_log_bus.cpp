@@ -655,7 +655,9 @@ void LocalLogBus::add_block_locked(Position first, std::vector<std::vector<Recor
       Slot& slot = block.slots[i++];
       slot.record = &record;
       slot.offset = offset;
-      offset += format::kFrameHeaderBytes + format::record_body_bytes(record);
+      slot.frame_bytes =
+          static_cast<std::uint32_t>(format::kFrameHeaderBytes + format::record_body_bytes(record));
+      offset += slot.frame_bytes;
       slot.state = SlotState::pending;
     }
   }
@@ -690,7 +692,7 @@ LocalLogBus::Slot* LocalLogBus::find_slot_locked(Position p) {
   return it == blocks_.end() ? nullptr : &it->second.slots[p - it->first];
 }
 
-void LocalLogBus::restore_payload_locked(Position p, Slot& slot) {
+void LocalLogBus::restore_payload_locked(Position p, Slot& slot, SegmentReader& reader) {
   if (!slot.payload_lent) return;
   auto segment = segments_.upper_bound(p);
   if (segment == segments_.begin()) {
@@ -698,24 +700,22 @@ void LocalLogBus::restore_payload_locked(Position p, Slot& slot) {
   }
   --segment;
   const fs::path path = segment_path(segment->first);
-  const UniqueFd fd = open_file(path, O_RDONLY);
-  std::string frame = read_at(fd.get(), slot.offset, format::kFrameHeaderBytes, path);
-  if (frame.size() == format::kFrameHeaderBytes) {
-    const std::uint32_t body = format::frame_body_length(frame);
-    if (body <= format::kMaxBodyBytes) {
-      frame += read_at(fd.get(), slot.offset + format::kFrameHeaderBytes, body, path);
-    }
+  if (!reader.fd || reader.first != segment->first) {
+    reader.fd = open_file(path, O_RDONLY);
+    reader.first = segment->first;
   }
+  const std::string frame = read_at(reader.fd.get(), slot.offset, slot.frame_bytes, path);
   const format::ParsedFrame parsed = format::parse_frame(frame, 0, format::kSegmentMagic);
   std::optional<format::LogRecord> rec;
-  if (parsed.ok) rec = format::decode_record(parsed.body);
+  if (parsed.ok && parsed.next == frame.size()) rec = format::decode_record(parsed.body);
   if (!rec || rec->record.position != p) {
-    throw Error(ErrorCode::internal, "ingest log cannot read back the record at position " +
-                                         std::to_string(p) + " from " + path.string() +
-                                         " at offset " + std::to_string(slot.offset) + ": " +
-                                         (!parsed.ok ? parsed.defect
-                                          : rec      ? "it holds another position"
-                                                     : "it does not decode"));
+    throw Error(ErrorCode::internal,
+                "ingest log cannot read back the record at position " + std::to_string(p) +
+                    " from " + path.string() + " at offset " + std::to_string(slot.offset) + ": " +
+                    (!parsed.ok                    ? parsed.defect
+                     : parsed.next != frame.size() ? "the frame has another length"
+                     : rec                         ? "it holds another position"
+                                                   : "it does not decode"));
   }
   slot.record->payload = std::move(rec->record.payload);
   slot.payload_lent = false;
@@ -752,6 +752,7 @@ std::vector<Record> LocalLogBus::claim_batch(const std::string& consumer, std::s
   Position resume = 0;  // blocks below it were looked at
   std::size_t copied_since_unlock = 0;
   std::exception_ptr restore_error;  // a lent payload that could not be read back
+  SegmentReader segment_reader;
   while (out.size() < limit && !restore_error) {
     auto it = pending_blocks_.lower_bound(resume);
     if (it == pending_blocks_.end()) break;
@@ -779,7 +780,7 @@ std::vector<Record> LocalLogBus::claim_batch(const std::string& consumer, std::s
       if (slot.payload_lent) {
         // Delivered before and returned: its payload is read back first.
         try {
-          restore_payload_locked(first + i, slot);
+          restore_payload_locked(first + i, slot, segment_reader);
         } catch (...) {
           restore_error = std::current_exception();
           break;
@@ -1021,9 +1022,10 @@ void LocalLogBus::settle(const std::vector<Position>& reserved, Settlement how,
     std::lock_guard lock(mu_);
     const std::int64_t now_us = now_unix_us();
     try {
+      SegmentReader segment_reader;
       for (const Position p : reserved) {
         Slot& slot = *find_slot_locked(p);
-        restore_payload_locked(p, slot);  // the journal keeps the whole record
+        restore_payload_locked(p, slot, segment_reader);  // the journal keeps the whole record
         DeadLetter d;
         d.record = *slot.record;
         d.reason = reason;

@@ -152,10 +152,11 @@ class LocalLogBus final : public IngestBus {
     Record* record = nullptr;  // in its block's records; attempts = deliveries
                                // so far; no payload while lent
     SlotState state = SlotState::settled;
-    bool settling = false;       // its ack/dead letter is being journaled
-    bool payload_lent = false;   // a claim handed the payload to its consumer
-    std::uint32_t consumer = 0;  // index into consumers_ while leased
-    std::uint64_t offset = 0;    // of the record's frame in its segment
+    bool settling = false;          // its ack/dead letter is being journaled
+    bool payload_lent = false;      // a claim handed the payload to its consumer
+    std::uint32_t consumer = 0;     // index into consumers_ while leased
+    std::uint64_t offset = 0;       // of the record's frame in its segment
+    std::uint32_t frame_bytes = 0;  // the frame's size, header included
     Clock::time_point deadline{};
   };
 
@@ -238,10 +239,15 @@ class LocalLogBus final : public IngestBus {
   // REQUIRES: mu_ held.
   void add_block_locked(Position first, std::vector<std::vector<Record>>&& records,
                         std::uint64_t first_offset);
+  // The segment file a run of restores reads from, kept open between them.
+  struct SegmentReader {
+    Position first = 0;  // of the open segment
+    fileio::UniqueFd fd;
+  };
   // Reads the payload of the record at p back from its segment when a claim
   // lent it. Throws (and changes nothing) when the frame cannot be read or
   // is not that record's. REQUIRES: mu_ held, `slot` is p's.
-  void restore_payload_locked(Position p, Slot& slot);
+  void restore_payload_locked(Position p, Slot& slot, SegmentReader& reader);
   // Appends already framed bytes to state.log and syncs. REQUIRES: state_mu_.
   void append_journal(const std::string& frames);
   void throw_if_journal_failed() const;

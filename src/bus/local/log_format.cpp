@@ -127,10 +127,6 @@ void append_frame(std::string& out, std::uint32_t magic, std::string_view body) 
   seal_frame(out, body_at, magic);
 }
 
-std::uint32_t frame_body_length(std::string_view header) {
-  return get_u32_at(header, 4);
-}
-
 ParsedFrame parse_frame(std::string_view data, std::size_t offset, std::uint32_t magic) {
   ParsedFrame f;
   if (offset > data.size() || data.size() - offset < kFrameHeaderBytes) {

@@ -66,10 +66,6 @@ struct ParsedFrame {
 // Parses the frame at `offset` of `data`.
 ParsedFrame parse_frame(std::string_view data, std::size_t offset, std::uint32_t magic);
 
-// The body length a frame header claims. REQUIRES: header.size() >=
-// kFrameHeaderBytes.
-std::uint32_t frame_body_length(std::string_view header);
-
 // --- segment records ---
 
 struct LogRecord {
