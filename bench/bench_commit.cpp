@@ -74,6 +74,7 @@ std::unique_ptr<app::Node> make_node(const std::filesystem::path& dir, std::size
 std::vector<bus::Record> batch_records(const std::vector<std::string>& payloads, std::size_t from,
                                        std::size_t to) {
   std::vector<bus::Record> records;
+  records.reserve(to - from);
   for (std::size_t i = from; i < to; ++i) {
     bus::Record r;
     r.product = "bench";
