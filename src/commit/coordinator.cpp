@@ -645,15 +645,20 @@ CommitResult Coordinator::commit_cycle(bool defer_ack) {
     Metrics::get().failures.inc();
     // An unavailable store or catalog (or one that timed out) is not the
     // events' fault: they go back without using up an attempt, so no outage
-    // dead-letters them. Nor is a conflict: another coordinator committed
-    // some of these positions or keys first (this one's lease had expired),
-    // and the next claim finds them resolved or as duplicates. Any other
-    // failure counts towards max_attempts.
+    // dead-letters them. Nor is DuckDB failing to write or read back a data
+    // file (its I/O errors: a full disk, an unwritable scratch directory), nor
+    // a conflict: another coordinator committed some of these positions or
+    // keys first (this one's lease had expired), and the next claim finds
+    // them resolved or as duplicates. Any other failure counts towards
+    // max_attempts.
     const auto* error = dynamic_cast<const Error*>(&e);
+    const boost::json::value* duckdb_kind =
+        error != nullptr ? error->details().if_contains("duckdb_error_type") : nullptr;
     const bool not_the_events_fault =
         error != nullptr &&
         (error->code() == ErrorCode::unavailable || error->code() == ErrorCode::timeout ||
-         error->code() == ErrorCode::conflict);
+         error->code() == ErrorCode::conflict ||
+         (duckdb_kind != nullptr && duckdb_kind->is_string() && duckdb_kind->get_string() == "IO"));
     log::error("commit cycle failed; batch returned for retry",
                {{"error", e.what()},
                 {"events", records.size()},
