@@ -93,20 +93,36 @@ void truncate_durably(int fd, std::uint64_t size, const std::filesystem::path& p
   sync_file(fd, path);
 }
 
-std::string read_all(int fd, const std::filesystem::path& path) {
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) throw_errno("stat", path, errno);
-  std::string out(static_cast<std::size_t>(st.st_size), '\0');
+namespace {
+
+// Reads buf[0, size) from `offset` on, until it is full or the file ends;
+// retries short reads and EINTR. Returns the bytes read.
+std::size_t read_full(int fd, char* buf, std::size_t size, std::uint64_t offset,
+                      const std::filesystem::path& path) {
   std::size_t have = 0;
-  for (;;) {
-    if (have == out.size()) out.resize(out.size() + (1 << 16));
-    const ssize_t n = ::pread(fd, out.data() + have, out.size() - have, static_cast<off_t>(have));
+  while (have < size) {
+    const ssize_t n = ::pread(fd, buf + have, size - have, static_cast<off_t>(offset + have));
     if (n < 0) {
       if (errno == EINTR) continue;
       throw_errno("read", path, errno);
     }
     if (n == 0) break;
     have += static_cast<std::size_t>(n);
+  }
+  return have;
+}
+
+}  // namespace
+
+std::string read_all(int fd, const std::filesystem::path& path) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) throw_errno("stat", path, errno);
+  std::string out(static_cast<std::size_t>(st.st_size), '\0');
+  std::size_t have = read_full(fd, out.data(), out.size(), 0, path);
+  // The file may have grown since fstat: read on until its end.
+  while (have == out.size()) {
+    out.resize(out.size() + (1 << 16));
+    have += read_full(fd, out.data() + have, out.size() - have, have, path);
   }
   out.resize(have);
   return out;
@@ -115,18 +131,7 @@ std::string read_all(int fd, const std::filesystem::path& path) {
 std::string read_at(int fd, std::uint64_t offset, std::size_t size,
                     const std::filesystem::path& path) {
   std::string out(size, '\0');
-  std::size_t have = 0;
-  while (have < size) {
-    const ssize_t n =
-        ::pread(fd, out.data() + have, size - have, static_cast<off_t>(offset + have));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw_errno("read", path, errno);
-    }
-    if (n == 0) break;
-    have += static_cast<std::size_t>(n);
-  }
-  out.resize(have);
+  out.resize(read_full(fd, out.data(), size, offset, path));
   return out;
 }
 
