@@ -35,8 +35,8 @@ inline std::uint32_t load_le32(const unsigned char* p) {
 
 #if defined(__x86_64__)
 __attribute__((target("sse4.2"))) std::uint32_t crc32c_extend_sse42(std::uint32_t init,
-                                                                    const void* data,
-                                                                    std::size_t n) {
+                                                                     const void* data,
+                                                                     std::size_t n) {
   const auto* p = static_cast<const unsigned char*>(data);
   std::uint64_t crc = ~init;
   while (n >= 8) {
