@@ -10,12 +10,13 @@
 // The producer runs on DuckDB's threads while query() waits: on one at a
 // time by default, or on up to `threads` at once. Each call is told its
 // scan state's slot (0, 1, ...: distinct among the scans of one query, and
-// normally below `threads`), so that it can keep per-thread state. Rows then come in whatever order the threads finish, and only a
-// connection with `SET preserve_insertion_order = false` lets DuckDB write
-// them in parallel. An exception the producer throws stops the statement;
-// query() then rethrows that exception itself (the first, if several
-// threads threw), not DuckDB's wrapper around its text, so a caller can tell
-// its own errors from DuckDB's.
+// normally below `threads`), so that it can keep per-thread state. Rows then
+// come in whatever order the threads finish, and only a connection with
+// `SET preserve_insertion_order = false` lets DuckDB write them in
+// parallel. An exception the producer throws stops the statement; query()
+// then rethrows that exception itself (the first, if several threads threw),
+// not DuckDB's wrapper around its text, so a caller can tell its own errors
+// from DuckDB's.
 //
 // Thread-safety: one query() at a time per RowSource; the RowSource must
 // outlive the connection it is registered on, or at least every statement
