@@ -100,9 +100,12 @@ class IngestBus {
   // Makes records whose lease has expired deliverable again; returns how many.
   virtual std::size_t requeue_expired() = 0;
 
-  // Dead letters, oldest first, and replay: replay republishes a dead letter's
+  // Dead letters, oldest first, of one product (or of every product when
+  // `product` is empty), and replay: replay republishes a dead letter's
   // record as a new record (new position) and removes it from the area.
-  virtual std::vector<DeadLetter> dead_letters(std::size_t limit) const = 0;
+  virtual std::vector<DeadLetter> dead_letters(std::size_t limit,
+                                               const std::string& product) const = 0;
+  std::vector<DeadLetter> dead_letters(std::size_t limit) const { return dead_letters(limit, {}); }
   virtual Position replay_dead_letter(Position position) = 0;
 
   // Counts of what the bus holds. May cost time in proportion to the

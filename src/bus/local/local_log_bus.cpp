@@ -1209,12 +1209,14 @@ void LocalLogBus::maybe_compact() {
 
 // ------------------------------------------------------------- dead letters
 
-std::vector<DeadLetter> LocalLogBus::dead_letters(std::size_t limit) const {
+std::vector<DeadLetter> LocalLogBus::dead_letters(std::size_t limit,
+                                                  const std::string& product) const {
   std::vector<DeadLetter> out;
   {
     std::lock_guard lock(mu_);
-    out.reserve(dead_.size());
-    for (const auto& [position, d] : dead_) out.push_back(d);
+    for (const auto& [position, d] : dead_) {
+      if (product.empty() || d.record.product == product) out.push_back(d);
+    }
   }
   std::stable_sort(out.begin(), out.end(), [](const DeadLetter& a, const DeadLetter& b) {
     return a.dead_unix_us < b.dead_unix_us;

@@ -548,8 +548,8 @@ void move_to_dead_letters(Tx& tx, const std::string& consumer,
           ") INSERT INTO bus_dead_letters (position, product, table_name, idem_key, payload, "
           "ingested_unix_us, attempts, reason, dead_unix_us) SELECT position, product, "
           "table_name, idem_key, payload, ingested_unix_us, attempts, $4, $5 FROM dead",
-      pg::bigint_array(positions), consumer, static_cast<std::int64_t>(min_attempts), as_text(reason),
-      system_now_us());
+      pg::bigint_array(positions), consumer, static_cast<std::int64_t>(min_attempts),
+      as_text(reason), system_now_us());
 }
 
 }  // namespace
@@ -593,13 +593,15 @@ void PostgresBus::release(const std::string& consumer, const std::vector<Positio
 
 // ----------------------------------------------------------- dead letters
 
-std::vector<DeadLetter> PostgresBus::dead_letters(std::size_t limit) const {
+std::vector<DeadLetter> PostgresBus::dead_letters(std::size_t limit,
+                                                  const std::string& product) const {
   return pg::run_transaction<pqxx::read_transaction>(*pool_, [&](Tx& tx) {
     const auto rows =
         tx.exec_params(std::string("SELECT ") + kReturnedColumns +
                            ", reason, dead_unix_us FROM bus_dead_letters "
+                           "WHERE ($2 = '' OR product = $2) "
                            "ORDER BY dead_unix_us, position LIMIT $1",
-                       static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
+                       static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)), product);
     std::vector<DeadLetter> out;
     out.reserve(rows.size());
     for (const auto& row : rows) {

@@ -106,7 +106,9 @@ class PostgresBus final : public IngestBus {
   void extend_lease(const std::string& consumer, const std::vector<Position>& positions,
                     std::chrono::milliseconds lease) override;
   std::size_t requeue_expired() override;
-  std::vector<DeadLetter> dead_letters(std::size_t limit) const override;
+  using IngestBus::dead_letters;
+  std::vector<DeadLetter> dead_letters(std::size_t limit,
+                                       const std::string& product) const override;
   Position replay_dead_letter(Position position) override;
   BusStats stats() const override;
   Position last_position() const override;

@@ -418,6 +418,31 @@ TEST_P(BusConformance, DeadLettersAreListedOldestFirstUpToTheLimit) {
   EXPECT_EQ(bus->dead_letters(2).size(), 2u);
 }
 
+TEST_P(BusConformance, DeadLettersAreListedPerProduct) {
+  auto bus = store_.open();
+  std::vector<Record> records;
+  for (const char* product : {"sales", "stock", "sales", "stock", "sales"}) {
+    records.push_back(make_record(std::string("from ") + product));
+    records.back().product = product;
+  }
+  bus->publish(std::move(records));
+  ASSERT_EQ(claim_all(*bus).size(), 5u);
+  bus->dead_letter("c", {1, 2, 3, 4, 5}, "bad");
+  std::vector<Position> sales, stock;
+  for (const auto& d : bus->dead_letters(10, "sales")) {
+    EXPECT_EQ(d.record.payload, "from sales");
+    sales.push_back(d.record.position);
+  }
+  for (const auto& d : bus->dead_letters(10, "stock")) stock.push_back(d.record.position);
+  EXPECT_EQ(sales, (std::vector<Position>{1, 3, 5}));
+  EXPECT_EQ(stock, (std::vector<Position>{2, 4}));
+  // The limit counts the product's own dead letters, not the others'.
+  ASSERT_EQ(bus->dead_letters(2, "sales").size(), 2u);
+  EXPECT_EQ(bus->dead_letters(2, "sales")[1].record.position, 3u);
+  EXPECT_TRUE(bus->dead_letters(10, "none").empty());
+  EXPECT_EQ(bus->dead_letters(10).size(), 5u);
+}
+
 // Two consumers draining one backlog of many tables concurrently: every
 // record is delivered to exactly one of them while they hold it, and no table
 // is held by both at once.
