@@ -1,5 +1,8 @@
 #include "common/calendar.hpp"
 
+#include <cstdio>
+#include <ctime>
+
 namespace duckmesh::calendar {
 
 CivilDate civil_from_days(std::int64_t days) {
@@ -32,6 +35,17 @@ bool is_leap_year(std::int64_t year) {
 unsigned days_in_month(std::int64_t year, unsigned month) {
   static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   return month == 2 && is_leap_year(year) ? 29 : kDays[month - 1];
+}
+
+std::string iso_utc(std::int64_t unix_us) {
+  std::time_t secs = static_cast<std::time_t>(unix_us / 1'000'000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char frac[16];
+  std::snprintf(frac, sizeof frac, ".%06lldZ", static_cast<long long>(unix_us % 1'000'000));
+  return std::string(buf) + frac;
 }
 
 }  // namespace duckmesh::calendar

@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 #include <set>
 
+#include "common/calendar.hpp"
 #include "common/error.hpp"
 
 namespace duckmesh::product {
@@ -25,17 +26,6 @@ std::string optional_string(const boost::json::object& o, const char* field,
                 {{"field", field}});
   }
   return std::string(it->value().as_string());
-}
-
-std::string iso_time(std::int64_t unix_us) {
-  std::time_t secs = static_cast<std::time_t>(unix_us / 1'000'000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char frac[16];
-  std::snprintf(frac, sizeof frac, ".%06lldZ", static_cast<long long>(unix_us % 1'000'000));
-  return std::string(buf) + frac;
 }
 
 boost::json::value parse_or_empty(const std::string& text) {
@@ -228,7 +218,7 @@ boost::json::object to_json(const catalog::Product& p) {
   return {{"name", p.name},
           {"description", p.description},
           {"owner", p.owner},
-          {"created_at", iso_time(p.created_unix_us)}};
+          {"created_at", calendar::iso_utc(p.created_unix_us)}};
 }
 
 boost::json::object to_json(const catalog::TableInfo& t) {
@@ -243,7 +233,7 @@ boost::json::object to_json(const catalog::TableInfo& t) {
                         {"unknown_fields", options.unknown_fields},
                         {"description", options.description},
                         {"created_snapshot", t.created_snapshot},
-                        {"created_at", iso_time(t.created_unix_us)}};
+                        {"created_at", calendar::iso_utc(t.created_unix_us)}};
   o["partition_by"] =
       t.partition.enabled()
           ? boost::json::value(boost::json::object{{"column", t.partition.column},
@@ -259,7 +249,7 @@ boost::json::object to_json(const catalog::TableInfo& t) {
 boost::json::object to_json(const catalog::Snapshot& s) {
   return {{"id", s.id},
           {"parent", s.parent ? boost::json::value(*s.parent) : boost::json::value(nullptr)},
-          {"committed_at", iso_time(s.committed_unix_us)},
+          {"committed_at", calendar::iso_utc(s.committed_unix_us)},
           {"operation", catalog::to_string(s.operation)},
           {"summary", parse_or_empty(s.summary_json)},
           {"watermark", s.watermark}};
@@ -337,7 +327,7 @@ boost::json::object ProductService::describe_table(const std::string& product,
   for (const auto& v : catalog_.schema_history(product, table)) {
     history.emplace_back(boost::json::object{{"version", v.version},
                                              {"snapshot_id", v.snapshot_id},
-                                             {"created_at", iso_time(v.created_unix_us)},
+                                             {"created_at", calendar::iso_utc(v.created_unix_us)},
                                              {"columns", parse_or_empty(v.schema_json)}});
   }
   o["schema_history"] = std::move(history);
