@@ -14,6 +14,7 @@
 
 #include "api/access_control.hpp"
 #include "api/admin.hpp"
+#include "api/dead_letters.hpp"
 #include "api/discovery.hpp"
 #include "api/domain.hpp"
 #include "api/ingest.hpp"
@@ -229,6 +230,7 @@ int serve(const Config& config) {
   ingest_options.quotas = &quotas;
   ingest::IngestService ingest(node.catalog(), node.bus(), node.coordinator(), products,
                                ingest_options);
+  ingest::DeadLetters dead_letters(node.bus(), node.coordinator(), products);
 
   query::QueryServiceOptions query_options;
   query_options.scratch_dir =
@@ -304,9 +306,9 @@ int serve(const Config& config) {
       return boost::json::object{
           {"status", "healthy"}, {"resident_bytes", resident}, {"limit_bytes", nullptr}};
     }
-    const char* status = resident >= limit               ? "unhealthy"
+    const char* status = resident >= limit            ? "unhealthy"
                          : resident >= limit / 10 * 8 ? "degraded"
-                                                          : "healthy";
+                                                      : "healthy";
     return boost::json::object{
         {"status", status}, {"resident_bytes", resident}, {"limit_bytes", limit}};
   };
@@ -364,6 +366,7 @@ int serve(const Config& config) {
     api::add_admin_routes(router);
     api::add_product_routes(router, products);
     api::add_ingest_routes(router, ingest);
+    api::add_dead_letter_routes(router, dead_letters);
     api::add_query_routes(router, queries, node.catalog());
     api::add_access_control_routes(router, {.keys = &keys, .audit = &audit_log});
   }
