@@ -96,6 +96,8 @@ struct DataError {
 struct Coordinator::Group {
   catalog::TableInfo table;
   std::vector<const bus::Record*> records;
+  std::vector<bus::Position> positions;  // records[i]->position, kept beside them
+  bool has_keys = false;                 // some record carries an idempotency key
 };
 
 Coordinator::Coordinator(catalog::CatalogRepo& catalog, bus::IngestBus& bus,
@@ -512,7 +514,11 @@ CommitResult Coordinator::commit_cycle(bool defer_ack) {
         auto it = groups.find(key);
         if (it == groups.end()) {
           auto table = catalog_.find_table(r.product, r.table);
-          it = table ? groups.emplace(key, Group{*table, {}}).first : groups.end();
+          if (table) {
+            Group group;
+            group.table = std::move(*table);
+            it = groups.emplace(key, std::move(group)).first;
+          }
         }
         run_group = it == groups.end() ? nullptr : &it->second;
       }
@@ -521,9 +527,14 @@ CommitResult Coordinator::commit_cycle(bool defer_ack) {
         continue;
       }
       run_group->records.push_back(&r);
+      run_group->positions.push_back(r.position);
+      run_group->has_keys = run_group->has_keys || !r.idempotency_key.empty();
     }
     std::map<std::string, catalog::Publication> publications;
     for (auto& [key, group] : groups) {
+      // Without keys there is nothing to drop: the batch's records are not
+      // walked again (each walk over a 200k batch costs milliseconds).
+      if (!group.has_keys) continue;
       std::vector<std::string> keys;
       for (const auto* r : group.records) {
         if (!r->idempotency_key.empty()) keys.push_back(r->idempotency_key);
@@ -532,6 +543,9 @@ CommitResult Coordinator::commit_cycle(bool defer_ack) {
                                 : catalog_.find_idempotency(key.first, key.second, keys);
       std::set<std::string> seen;
       std::vector<const bus::Record*> kept;
+      std::vector<bus::Position> kept_positions;
+      kept.reserve(group.records.size());
+      kept_positions.reserve(group.records.size());
       for (const auto* r : group.records) {
         if (!r->idempotency_key.empty() &&
             (known.count(r->idempotency_key) || !seen.insert(r->idempotency_key).second)) {
@@ -540,8 +554,10 @@ CommitResult Coordinator::commit_cycle(bool defer_ack) {
           continue;
         }
         kept.push_back(r);
+        kept_positions.push_back(r->position);
       }
       group.records = std::move(kept);
+      group.positions = std::move(kept_positions);
     }
 
     // Step 4: write files.
@@ -563,12 +579,17 @@ CommitResult Coordinator::commit_cycle(bool defer_ack) {
       pub.product = key.first;
       pub.operation = catalog::Operation::ingest;
       std::size_t rows = 0;
-      for (const auto* r : group.records) {
-        if (failed.count(r)) continue;
-        resolved.push_back(r->position);
-        ++rows;
-        if (!r->idempotency_key.empty()) {
-          pub.idempotency.push_back({r->table, r->idempotency_key, r->position});
+      if (failed.empty() && !group.has_keys) {
+        resolved.insert(resolved.end(), group.positions.begin(), group.positions.end());
+        rows = group.positions.size();
+      } else {
+        for (const auto* r : group.records) {
+          if (failed.count(r)) continue;
+          resolved.push_back(r->position);
+          ++rows;
+          if (!r->idempotency_key.empty()) {
+            pub.idempotency.push_back({r->table, r->idempotency_key, r->position});
+          }
         }
       }
       result.committed += rows;
@@ -629,14 +650,18 @@ CommitResult Coordinator::commit_cycle(bool defer_ack) {
     if (defer_ack && !to_ack.empty()) {
       // The batch is visible; the ack only stops redelivery, and a crash
       // before it is harmless (step 2 recognises the positions). So it runs
-      // while the next cycle claims and writes.
-      pending_ack_ = std::async(std::launch::async, [this, to_ack = std::move(to_ack)] {
+      // while the next cycle claims and writes, and so does freeing the
+      // batch (a free per payload: ~10 ms for 200k events, off the
+      // cycle's path and outside the log's lock).
+      pending_ack_ = std::async(std::launch::async, [this, to_ack = std::move(to_ack),
+                                                     batch = std::move(records)]() mutable {
         try {
           bus_.ack(options_.consumer, to_ack);
         } catch (const std::exception& e) {
           log::warn("acking a published batch failed; it is recognised when redelivered",
                     {{"error", e.what()}, {"events", to_ack.size()}});
         }
+        batch = {};
       });
     } else if (!to_ack.empty()) {
       bus_.ack(options_.consumer, to_ack);
@@ -661,7 +686,7 @@ CommitResult Coordinator::commit_cycle(bool defer_ack) {
          (duckdb_kind != nullptr && duckdb_kind->is_string() && duckdb_kind->get_string() == "IO"));
     log::error("commit cycle failed; batch returned for retry",
                {{"error", e.what()},
-                {"events", records.size()},
+                {"events", all_positions.size()},
                 {"counts_as_attempt", !not_the_events_fault}});
     try {
       if (not_the_events_fault) {
