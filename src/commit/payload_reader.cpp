@@ -5,11 +5,8 @@
 #include <cstdint>
 #include <cstring>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 #include "common/error.hpp"
+#include "common/json_string.hpp"
 #include "schema/value_text.hpp"
 
 namespace duckmesh::commit {
@@ -106,35 +103,9 @@ struct PayloadReader::Cursor {
   std::string_view raw_string(bool& escaped) {
     const char* start = p;
     escaped = false;
-    // Sixteen (SSE2), then eight bytes at a time while none is a quote, a
-    // backslash or a control character (the usual case), then byte by byte.
-#if defined(__SSE2__)
-    const __m128i quote16 = _mm_set1_epi8('"'), backslash16 = _mm_set1_epi8('\\'),
-                  control16 = _mm_set1_epi8(0x1F);
-    while (end - p >= 16) {
-      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-      // max(v, 0x1F) == 0x1F exactly for the bytes 0x00-0x1F (unsigned).
-      const __m128i hit =
-          _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote16), _mm_cmpeq_epi8(v, backslash16)),
-                       _mm_cmpeq_epi8(_mm_max_epu8(v, control16), control16));
-      const int mask = _mm_movemask_epi8(hit);
-      if (mask != 0) {
-        p += __builtin_ctz(static_cast<unsigned>(mask));
-        break;
-      }
-      p += 16;
-    }
-#endif
-    constexpr std::uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
-    while (end - p >= 8) {
-      std::uint64_t v;
-      std::memcpy(&v, p, 8);
-      std::uint64_t quote = v ^ (ones * '"'), backslash = v ^ (ones * '\\');
-      std::uint64_t special =
-          ((quote - ones) & ~quote) | ((backslash - ones) & ~backslash) | ((v - ones * 0x20) & ~v);
-      if (special & highs) break;
-      p += 8;
-    }
+    // Straight to the first quote, backslash or control character (the
+    // usual case is the closing quote), then byte by byte.
+    p = skip_plain_json_text(p, end);
     for (;;) {
       if (p >= end) fail("invalid JSON: unterminated string");
       char c = *p;
