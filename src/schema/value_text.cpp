@@ -1,5 +1,7 @@
 #include "schema/value_text.hpp"
 
+#include <array>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -38,13 +40,6 @@ bool parse_date_prefix(std::string_view s, int& y, int& m, int& d) {
   if (!read_fixed(s, 0, 4, y) || !read_fixed(s, 5, 2, m) || !read_fixed(s, 8, 2, d)) return false;
   return y >= 1 && m >= 1 && m <= 12 && d >= 1 &&
          static_cast<unsigned>(d) <= calendar::days_in_month(y, static_cast<unsigned>(m));
-}
-
-void append_padded(std::string& out, std::int64_t v, int width) {
-  char buf[24];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  for (auto n = end - buf; n < width; ++n) out += '0';
-  out.append(buf, end);
 }
 
 // RFC 3339 text as whole seconds since the epoch in UTC plus microseconds;
@@ -129,6 +124,27 @@ bool parse_utc_parts(std::string_view s, bool require_offset, std::int64_t& utc_
   fraction_micros = micros;
   return true;
 }
+// The value of each byte as a hex digit, -1 for the others.
+constexpr std::array<std::int8_t, 256> kHexValue = [] {
+  std::array<std::int8_t, 256> t{};
+  for (auto& v : t) v = -1;
+  for (int c = 0; c < 10; ++c) t['0' + c] = static_cast<std::int8_t>(c);
+  for (int c = 0; c < 6; ++c) {
+    t['a' + c] = static_cast<std::int8_t>(10 + c);
+    t['A' + c] = static_cast<std::int8_t>(10 + c);
+  }
+  return t;
+}();
+
+// Writes `v` (0 <= v < 10^width) as exactly `width` digits at `at`.
+char* put_digits(char* at, std::int64_t v, int width) {
+  for (int k = width - 1; k >= 0; --k) {
+    at[k] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  }
+  return at + width;
+}
+
 }  // namespace
 
 std::int64_t ExactNumber::integer_digits() const {
@@ -302,9 +318,18 @@ bool valid_utf8(std::string_view s) {
 }
 
 std::size_t count_code_points(std::string_view s) {
-  std::size_t n = 0;
-  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  return n;
+  // Every byte but a continuation byte (10xxxxxx) starts a code point:
+  // eight bytes at a time, the continuation bytes counted by their top bits.
+  constexpr std::uint64_t highs = 0x8080808080808080ULL;
+  std::size_t continuation = 0;
+  std::size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    std::uint64_t v;
+    std::memcpy(&v, s.data() + i, 8);
+    continuation += static_cast<std::size_t>(std::popcount(v & ~(v << 1) & highs));
+  }
+  for (; i < s.size(); ++i) continuation += (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80;
+  return s.size() - continuation;
 }
 
 bool valid_date(std::string_view s) {
@@ -319,22 +344,26 @@ bool append_utc_timestamp(std::string_view s, bool require_offset, std::string& 
   std::int64_t days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400;
   std::int64_t in_day = seconds - days * 86400;
   const calendar::CivilDate utc = calendar::civil_from_days(days);
-  append_padded(out, utc.year, 4);
-  out += '-';
-  append_padded(out, utc.month, 2);
-  out += '-';
-  append_padded(out, utc.day, 2);
-  out += ' ';
-  append_padded(out, in_day / 3600, 2);
-  out += ':';
-  append_padded(out, in_day / 60 % 60, 2);
-  out += ':';
-  append_padded(out, in_day % 60, 2);
+  // Years 0001-9999 (checked by parse_utc_parts): four digits always do.
+  char buf[40];
+  char* at = put_digits(buf, utc.year, 4);
+  *at++ = '-';
+  at = put_digits(at, utc.month, 2);
+  *at++ = '-';
+  at = put_digits(at, utc.day, 2);
+  *at++ = ' ';
+  at = put_digits(at, in_day / 3600, 2);
+  *at++ = ':';
+  at = put_digits(at, in_day / 60 % 60, 2);
+  *at++ = ':';
+  at = put_digits(at, in_day % 60, 2);
   if (micros != 0) {
-    out += '.';
-    append_padded(out, micros, 6);
+    *at++ = '.';
+    at = put_digits(at, micros, 6);
   }
-  out += "+00:00";
+  std::memcpy(at, "+00:00", 6);
+  at += 6;
+  out.append(buf, at);
   return true;
 }
 
@@ -363,7 +392,7 @@ bool parse_uuid(std::string_view s, std::uint64_t& high, std::uint64_t& low) {
       if (s[i] != '-') return false;
       continue;
     }
-    const int v = hex_digit_value(s[i]);
+    const int v = kHexValue[static_cast<unsigned char>(s[i])];
     if (v < 0) return false;
     auto& h = half[nibbles / 16];
     h = (h << 4) | static_cast<unsigned>(v);
@@ -385,21 +414,26 @@ bool exact_to_scaled(const ExactNumber& n, int precision, int scale, Int128& out
 }
 
 bool append_uuid(std::string_view s, std::string& out) {
-  std::uint64_t half[2];
-  if (!parse_uuid(s, half[0], half[1])) return false;
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (int nibble = 0; nibble < 32; ++nibble) {
-    if (nibble == 8 || nibble == 12 || nibble == 16 || nibble == 20) out += '-';
-    out += kHex[(half[nibble / 16] >> (60 - 4 * (nibble % 16))) & 0xF];
+  // The canonical text is the 8-4-4-4-12 input with its hex letters in lower
+  // case (setting bit 0x20 lowers A-F and leaves digits as they are).
+  if (s.size() != 36) return false;
+  char buf[36];
+  for (std::size_t i = 0; i < 36; ++i) {
+    const char c = s[i];
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (c != '-') return false;
+      buf[i] = c;
+      continue;
+    }
+    if (kHexValue[static_cast<unsigned char>(c)] < 0) return false;
+    buf[i] = static_cast<char>(c | 0x20);
   }
+  out.append(buf, sizeof buf);
   return true;
 }
 
 int hex_digit_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
+  return kHexValue[static_cast<unsigned char>(c)];
 }
 
 }  // namespace duckmesh::schema
