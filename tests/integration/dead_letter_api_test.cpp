@@ -77,6 +77,17 @@ class DeadLetterApiTest : public ::testing::Test {
     return {};
   }
 
+  // Waits until the write behind `token` is visible in shop.
+  void wait_visible(const std::string& token) {
+    auto c = client();
+    auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (!c.get("/v1/products/shop/visibility/" + token).json().at("visible").as_bool()) {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline)
+          << "the replayed events never committed";
+      std::this_thread::sleep_for(50ms);
+    }
+  }
+
   std::vector<std::string> ids_in_orders() {
     auto r =
         client().post("/v1/products/shop/query", R"({"sql":"SELECT id FROM orders ORDER BY id"})");
@@ -184,11 +195,7 @@ TEST_F(DeadLetterApiTest, ReplayCommitsEachEventOnceAfterTheTableIsBack) {
   const std::string token(rest.json().at("visibility_token").as_string());
 
   // Visible once, in the table as it is now.
-  auto deadline = std::chrono::steady_clock::now() + 20s;
-  while (!c.get("/v1/products/shop/visibility/" + token).json().at("visible").as_bool()) {
-    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the replayed events never committed";
-    std::this_thread::sleep_for(50ms);
-  }
+  wait_visible(token);
   EXPECT_EQ(ids_in_orders(), (std::vector<std::string>{"a", "b", "c"}));
   EXPECT_EQ(c.get("/v1/products/shop/dead-letters").json().at("count").as_int64(), 0);
 
@@ -217,11 +224,7 @@ TEST_F(DeadLetterApiTest, ReplayedEventsSurviveARestart) {
   restart(SIGKILL);
   auto c = client();
   const std::string token(replayed.json().at("visibility_token").as_string());
-  auto deadline = std::chrono::steady_clock::now() + 20s;
-  while (!c.get("/v1/products/shop/visibility/" + token).json().at("visible").as_bool()) {
-    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the replayed events never committed";
-    std::this_thread::sleep_for(50ms);
-  }
+  wait_visible(token);
   EXPECT_EQ(ids_in_orders(), (std::vector<std::string>{"a", "b", "c"}));
   EXPECT_EQ(c.get("/v1/products/shop/dead-letters").json().at("count").as_int64(), 0);
 }
