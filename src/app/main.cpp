@@ -11,6 +11,7 @@
 #include "app/maintenance_command.hpp"
 #include "app/onto_serve.hpp"
 #include "app/serve.hpp"
+#include "client/dead_letters_command.hpp"
 #include "client/ingest_command.hpp"
 #include "client/query_command.hpp"
 #include "client/shell.hpp"
@@ -165,6 +166,37 @@ int main(int argc, char** argv) {
                     "History file, used when standard input is a terminal [env DUCKMESH_HISTORY; "
                     "default ~/.duckmesh_history]");
 
+  duckmesh::client::DeadLettersCommand dead_letters_command;
+  auto* dead_letters = app.add_subcommand(
+      "dead-letters", "List or replay a product's events that failed to commit (admin)");
+  dead_letters->require_subcommand(1);
+  auto* dead_list = dead_letters->add_subcommand(
+      "list", "Oldest first: position, table, attempts, when, the reason and the event");
+  dead_list->footer(kClientExitCodes);
+  dead_list->add_option("--product", dead_letters_command.product, "Data product")->required();
+  dead_list->add_option("--table", dead_letters_command.table, "Only this table");
+  dead_list->add_option("--limit", dead_letters_command.limit, "At most this many")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
+  dead_list
+      ->add_option("--format", dead_letters_command.format,
+                   "Output: an aligned table, or the server's JSON as is")
+      ->check(CLI::IsMember({"table", "json"}))
+      ->capture_default_str();
+  dead_list->add_option("--server", server_url, kServerHelp);
+  dead_list->add_option("--api-key", api_key, kApiKeyHelp);
+  auto* dead_replay = dead_letters->add_subcommand(
+      "replay", "Publish dead letters again once their cause is mended (their table exists)");
+  dead_replay->footer(kClientExitCodes);
+  dead_replay->add_option("--product", dead_letters_command.product, "Data product")->required();
+  auto* replay_table = dead_replay->add_option("--table", dead_letters_command.table,
+                                               "Replay every dead letter of this table");
+  auto* replay_positions = dead_replay->add_option("--position", dead_letters_command.positions,
+                                                   "Replay the dead letter at this position");
+  replay_table->excludes(replay_positions);
+  dead_replay->add_option("--server", server_url, kServerHelp);
+  dead_replay->add_option("--api-key", api_key, kApiKeyHelp);
+
   // Maintenance of a data directory (safe while a server runs on it).
   struct MaintenanceFlags {
     std::map<std::string, std::string> values;
@@ -275,7 +307,7 @@ int main(int argc, char** argv) {
                 << duckmesh::duck::library_version() << ")" << std::endl;
       return 0;
     }
-    if (*ingest || *query || *shell) {
+    if (*ingest || *query || *shell || *dead_letters) {
       auto server = duckmesh::client::resolve_server(server_url, std::getenv("DUCKMESH_SERVER"));
       if (api_key.empty()) {
         const char* env_key = std::getenv("DUCKMESH_API_KEY");
@@ -288,6 +320,13 @@ int main(int argc, char** argv) {
         ingest_command.wait = !no_wait;
         ingest_command.wait_timeout = std::chrono::seconds(wait_timeout_s);
         return duckmesh::client::run_ingest(ingest_command, console, std::cin);
+      }
+      if (*dead_letters) {
+        dead_letters_command.server = server;
+        dead_letters_command.action = *dead_replay
+                                          ? duckmesh::client::DeadLettersCommand::Action::replay
+                                          : duckmesh::client::DeadLettersCommand::Action::list;
+        return duckmesh::client::run_dead_letters(dead_letters_command, console);
       }
       if (*query) {
         query_command.server = server;

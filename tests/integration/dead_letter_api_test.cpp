@@ -229,5 +229,50 @@ TEST_F(DeadLetterApiTest, ReplayedEventsSurviveARestart) {
   EXPECT_EQ(c.get("/v1/products/shop/dead-letters").json().at("count").as_int64(), 0);
 }
 
+TEST_F(DeadLetterApiTest, TheCommandLineListsAndReplaysThem) {
+  auto dead = strand_three_events();
+  ASSERT_EQ(dead.size(), 3u);
+  const std::string server = "http://127.0.0.1:" + std::to_string(service_->port());
+  auto cli = [&](std::vector<std::string> args) {
+    args.insert(args.begin() + 2, {"--server", server, "--product", "shop"});
+    return run_binary(args);
+  };
+
+  auto listed = cli({"dead-letters", "list"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_NE(listed.out.find("does not exist"), std::string::npos) << listed.out;
+  EXPECT_NE(listed.out.find(R"({"id":"a","amount":"1.50"})"), std::string::npos) << listed.out;
+  EXPECT_NE(listed.out.find("(3 dead letters)"), std::string::npos) << listed.out;
+  auto one = cli({"dead-letters", "list", "--limit", "1", "--format", "json"});
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  EXPECT_EQ(boost::json::parse(one.out).at("count").as_int64(), 1);
+
+  // Neither a table nor positions: refused before anything is sent.
+  auto neither = cli({"dead-letters", "replay"});
+  EXPECT_EQ(neither.exit_code, 2);
+  EXPECT_NE(neither.err.find("--table"), std::string::npos) << neither.err;
+  // The table is still missing: the server's 409 is shown, exit 1.
+  auto early = cli({"dead-letters", "replay", "--table", "orders"});
+  EXPECT_EQ(early.exit_code, 1);
+  EXPECT_NE(early.err.find("create it again"), std::string::npos) << early.err;
+
+  ASSERT_EQ(client().post("/v1/products/shop/tables", kOrders).status, 201u);
+  const std::string first = std::to_string(dead.at(0).at("position").as_int64());
+  auto by_position = cli({"dead-letters", "replay", "--position", first});
+  ASSERT_EQ(by_position.exit_code, 0) << by_position.err;
+  EXPECT_NE(by_position.out.find("replayed 1 dead letter\n  " + first + " -> "), std::string::npos)
+      << by_position.out;
+  auto rest = cli({"dead-letters", "replay", "--table", "orders"});
+  ASSERT_EQ(rest.exit_code, 0) << rest.err;
+  EXPECT_NE(rest.out.find("replayed 2 dead letters"), std::string::npos) << rest.out;
+  const auto at = rest.out.find("visibility token: ");
+  ASSERT_NE(at, std::string::npos) << rest.out;
+  std::string token = rest.out.substr(at + 18);
+  token = token.substr(0, token.find('\n'));
+  wait_visible(token);
+  EXPECT_EQ(ids_in_orders(), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_NE(cli({"dead-letters", "list"}).out.find("(0 dead letters)"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace duckmesh::testing
