@@ -38,6 +38,7 @@ int list(HttpClient& client, const DeadLettersCommand& command, Console& console
   table.headers = {"position", "table", "attempts", "dead_at", "reason", "event"};
   table.right_aligned = {true, false, true, false, false, false};
   for (const auto& d : letters->as_array()) {
+    if (!d.is_object()) throw ProtocolError("a dead letter in the list is not an object");
     const auto& o = d.as_object();
     std::vector<std::optional<std::string>> row;
     for (const char* field : {"position", "table", "attempts", "dead_at", "reason", "event"}) {
@@ -79,8 +80,12 @@ int replay(HttpClient& client, const DeadLettersCommand& command, Console& conso
   console.out << "replayed " << replayed->as_array().size()
               << (replayed->as_array().size() == 1 ? " dead letter" : " dead letters") << "\n";
   for (const auto& r : replayed->as_array()) {
-    console.out << "  " << boost::json::serialize(r.at("position")) << " -> "
-                << boost::json::serialize(r.at("replayed_as")) << "\n";
+    const auto* o = r.if_object();
+    if (o == nullptr || !o->contains("position") || !o->contains("replayed_as")) {
+      throw ProtocolError("a replayed entry lacks 'position' or 'replayed_as'");
+    }
+    console.out << "  " << boost::json::serialize(o->at("position")) << " -> "
+                << boost::json::serialize(o->at("replayed_as")) << "\n";
   }
   if (const auto* already = result.if_contains("already_replayed");
       already != nullptr && already->is_array() && !already->as_array().empty()) {
