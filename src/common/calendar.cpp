@@ -38,14 +38,20 @@ unsigned days_in_month(std::int64_t year, unsigned month) {
 }
 
 std::string iso_utc(std::int64_t unix_us) {
-  std::time_t secs = static_cast<std::time_t>(unix_us / 1'000'000);
+  // Floor division, so that instants before 1970 keep a fraction in 0..999999.
+  std::int64_t secs = unix_us / 1'000'000;
+  std::int64_t micros = unix_us % 1'000'000;
+  if (micros < 0) {
+    --secs;
+    micros += 1'000'000;
+  }
+  const std::time_t t = static_cast<std::time_t>(secs);
   std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char frac[16];
-  std::snprintf(frac, sizeof frac, ".%06lldZ", static_cast<long long>(unix_us % 1'000'000));
-  return std::string(buf) + frac;
+  gmtime_r(&t, &tm);
+  char buf[48];
+  const std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(buf + n, sizeof buf - n, ".%06lldZ", static_cast<long long>(micros));
+  return buf;
 }
 
 }  // namespace duckmesh::calendar

@@ -1,6 +1,5 @@
 #include "obs/log.hpp"
 
-#include <fmt/format.h>
 #include <spdlog/logger.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
@@ -10,9 +9,10 @@
 #include <boost/json/serialize.hpp>
 #include <cctype>
 #include <chrono>
-#include <ctime>
 #include <memory>
 #include <mutex>
+
+#include "common/calendar.hpp"
 
 namespace duckmesh::log {
 
@@ -71,14 +71,8 @@ spdlog::level::level_enum to_spdlog(Level level) {
 
 // 2026-11-25T09:12:28.123456Z
 std::string utc_timestamp(std::chrono::system_clock::time_point now) {
-  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch());
-  auto seconds = std::chrono::floor<std::chrono::seconds>(micros);
-  auto fraction = (micros - seconds).count();
-  std::time_t t = static_cast<std::time_t>(seconds.count());
-  std::tm tm{};
-  ::gmtime_r(&t, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, fraction);
+  return calendar::iso_utc(
+      std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count());
 }
 
 bool reserved_key(std::string_view key) {
