@@ -42,13 +42,8 @@ ingest::ReplayRequest replay_request(const std::string& product, const boost::js
                     {{"field", "positions"}});
       }
       for (const auto& p : value.as_array()) {
-        if (!p.is_int64() && !p.is_uint64()) {
-          throw Error(ErrorCode::invalid_input,
-                      "field 'positions' holds " + boost::json::serialize(p) +
-                          "; each position is a whole number above 0",
-                      {{"field", "positions"}});
-        }
-        if (p.is_int64() && p.as_int64() <= 0) {
+        // Whole numbers parse as int64, or as uint64 past its range.
+        if (!p.is_uint64() && !(p.is_int64() && p.as_int64() > 0)) {
           throw Error(ErrorCode::invalid_input,
                       "field 'positions' holds " + boost::json::serialize(p) +
                           "; each position is a whole number above 0",

@@ -47,10 +47,10 @@ int list(HttpClient& client, const DeadLettersCommand& command, Console& console
     }
     table.rows.push_back(std::move(row));
   }
-  console.out << table.render() << "(" << table.rows.size()
-              << (table.rows.size() == 1 ? " dead letter" : " dead letters")
-              << (table.rows.size() == command.limit ? ", the first " : "")
-              << (table.rows.size() == command.limit ? std::to_string(command.limit) : "") << ")\n";
+  const std::size_t n = table.rows.size();
+  console.out << table.render() << "(" << n << (n == 1 ? " dead letter" : " dead letters")
+              << (n == command.limit ? ", the oldest " + std::to_string(n) + " listed" : "")
+              << ")\n";
   return kExitOk;
 }
 
