@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <climits>
 #include <cstdint>
-#include <cstring>
 
 #include "common/error.hpp"
 #include "common/json_string.hpp"
