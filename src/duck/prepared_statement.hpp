@@ -117,8 +117,9 @@ class PreparedStatement {
   void clear_bindings();
 
   // Runs the statement with the current bindings and materializes the
-  // result. Throws an Error with DuckDB's text on failure (a missing
-  // binding, a failed cast, a constraint violation, an interrupt...).
+  // result; the calling thread runs the query's tasks with DuckDB's
+  // threads, and sleeps rather than spins while they hold them all. Throws an Error with DuckDB's
+  // text on failure (a missing binding, a failed cast, a constraint violation, an interrupt...).
   Result execute();
   // Runs the statement and returns a streaming Result. DuckDB computes the
   // first rows before returning, so errors can come from here or from
@@ -129,6 +130,10 @@ class PreparedStatement {
   friend class Connection;
   explicit PreparedStatement(std::shared_ptr<detail::StatementHandle> handle)
       : handle_(std::move(handle)) {}
+
+  struct PendingResult;
+  // The result of an executed pending query, holding `keep_alive`.
+  Result finish(PendingResult& pending, std::shared_ptr<void> keep_alive);
 
   void bind_bool(idx_t index, bool value);
   void bind_int32(idx_t index, std::int32_t value);

@@ -17,7 +17,8 @@ LogicalType logical_type_of(const SourceColumn& column) {
     case SourceType::bigint: return LogicalType(duckdb_create_logical_type(DUCKDB_TYPE_BIGINT));
     case SourceType::ubigint: return LogicalType(duckdb_create_logical_type(DUCKDB_TYPE_UBIGINT));
     case SourceType::double_: return LogicalType(duckdb_create_logical_type(DUCKDB_TYPE_DOUBLE));
-    case SourceType::decimal: return LogicalType(duckdb_create_decimal_type(column.width, column.scale));
+    case SourceType::decimal:
+      return LogicalType(duckdb_create_decimal_type(column.width, column.scale));
     case SourceType::varchar: return LogicalType(duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR));
     case SourceType::date: return LogicalType(duckdb_create_logical_type(DUCKDB_TYPE_DATE));
     case SourceType::timestamp:
@@ -49,12 +50,18 @@ void ChunkWriter::set_null(idx_t column, idx_t row) {
 
 void ChunkWriter::set_decimal(idx_t column, idx_t row, Int128 scaled) {
   switch (decimal_bytes((*columns_)[column].width)) {
-    case 2: static_cast<std::int16_t*>(data_[column])[row] = static_cast<std::int16_t>(scaled); break;
-    case 4: static_cast<std::int32_t*>(data_[column])[row] = static_cast<std::int32_t>(scaled); break;
-    case 8: static_cast<std::int64_t*>(data_[column])[row] = static_cast<std::int64_t>(scaled); break;
+    case 2:
+      static_cast<std::int16_t*>(data_[column])[row] = static_cast<std::int16_t>(scaled);
+      break;
+    case 4:
+      static_cast<std::int32_t*>(data_[column])[row] = static_cast<std::int32_t>(scaled);
+      break;
+    case 8:
+      static_cast<std::int64_t*>(data_[column])[row] = static_cast<std::int64_t>(scaled);
+      break;
     default:
-      static_cast<duckdb_hugeint*>(data_[column])[row] =
-          duckdb_hugeint{static_cast<std::uint64_t>(scaled), static_cast<std::int64_t>(scaled >> 64)};
+      static_cast<duckdb_hugeint*>(data_[column])[row] = duckdb_hugeint{
+          static_cast<std::uint64_t>(scaled), static_cast<std::int64_t>(scaled >> 64)};
   }
 }
 
@@ -196,7 +203,10 @@ Result RowSource::query(std::string_view sql, const std::vector<SourceColumn>& c
     }
   } reset{*this};
   try {
-    return connection_.query(sql);
+    // Prepared and executed rather than run with query(), so that the
+    // calling thread sleeps instead of spinning while DuckDB's threads
+    // write (see PreparedStatement::execute).
+    return connection_.prepare(sql).execute();
   } catch (...) {
     if (failure_) std::rethrow_exception(std::exchange(failure_, nullptr));
     throw;

@@ -2,8 +2,12 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <time.h>
 
+#include <atomic>
+#include <chrono>
 #include <stdexcept>
+#include <thread>
 
 #include "unit/duck/duck_test_support.hpp"
 
@@ -17,14 +21,20 @@ using RowSourceTest = DuckTest;
 
 TEST_F(RowSourceTest, RowsOfEveryTypeReadBackAsWritten) {
   RowSource source(conn, "rows");
-  std::vector<SourceColumn> columns = {
-      {"b", SourceType::boolean},     {"i", SourceType::integer},
-      {"l", SourceType::bigint},      {"u", SourceType::ubigint},
-      {"d", SourceType::double_},     {"small", SourceType::decimal, 4, 2},
-      {"mid", SourceType::decimal, 9, 3}, {"big", SourceType::decimal, 18, 4},
-      {"huge", SourceType::decimal, 38, 10}, {"s", SourceType::varchar},
-      {"dt", SourceType::date},       {"ts", SourceType::timestamp},
-      {"tz", SourceType::timestamptz}, {"id", SourceType::uuid}};
+  std::vector<SourceColumn> columns = {{"b", SourceType::boolean},
+                                       {"i", SourceType::integer},
+                                       {"l", SourceType::bigint},
+                                       {"u", SourceType::ubigint},
+                                       {"d", SourceType::double_},
+                                       {"small", SourceType::decimal, 4, 2},
+                                       {"mid", SourceType::decimal, 9, 3},
+                                       {"big", SourceType::decimal, 18, 4},
+                                       {"huge", SourceType::decimal, 38, 10},
+                                       {"s", SourceType::varchar},
+                                       {"dt", SourceType::date},
+                                       {"ts", SourceType::timestamp},
+                                       {"tz", SourceType::timestamptz},
+                                       {"id", SourceType::uuid}};
   // 5000 rows: three chunks. Odd rows are all NULL.
   const idx_t total = 5000;
   idx_t next = 0;
@@ -44,12 +54,14 @@ TEST_F(RowSourceTest, RowsOfEveryTypeReadBackAsWritten) {
       out.set_decimal(5, n, -v % 9999);
       out.set_decimal(6, n, v * 1000 + 1);
       out.set_decimal(7, n, v * 100'000'000'000LL + 5);
-      out.set_decimal(8, n, static_cast<Int128>(v) * static_cast<Int128>(1'000'000'000'000'000'000LL) * 1000);
+      out.set_decimal(
+          8, n, static_cast<Int128>(v) * static_cast<Int128>(1'000'000'000'000'000'000LL) * 1000);
       out.set_string(9, n, "row " + std::to_string(next) + std::string(next % 30, 'x'));
       out.set_date(10, n, static_cast<std::int32_t>(v));
       out.set_timestamp(11, n, v * 1'000'001);
       out.set_timestamp(12, n, -v * 1'000'001);
-      out.set_uuid(13, n, 0x0123456789abcdefULL + static_cast<std::uint64_t>(v), 0xfedcba9876543210ULL);
+      out.set_uuid(13, n, 0x0123456789abcdefULL + static_cast<std::uint64_t>(v),
+                   0xfedcba9876543210ULL);
     }
     return n;
   };
@@ -57,9 +69,10 @@ TEST_F(RowSourceTest, RowsOfEveryTypeReadBackAsWritten) {
   source.query("CREATE TABLE t AS SELECT * FROM rows()", columns, produce);
 
   EXPECT_EQ(duck::to_int64(one("SELECT count(*) FROM t")), 5000);
-  EXPECT_EQ(duck::to_int64(one("SELECT count(*) FROM t WHERE b IS NULL AND i IS NULL AND id IS NULL "
-                               "AND s IS NULL AND huge IS NULL")),
-            2500);
+  EXPECT_EQ(
+      duck::to_int64(one("SELECT count(*) FROM t WHERE b IS NULL AND i IS NULL AND id IS NULL "
+                         "AND s IS NULL AND huge IS NULL")),
+      2500);
   // Row 4098 (in the third chunk), checked against DuckDB's own literals.
   EXPECT_EQ(duck::to_int64(one(
                 "SELECT count(*) FROM t WHERE NOT b AND i = -4098 AND l = 4098000000000 AND "
@@ -104,7 +117,8 @@ TEST_F(RowSourceTest, WhatTheProducerThrowsComesBackAsItself) {
     --left;
     return 1;
   };
-  EXPECT_EQ(duck::to_int64(*source.query("SELECT sum(x)::BIGINT FROM failing()", columns, three).scalar()),
+  EXPECT_EQ(duck::to_int64(
+                *source.query("SELECT sum(x)::BIGINT FROM failing()", columns, three).scalar()),
             15);
 }
 
@@ -115,6 +129,48 @@ TEST_F(RowSourceTest, OutsideItsQueryTheFunctionRefusesCleanly) {
   source.reset();  // gone: the registered function must not touch it
   error = testing::expect_error([&] { conn.query("SELECT * FROM idle()"); });
   EXPECT_THAT(error.what(), HasSubstr("no rows to give"));
+}
+
+// The calling thread of a query waits for DuckDB's worker without burning
+// a core: here the worker holds the only busy task for half a second while
+// the caller has nothing left to run.
+TEST_F(RowSourceTest, WhileDuckDBsThreadsWorkTheCallerSleepsInsteadOfSpinning) {
+  DatabaseOptions options;
+  options.threads = 2;
+  Database two_threads("", options);
+  Connection c(two_threads);
+  RowSource source(c, "slow");
+  std::vector<SourceColumn> columns = {{"x", SourceType::bigint}};
+  const auto caller = std::this_thread::get_id();
+  std::atomic<bool> worker_started{false};
+  std::atomic<bool> worker_done{false};
+  RowSource::Producer produce = [&](ChunkWriter&, std::size_t) -> idx_t {
+    if (std::this_thread::get_id() == caller) {
+      // Leave the work to the worker: wait until it holds its task.
+      for (int i = 0; i < 2000 && !worker_started.load(); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      return 0;
+    }
+    if (!worker_started.exchange(true)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      worker_done = true;
+    }
+    return 0;
+  };
+  auto cpu_now = [] {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return std::chrono::seconds(t.tv_sec) + std::chrono::nanoseconds(t.tv_nsec);
+  };
+  const auto cpu_before = cpu_now();
+  source.query("SELECT count(*) FROM slow()", columns, produce, 2);
+  const auto cpu_used = cpu_now() - cpu_before;
+  ASSERT_TRUE(worker_started.load()) << "DuckDB's worker thread never ran a task";
+  EXPECT_TRUE(worker_done.load());
+  // Spinning would cost the caller about the worker's 500 ms.
+  EXPECT_LT(cpu_used, std::chrono::milliseconds(150))
+      << std::chrono::duration_cast<std::chrono::milliseconds>(cpu_used).count() << " ms";
 }
 
 }  // namespace
