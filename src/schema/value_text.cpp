@@ -341,10 +341,17 @@ bool append_utc_timestamp(std::string_view s, bool require_offset, std::string& 
                           const char*& why) {
   std::int64_t seconds, micros;
   if (!parse_utc_parts(s, require_offset, seconds, micros, why)) return false;
+  append_utc_micros(seconds * 1'000'000 + micros, out);
+  return true;
+}
+
+void append_utc_micros(std::int64_t micros, std::string& out) {
+  std::int64_t seconds = micros >= 0 ? micros / 1'000'000 : (micros - 999'999) / 1'000'000;
+  const std::int64_t fraction = micros - seconds * 1'000'000;
   std::int64_t days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400;
   std::int64_t in_day = seconds - days * 86400;
   const calendar::CivilDate utc = calendar::civil_from_days(days);
-  // Years 0001-9999 (checked by parse_utc_parts): four digits always do.
+  // Years 0001-9999 (what parse_utc_parts accepts): four digits always do.
   char buf[40];
   char* at = put_digits(buf, utc.year, 4);
   *at++ = '-';
@@ -357,14 +364,57 @@ bool append_utc_timestamp(std::string_view s, bool require_offset, std::string& 
   at = put_digits(at, in_day / 60 % 60, 2);
   *at++ = ':';
   at = put_digits(at, in_day % 60, 2);
-  if (micros != 0) {
+  if (fraction != 0) {
     *at++ = '.';
-    at = put_digits(at, micros, 6);
+    at = put_digits(at, fraction, 6);
   }
   std::memcpy(at, "+00:00", 6);
   at += 6;
   out.append(buf, at);
-  return true;
+}
+
+void append_date_days(std::int32_t days, std::string& out) {
+  const calendar::CivilDate d = calendar::civil_from_days(days);
+  char buf[10];
+  char* at = put_digits(buf, d.year, 4);
+  *at++ = '-';
+  at = put_digits(at, d.month, 2);
+  *at++ = '-';
+  at = put_digits(at, d.day, 2);
+  out.append(buf, at);
+}
+
+void append_uuid_bits(std::uint64_t high, std::uint64_t low, std::string& out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  char buf[36];
+  std::size_t at = 0;
+  for (int nibble = 0; nibble < 32; ++nibble) {
+    if (nibble == 8 || nibble == 12 || nibble == 16 || nibble == 20) buf[at++] = '-';
+    const std::uint64_t word = nibble < 16 ? high : low;
+    buf[at++] = kHex[(word >> (60 - 4 * (nibble % 16))) & 0xF];
+  }
+  out.append(buf, sizeof buf);
+}
+
+void append_scaled_decimal(Int128 scaled, int scale, std::string& out) {
+  if (scaled < 0) out += '-';
+  __extension__ typedef unsigned __int128 UInt128;
+  // The magnitude without negating the most negative value.
+  UInt128 magnitude =
+      scaled < 0 ? static_cast<UInt128>(-(scaled + 1)) + 1 : static_cast<UInt128>(scaled);
+  char digits[48];
+  int n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + static_cast<int>(magnitude % 10));
+    magnitude /= 10;
+  } while (magnitude != 0);
+  // At least one integer digit and `scale` fraction digits.
+  while (n < scale + 1) digits[n++] = '0';
+  for (int i = n - 1; i >= scale; --i) out += digits[i];
+  if (scale > 0) {
+    out += '.';
+    for (int i = scale - 1; i >= 0; --i) out += digits[i];
+  }
 }
 
 bool parse_utc_micros(std::string_view s, bool require_offset, std::int64_t& micros,
