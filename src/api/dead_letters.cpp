@@ -5,16 +5,24 @@
 #include "auth/access.hpp"
 #include "common/calendar.hpp"
 #include "common/error.hpp"
+#include "schema/binary_payload.hpp"
 
 namespace duckmesh::api {
 namespace {
 
 boost::json::object to_json(const bus::DeadLetter& d) {
-  // The payload is the event as validated at ingest (canonical JSON); shown
-  // as text if it ever is not JSON, rather than hiding the dead letter.
-  boost::system::error_code ec;
-  boost::json::value event = boost::json::parse(d.record.payload, ec);
-  if (ec) event = boost::json::string(d.record.payload);
+  // The payload is the event as validated at ingest (binary or canonical
+  // JSON), shown as JSON; as text, or what was wrong with it, if it ever
+  // cannot be, rather than hiding the dead letter.
+  boost::json::value event;
+  try {
+    const std::string json = schema::payload_json(d.record.payload);
+    boost::system::error_code ec;
+    event = boost::json::parse(json, ec);
+    if (ec) event = boost::json::string(json);
+  } catch (const Error& e) {
+    event = boost::json::string(e.what());
+  }
   return {{"position", d.record.position},
           {"table", d.record.table},
           {"idempotency_key", d.record.idempotency_key.empty()

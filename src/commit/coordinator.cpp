@@ -17,6 +17,7 @@
 #include "duck/value.hpp"
 #include "obs/log.hpp"
 #include "obs/metrics.hpp"
+#include "schema/binary_payload.hpp"
 #include "schema/table_schema.hpp"
 
 namespace duckmesh::commit {
@@ -229,8 +230,14 @@ std::filesystem::path Coordinator::stage_ndjson(const std::vector<const bus::Rec
   std::string text;
   text.reserve(size);
   char number[24];
+  std::string converted;
   for (const auto* r : records) {
     std::string_view payload = r->payload;
+    if (schema::is_binary_payload(payload)) {
+      // Validated while the table had only scalar columns.
+      converted = schema::payload_json(payload);
+      payload = converted;
+    }
     text += position_prefix;
     text.append(number, std::to_chars(number, number + sizeof number, r->position).ptr);
     text += ingested_prefix;

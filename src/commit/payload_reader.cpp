@@ -6,6 +6,7 @@
 
 #include "common/error.hpp"
 #include "common/json_string.hpp"
+#include "schema/binary_payload.hpp"
 #include "schema/value_text.hpp"
 
 namespace duckmesh::commit {
@@ -270,8 +271,107 @@ std::size_t PayloadReader::column_of(std::string_view key, std::size_t expected)
 }
 
 void PayloadReader::read(const bus::Record& record, duck::ChunkWriter& out, idx_t row) {
-  Cursor in{record.payload.data(), record.payload.data() + record.payload.size(), record.position};
   std::fill(seen_.begin(), seen_.end(), 0);
+  if (schema::is_binary_payload(record.payload)) {
+    read_binary(record, out, row);
+  } else {
+    read_json(record, out, row);
+  }
+  for (std::size_t c = 0; c < targets_.size(); ++c) {
+    if (!seen_[c]) out.set_null(c, row);
+  }
+  out.set_uint64(position_column_, row, record.position);
+  out.set_timestamp(position_column_ + 1, row, record.ingested_unix_us);
+  if (keyed_ && !seen_[position_column_ + 2]) out.set_string(position_column_ + 2, row, "upsert");
+}
+
+void PayloadReader::read_binary(const bus::Record& record, duck::ChunkWriter& out, idx_t row) {
+  schema::BinaryPayloadCursor fields(record.payload);
+  schema::BinaryField f;
+  const char* error = nullptr;
+  std::size_t expected = 0;
+  while (fields.next(f, error)) {
+    const std::size_t column = column_of(f.name, expected);
+    if (column >= columns_.size()) continue;  // names no column (any more)
+    seen_[column] = 1;
+    expected = column + 1;
+    if (write_binary_value(column, f, record, out, row)) continue;
+    // Validated for another type than the column has now: read as its
+    // canonical JSON would be, with the same conversions.
+    json_scratch_.clear();
+    schema::append_field_json(f, json_scratch_);
+    Cursor in{json_scratch_.data(), json_scratch_.data() + json_scratch_.size(), record.position};
+    in.column = &columns_[column].name;
+    write_value(column, in, out, row);
+  }
+  if (error != nullptr) {
+    Cursor in{nullptr, nullptr, record.position};
+    in.fail(error);
+  }
+}
+
+bool PayloadReader::write_binary_value(std::size_t column, const schema::BinaryField& f,
+                                       const bus::Record& record, duck::ChunkWriter& out,
+                                       idx_t row) {
+  using schema::FieldType;
+  if (column >= targets_.size()) {  // _dm_op
+    if (f.type != FieldType::string) return false;
+    out.set_string(column, row, f.text);
+    return true;
+  }
+  const Target& t = targets_[column];
+  switch (t.kind) {
+    case TypeKind::boolean:
+      if (f.type != FieldType::boolean) return false;
+      out.set_bool(column, row, f.boolean);
+      return true;
+    case TypeKind::integer:
+      if (f.type != FieldType::int32) return false;
+      out.set_int32(column, row, static_cast<std::int32_t>(f.integer));
+      return true;
+    case TypeKind::bigint:
+      if (f.type != FieldType::int64) return false;
+      out.set_int64(column, row, f.integer);
+      return true;
+    case TypeKind::double_:
+      if (f.type != FieldType::float64) return false;
+      out.set_double(column, row, f.float64);
+      return true;
+    case TypeKind::decimal:
+      if (f.type != FieldType::decimal || f.precision != t.precision || f.scale != t.scale)
+        return false;
+      out.set_decimal(column, row, f.decimal);
+      return true;
+    case TypeKind::varchar:
+      if (f.type != FieldType::string) return false;
+      if (!schema::valid_utf8(f.text)) {
+        Cursor in{nullptr, nullptr, record.position};
+        in.column = &columns_[column].name;
+        in.fail("the text is not valid UTF-8");
+      }
+      out.set_string(column, row, f.text);
+      return true;
+    case TypeKind::date:
+      if (f.type != FieldType::date) return false;
+      out.set_date(column, row, static_cast<std::int32_t>(f.integer));
+      return true;
+    case TypeKind::timestamp:
+    case TypeKind::timestamptz:
+      if (f.type != FieldType::timestamp) return false;
+      out.set_timestamp(column, row, f.integer);
+      return true;
+    case TypeKind::uuid:
+      if (f.type != FieldType::uuid) return false;
+      out.set_uuid(column, row, f.high, f.low);
+      return true;
+    case TypeKind::json:
+    case TypeKind::list: return false;
+  }
+  return false;
+}
+
+void PayloadReader::read_json(const bus::Record& record, duck::ChunkWriter& out, idx_t row) {
+  Cursor in{record.payload.data(), record.payload.data() + record.payload.size(), record.position};
   in.expect('{', "an object");
   in.skip_space();
   std::size_t expected = 0;
@@ -309,13 +409,6 @@ void PayloadReader::read(const bus::Record& record, duck::ChunkWriter& out, idx_
   }
   in.skip_space();
   if (in.p != in.end) in.fail("invalid JSON: text after the object");
-
-  for (std::size_t c = 0; c < targets_.size(); ++c) {
-    if (!seen_[c]) out.set_null(c, row);
-  }
-  out.set_uint64(position_column_, row, record.position);
-  out.set_timestamp(position_column_ + 1, row, record.ingested_unix_us);
-  if (keyed_ && !seen_[position_column_ + 2]) out.set_string(position_column_ + 2, row, "upsert");
 }
 
 void PayloadReader::write_value(std::size_t column, Cursor& in, duck::ChunkWriter& out, idx_t row) {

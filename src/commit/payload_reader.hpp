@@ -1,4 +1,5 @@
-// PayloadReader: bus records (JSON object payloads) as typed DuckDB rows.
+// PayloadReader: bus records (binary or JSON object payloads) as typed
+// DuckDB rows.
 //
 // The coordinator hands DuckDB each batch through a duck::RowSource: this
 // class reads one record's payload in a single pass and writes its values
@@ -6,8 +7,11 @@
 // columns (_dm_position, _dm_ingested_at, and _dm_op for keyed tables). No
 // staging file, and DuckDB parses no JSON.
 //
-// It reads what ingest's validator writes (the canonical payload described
-// in ingest/validation.hpp) and, more leniently, any JSON object:
+// It reads what ingest's validator writes: binary payloads
+// (schema/binary_payload.hpp), whose values are copied as they are when
+// their type is the column's and otherwise read as their canonical JSON
+// would be; and canonical JSON payloads (ingest/validation.hpp) or, more
+// leniently, any JSON object:
 //   boolean            true / false
 //   integer, bigint    a whole JSON number (1.0 and 1e2 count) in range, or
 //                      a string holding one
@@ -43,6 +47,7 @@
 
 #include "bus/ingest_bus.hpp"
 #include "duck/row_source.hpp"
+#include "schema/binary_payload.hpp"
 #include "schema/table_schema.hpp"
 
 namespace duckmesh::commit {
@@ -74,17 +79,23 @@ class PayloadReader {
   };
   struct Cursor;
 
+  void read_json(const bus::Record& record, duck::ChunkWriter& out, idx_t row);
+  void read_binary(const bus::Record& record, duck::ChunkWriter& out, idx_t row);
   void write_value(std::size_t column, Cursor& in, duck::ChunkWriter& out, idx_t row);
+  // Writes a binary field of the column's own type; false for another type.
+  bool write_binary_value(std::size_t column, const schema::BinaryField& field,
+                          const bus::Record& record, duck::ChunkWriter& out, idx_t row);
   std::size_t column_of(std::string_view key, std::size_t expected) const;
 
   std::vector<duck::SourceColumn> columns_;
-  std::vector<Target> targets_;          // one per schema column
-  std::size_t position_column_ = 0;      // index of _dm_position in columns_
+  std::vector<Target> targets_;      // one per schema column
+  std::size_t position_column_ = 0;  // index of _dm_position in columns_
   bool keyed_ = false;
   std::unordered_map<std::string_view, std::size_t> by_name_;  // views into columns_
-  std::vector<char> seen_;               // per schema column (+ _dm_op), this row
-  std::string scratch_;                  // an unescaped string
-  std::string key_scratch_;              // an unescaped key
+  std::vector<char> seen_;    // per schema column (+ _dm_op), this row
+  std::string scratch_;       // an unescaped string
+  std::string key_scratch_;   // an unescaped key
+  std::string json_scratch_;  // a binary field's value as JSON
 };
 
 }  // namespace duckmesh::commit

@@ -14,6 +14,7 @@
 #include "common/json_string.hpp"
 #include "ingest/body.hpp"
 #include "ingest/validation_tape.hpp"
+#include "schema/binary_payload.hpp"
 #include "schema/value_text.hpp"
 
 namespace duckmesh::ingest {
@@ -48,7 +49,7 @@ struct ColumnRule {
   // The type every value is checked against: the element type for a list.
   const schema::ColumnType* scalar = nullptr;
   bool list = false;
-  std::string member;  // "\"name\":", as the payload spells it
+  std::string member;  // the field's name as the payload spells it ("\"name\":" in JSON)
   std::optional<std::regex> pattern;
   bool primary_key = false;
   bool idempotency = false;
@@ -105,14 +106,23 @@ class Validator {
  public:
   Validator(const schema::TableSchema& schema, const ValidatorOptions& options)
       : options_(options) {
+    // Tables of scalar columns get binary payloads (schema/binary_payload.hpp).
+    binary_ = true;
+    for (const auto& c : schema.columns) {
+      if (c.type.kind == TypeKind::list || c.type.kind == TypeKind::json) binary_ = false;
+    }
     rules_.reserve(schema.columns.size());
     for (const auto& c : schema.columns) {
       ColumnRule rule;
       rule.column = &c;
       rule.list = c.type.kind == TypeKind::list;
       rule.scalar = rule.list ? c.type.element.get() : &c.type;
-      append_json_string(rule.member, c.name);
-      rule.member += ':';
+      if (binary_) {
+        schema::put_field_name(c.name, rule.member);
+      } else {
+        append_json_string(rule.member, c.name);
+        rule.member += ':';
+      }
       if (c.constraints.pattern) {
         try {
           rule.pattern.emplace(*c.constraints.pattern,
@@ -214,8 +224,17 @@ class Validator {
     std::string& out = event.payload;
     out.clear();
     out.reserve(text.size() + 32);
-    out += '{';
+    if (binary_) {
+      schema::begin_binary_payload(out);
+    } else {
+      out += '{';
+    }
+    // Before each field but the first, in JSON.
     bool first = true;
+    auto separate = [&] {
+      if (!first && !binary_) out += ',';
+      first = false;
+    };
     for (std::size_t c = 0; c < rules_.size(); ++c) {
       const ColumnRule& rule = rules_[c];
       const schema::Column& column = *rule.column;
@@ -231,8 +250,7 @@ class Validator {
         }
         if (is_delete) continue;
         if (!null && rule.default_value) {
-          if (!first) out += ',';
-          first = false;
+          separate();
           out += rule.member;
           out += *rule.default_value;
           if (rule.idempotency && !key_from_field &&
@@ -250,8 +268,7 @@ class Validator {
         }
         continue;
       }
-      if (!first) out += ',';
-      first = false;
+      separate();
       out += rule.member;
       std::size_t mark = out.size();
       if (!check_value(rule, node, out, problem)) return false;
@@ -262,12 +279,17 @@ class Validator {
       }
     }
     if (is_delete) {
-      if (!first) out += ',';
-      out += "\"";
-      out += schema::kOperationColumn;
-      out += "\":\"delete\"";
+      separate();
+      if (binary_) {
+        schema::put_field_name(schema::kOperationColumn, out);
+        schema::put_string("delete", out);
+      } else {
+        out += "\"";
+        out += schema::kOperationColumn;
+        out += "\":\"delete\"";
+      }
     }
-    out += '}';
+    if (!binary_) out += '}';
     return true;
   }
 
@@ -303,23 +325,36 @@ class Validator {
                       (failure.message.empty() ? problem.message : failure.message),
                   {{"column", c.name}});
     }
-    rule.default_key = std::string(key_text(rule, 0, value));
+    rule.default_key = key_text(rule, 0, value);
     rule.default_value = std::move(value);
   }
 
   // The idempotency column's value as key text: a string's own characters,
-  // the canonical text of other values. `written` is its canonical JSON,
-  // `node` its node in the tape.
-  std::string_view key_text(const ColumnRule& rule, std::uint32_t node,
-                            std::string_view written) const {
+  // the canonical text of other values. `written` is the value as the
+  // payload holds it, `node` its node in the tape.
+  std::string key_text(const ColumnRule& rule, std::uint32_t node, std::string_view written) const {
+    if (rule.column->type.kind == TypeKind::varchar) return std::string(tape_.text(tape_[node]));
+    std::string json;
+    if (binary_) {
+      // The value's canonical JSON, read back from its binary form.
+      std::string field;
+      schema::begin_binary_payload(field);
+      field += rule.member;
+      field += written;
+      schema::BinaryPayloadCursor cursor(field);
+      schema::BinaryField f;
+      const char* error = nullptr;
+      if (cursor.next(f, error)) schema::append_field_json(f, json);
+      written = json;
+    }
     switch (rule.column->type.kind) {
-      case TypeKind::varchar: return tape_.text(tape_[node]);
       case TypeKind::decimal:
       case TypeKind::date:
       case TypeKind::timestamp:
       case TypeKind::timestamptz:
-      case TypeKind::uuid: return written.substr(1, written.size() - 2);  // canonical: no escapes
-      default: return written;
+      case TypeKind::uuid:
+        return std::string(written.substr(1, written.size() - 2));  // canonical: no escapes
+      default: return std::string(written);
     }
   }
 
@@ -463,12 +498,12 @@ class Validator {
     const schema::ColumnType& type = *rule.scalar;
     switch (type.kind) {
       case TypeKind::boolean:
-        if (n.kind == NodeKind::true_) {
-          out += "true";
-        } else if (n.kind == NodeKind::false_) {
-          out += "false";
-        } else {
+        if (n.kind != NodeKind::true_ && n.kind != NodeKind::false_)
           return type_error(p, rule, element, node);
+        if (binary_) {
+          schema::put_bool(n.kind == NodeKind::true_, out);
+        } else {
+          out += n.kind == NodeKind::true_ ? "true" : "false";
         }
         return true;
 
@@ -491,6 +526,14 @@ class Validator {
                           type.name() + "), got " + std::string(clip(tape_.text(n))));
         }
         if (!check_bounds(rule, element, static_cast<double>(value), p)) return false;
+        if (binary_) {
+          if (wide) {
+            schema::put_int64(value, out);
+          } else {
+            schema::put_int32(static_cast<std::int32_t>(value), out);
+          }
+          return true;
+        }
         char buf[24];
         auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
         out.append(buf, end);
@@ -506,7 +549,11 @@ class Validator {
                           std::string(clip(tape_.text(n))));
         }
         if (!check_bounds(rule, element, value, p)) return false;
-        schema::append_double(value, out);
+        if (binary_) {
+          schema::put_float64(value, out);
+        } else {
+          schema::append_double(value, out);
+        }
         return true;
       }
 
@@ -535,6 +582,13 @@ class Validator {
           schema::parse_finite_double(text, value);
           if (!check_bounds(rule, element, value, p)) return false;
         }
+        if (binary_) {
+          schema::Int128 scaled = 0;
+          // Holds: the digit counts were checked above.
+          schema::exact_to_scaled(exact, type.precision, type.scale, scaled);
+          schema::put_decimal(scaled, type.precision, type.scale, out);
+          return true;
+        }
         out += '"';
         schema::append_decimal(exact, type.scale, out);
         out += '"';
@@ -545,17 +599,26 @@ class Validator {
         if (n.kind != NodeKind::string) return type_error(p, rule, element, node);
         std::string_view s = tape_.text(n);
         if (!check_text(rule, element, s, p)) return false;
-        append_json_string(out, s);
+        if (binary_) {
+          schema::put_string(s, out);
+        } else {
+          append_json_string(out, s);
+        }
         return true;
       }
 
       case TypeKind::date: {
         if (n.kind != NodeKind::string) return type_error(p, rule, element, node);
         std::string_view s = tape_.text(n);
-        if (!schema::valid_date(s)) {
+        std::int32_t days = 0;
+        if (!schema::parse_date_days(s, days)) {
           return fail(
               p, "invalid_date", rule, element,
               "must be a calendar date \"YYYY-MM-DD\" in years 0001-9999, got " + quoted(s));
+        }
+        if (binary_) {
+          schema::put_date(days, out);
+          return true;
         }
         out += '"';
         out += s;
@@ -568,13 +631,17 @@ class Validator {
         if (n.kind != NodeKind::string) return type_error(p, rule, element, node);
         std::string_view s = tape_.text(n);
         const char* why = "";
-        std::size_t mark = out.size();
-        out += '"';
-        if (!schema::append_utc_timestamp(s, type.kind == TypeKind::timestamptz, out, why)) {
-          out.resize(mark);
+        std::int64_t micros = 0;
+        if (!schema::parse_utc_micros(s, type.kind == TypeKind::timestamptz, micros, why)) {
           return fail(p, "invalid_timestamp", rule, element,
                       "must be an RFC 3339 timestamp: " + std::string(why) + "; got " + quoted(s));
         }
+        if (binary_) {
+          schema::put_timestamp(micros, out);
+          return true;
+        }
+        out += '"';
+        schema::append_utc_micros(micros, out);
         out += '"';
         return true;
       }
@@ -582,13 +649,19 @@ class Validator {
       case TypeKind::uuid: {
         if (n.kind != NodeKind::string) return type_error(p, rule, element, node);
         std::string_view s = tape_.text(n);
-        out += '"';
-        if (!schema::append_uuid(s, out)) {
+        std::uint64_t high = 0, low = 0;
+        if (!schema::parse_uuid(s, high, low)) {
           return fail(p, "invalid_uuid", rule, element,
                       "must be a UUID of 32 hex digits as 8-4-4-4-12, such as "
                       "\"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11\", got " +
                           quoted(s));
         }
+        if (binary_) {
+          schema::put_uuid(high, low, out);
+          return true;
+        }
+        out += '"';
+        schema::append_uuid(s, out);
         out += '"';
         return true;
       }
@@ -650,6 +723,7 @@ class Validator {
   }
 
   const ValidatorOptions& options_;
+  bool binary_ = false;  // binary payloads, or canonical JSON
   std::vector<ColumnRule> rules_;
   std::vector<std::string_view> column_names_;
   std::unordered_map<std::string_view, std::uint32_t> by_name_;

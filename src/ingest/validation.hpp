@@ -2,10 +2,14 @@
 // for the bus, or precise per-event errors.
 //
 // validate_events() checks every event of a body against a table's schema
-// and rewrites each accepted event into the canonical JSON object the commit
-// coordinator stages for DuckDB's read_json (see "Canonical payload" below),
-// so that what was accepted here is exactly what DuckDB later reads: a value
-// that passes validation never fails the commit.
+// and rewrites each accepted event into its payload for the bus, so that
+// what was accepted here is exactly what DuckDB later reads: a value that
+// passes validation never fails the commit. A table whose columns are all
+// scalar gets binary payloads (schema/binary_payload.hpp: the values as
+// DuckDB stores them, copied into its vectors at commit); a table with a
+// json or list column gets the canonical JSON object below, which the
+// commit coordinator stages for DuckDB's read_json. A binary payload shown
+// as JSON (schema::payload_json) is exactly the canonical JSON below.
 //
 // One bad event never sinks the others: it becomes one EventError (the
 // first problem found in it) and the remaining events are still validated.
@@ -78,7 +82,8 @@ struct EventError {
 };
 
 // An accepted event: its position in the body (0-based, blank NDJSON lines
-// not counted), its canonical payload, and its idempotency key ("" = none).
+// not counted), its payload (binary or canonical JSON, see above), and its
+// idempotency key ("" = none).
 struct ValidEvent {
   std::size_t index;
   std::string payload;

@@ -11,6 +11,7 @@
 #include "duck/connection.hpp"
 #include "duck/database.hpp"
 #include "duck/value.hpp"
+#include "schema/binary_payload.hpp"
 
 namespace duckmesh::commit {
 namespace {
@@ -130,6 +131,114 @@ TEST_F(PayloadReaderTest, ReadsWhatReadJsonReadsFromCanonicalAndPlainPayloads) {
   EXPECT_EQ(count("SELECT * FROM ours WHERE _dm_position = 5 AND ts = TIMESTAMP '2026-11-25 "
                   "10:00:00.25' AND dec = 12.50 AND d = 3 AND s = 'x'"),
             1);
+}
+
+// Binary payloads with a value of every column type, as ingest writes them
+// for this table.
+std::vector<std::string> binary_payloads() {
+  using namespace schema;
+  std::vector<std::string> out(3);
+  std::string& a = out[0];
+  begin_binary_payload(a);
+  put_field_name("b", a), put_bool(true, a);
+  put_field_name("i", a), put_int32(-42, a);
+  put_field_name("l", a), put_int64(9007199254740993, a);
+  put_field_name("d", a), put_float64(0.1, a);
+  put_field_name("dec", a), put_decimal(1250, 12, 2, a);
+  put_field_name("small", a), put_decimal(-9999, 4, 1, a);
+  Int128 big = -1;
+  for (int k = 0; k < 37; ++k) big *= 10;  // -10^37: 32 integer digits at scale 6
+  put_field_name("big", a), put_decimal(big + 1, 38, 6, a);
+  put_field_name("s", a), put_string("caf\xC3\xA9 \"q\" \\ \n a string longer than twelve", a);
+  put_field_name("dt", a), put_date(20512, a);
+  put_field_name("ts", a), put_timestamp(1'795'600'800'500'000, a);
+  put_field_name("tz", a), put_timestamp(-62'135'596'800'000'000, a);
+  put_field_name("id", a), put_uuid(0x0123abcd456789efULL, 0x0123456789abcdefULL, a);
+  std::string& b = out[1];
+  begin_binary_payload(b);
+  put_field_name("i", b), put_int32(2147483647, b);
+  put_field_name("l", b), put_int64(INT64_MIN, b);
+  put_field_name("s", b), put_string("", b);
+  put_field_name("tz", b), put_timestamp(-1, b);
+  begin_binary_payload(out[2]);  // no fields: every column NULL
+  return out;
+}
+
+TEST_F(PayloadReaderTest, BinaryPayloadsReadAsDuckDBReadsTheirJson) {
+  auto binary = binary_payloads();
+  std::vector<std::string> json;
+  for (const auto& p : binary) json.push_back(schema::payload_json(p));
+  read_into("ours", binary);
+  read_json_into("theirs", json);
+  EXPECT_EQ(count("SELECT * FROM ours"), 3);
+  EXPECT_EQ(count("SELECT * FROM ours EXCEPT ALL SELECT * FROM theirs"), 0);
+  EXPECT_EQ(count("SELECT * FROM theirs EXCEPT ALL SELECT * FROM ours"), 0);
+  EXPECT_EQ(count("SELECT * FROM ours WHERE _dm_position = 1 AND dec = 12.50 AND small = -999.9 "
+                  "AND dt = DATE '2026-02-28' AND ts = TIMESTAMP '2026-11-25 10:00:00.5' AND "
+                  "id = '0123abcd-4567-89ef-0123-456789abcdef' AND s LIKE 'caf\xC3\xA9%'"),
+            1);
+  EXPECT_EQ(count("SELECT * FROM ours WHERE _dm_position = 3 AND b IS NULL AND s IS NULL"), 1);
+}
+
+// A payload validated before the table's schema changed holds values of the
+// old types: they are converted as their canonical JSON would be.
+TEST_F(PayloadReaderTest, BinaryValuesOfAnotherTypeAreConvertedOrRefusedLikeTheirJson) {
+  using namespace schema;
+  std::string p;
+  begin_binary_payload(p);
+  put_field_name("l", p), put_int32(7, p);               // integer widened to bigint
+  put_field_name("dec", p), put_decimal(125, 10, 1, p);  // decimal(10,1) -> (12,2)
+  put_field_name("s", p), put_int64(-5, p);              // bigint to varchar
+  put_field_name("d", p), put_decimal(-25, 4, 1, p);     // decimal to double
+  put_field_name("gone", p), put_string("dropped column", p);
+  read_into("converted", {p});
+  EXPECT_EQ(count("SELECT * FROM converted WHERE l = 7 AND dec = 12.50 AND s = '-5' AND d = -2.5"),
+            1);
+
+  std::string narrowing;
+  begin_binary_payload(narrowing);
+  put_field_name("i", narrowing), put_int64(5'000'000'000, narrowing);
+  auto why = error_of(narrowing);
+  EXPECT_THAT(why, HasSubstr("bus position 1"));
+  EXPECT_THAT(why, HasSubstr("column 'i'"));
+  EXPECT_THAT(why, HasSubstr("5000000000"));
+}
+
+TEST_F(PayloadReaderTest, MalformedBinaryPayloadsAreRefusedNeverMisread) {
+  auto good = binary_payloads()[0];
+  // Every cut of a good payload short of its end is refused, or (at a
+  // field boundary) reads the fields before it.
+  for (std::size_t size = 2; size < good.size(); ++size) {
+    try {
+      read_into("cut", {good.substr(0, size)});
+      conn.execute("DROP TABLE cut");
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::invalid_input) << e.what();
+      EXPECT_THAT(e.what(), HasSubstr("binary payload")) << size;
+    }
+  }
+  std::string unknown_type =
+      "\x01\x01"
+      "b"
+      "\x63";
+  EXPECT_THAT(error_of(unknown_type), HasSubstr("unknown type"));
+  std::string bad_bool =
+      "\x01\x01"
+      "b"
+      "\x01\x02";
+  EXPECT_THAT(error_of(bad_bool), HasSubstr("out of its type's range"));
+  std::string wide_decimal;
+  schema::begin_binary_payload(wide_decimal);
+  schema::put_field_name("small", wide_decimal);
+  schema::put_decimal(10000, 4, 1, wide_decimal);  // 1000.0 does not fit DECIMAL(4,1)
+  EXPECT_THAT(error_of(wide_decimal), HasSubstr("out of its type's range"));
+  std::string bad_utf8;
+  schema::begin_binary_payload(bad_utf8);
+  schema::put_field_name("s", bad_utf8);
+  schema::put_string("a\xFF long enough to leave the inline slot", bad_utf8);
+  auto why = error_of(bad_utf8);
+  EXPECT_THAT(why, HasSubstr("column 's'"));
+  EXPECT_THAT(why, HasSubstr("UTF-8"));
 }
 
 TEST_F(PayloadReaderTest, KeyedTablesGetTheOperationAndAbsentColumnsAreNull) {

@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "schema/binary_payload.hpp"
 #include "unit/ingest/ingest_test_support.hpp"
 
 namespace duckmesh::ingest {
@@ -58,16 +59,16 @@ TEST(BodyTest, ArrayOfEvents) {
   ASSERT_EQ(r.valid.size(), 2u);
   EXPECT_TRUE(r.rejected.empty());
   EXPECT_EQ(r.valid[0].index, 0u);
-  EXPECT_EQ(r.valid[0].payload, R"({"id":1,"s":"a"})");
+  EXPECT_EQ(schema::payload_json(r.valid[0].payload), R"({"id":1,"s":"a"})");
   EXPECT_EQ(r.valid[1].index, 1u);
-  EXPECT_EQ(r.valid[1].payload, R"({"id":2})");
+  EXPECT_EQ(schema::payload_json(r.valid[1].payload), R"({"id":2})");
 }
 
 TEST(BodyTest, EventsObject) {
   auto r = run("{ \"events\" : [{\"id\":1},\n{\"id\":2},{\"id\":3}] }\n");
   EXPECT_EQ(r.total, 3u);
   ASSERT_EQ(r.valid.size(), 3u);
-  EXPECT_EQ(r.valid[2].payload, R"({"id":3})");
+  EXPECT_EQ(schema::payload_json(r.valid[2].payload), R"({"id":3})");
 }
 
 TEST(BodyTest, ByteOrderMarkIsSkipped) {
@@ -78,8 +79,8 @@ TEST(BodyTest, ByteOrderMarkIsSkipped) {
 TEST(BodyTest, BracketsAndQuotesInsideStringsDoNotSplitEvents) {
   auto r = run(R"([{"id":1,"s":"]},{\"[\\"},{"id":2,"s":"\\"}])");
   ASSERT_EQ(r.valid.size(), 2u) << (r.rejected.empty() ? "" : r.rejected[0].message);
-  EXPECT_EQ(r.valid[0].payload, R"({"id":1,"s":"]},{\"[\\"})");
-  EXPECT_EQ(r.valid[1].payload, R"({"id":2,"s":"\\"})");
+  EXPECT_EQ(schema::payload_json(r.valid[0].payload), R"({"id":1,"s":"]},{\"[\\"})");
+  EXPECT_EQ(schema::payload_json(r.valid[1].payload), R"({"id":2,"s":"\\"})");
 }
 
 TEST(BodyTest, UnreadableBodiesAreRefusedWhole) {
@@ -134,9 +135,9 @@ TEST(BodyTest, NdjsonBadLineInTheMiddle) {
   EXPECT_EQ(r.total, 5u);
   ASSERT_EQ(r.valid.size(), 2u);
   EXPECT_EQ(r.valid[0].index, 0u);
-  EXPECT_EQ(r.valid[0].payload, R"({"id":1})");
+  EXPECT_EQ(schema::payload_json(r.valid[0].payload), R"({"id":1})");
   EXPECT_EQ(r.valid[1].index, 2u);
-  EXPECT_EQ(r.valid[1].payload, R"({"id":3})");
+  EXPECT_EQ(schema::payload_json(r.valid[1].payload), R"({"id":3})");
   ASSERT_EQ(r.rejected.size(), 3u);
   EXPECT_EQ(r.rejected[0].index, 1u);
   EXPECT_EQ(r.rejected[0].code, "invalid_json");

@@ -10,6 +10,7 @@
 
 #include "common/error.hpp"
 #include "ingest/validation.hpp"
+#include "schema/binary_payload.hpp"
 #include "schema/table_schema.hpp"
 
 namespace duckmesh::ingest::testing {
@@ -18,9 +19,11 @@ inline schema::TableSchema make_schema(std::string_view columns_json) {
   return schema::TableSchema::from_json(boost::json::parse(columns_json));
 }
 
-// The outcome of validating a body holding exactly one event.
+// The outcome of validating a body holding exactly one event. `payload` is
+// the accepted event's payload as canonical JSON (binary ones converted).
 struct Outcome {
   bool ok = false;
+  bool binary = false;  // the validator wrote a binary payload
   std::string payload;
   std::string key;
   EventError error{0, "", "", ""};
@@ -33,7 +36,8 @@ inline Outcome check_one(std::string_view event, const schema::TableSchema& sche
   Outcome o;
   if (result.valid.size() == 1) {
     o.ok = true;
-    o.payload = result.valid[0].payload;
+    o.binary = schema::is_binary_payload(result.valid[0].payload);
+    o.payload = schema::payload_json(result.valid[0].payload);
     o.key = result.valid[0].idempotency_key;
   } else if (result.rejected.size() == 1) {
     o.error = result.rejected[0];

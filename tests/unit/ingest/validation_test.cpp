@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "schema/binary_payload.hpp"
 #include "unit/ingest/ingest_test_support.hpp"
 
 namespace duckmesh::ingest {
@@ -41,6 +42,23 @@ TEST(ValidationTest, DuplicateKeys) {
   EXPECT_REFUSED(check_one(R"({"doc":)" + many + "\"k17\":0}}", s), "doc", "duplicate_key");
 }
 
+// Tables of scalar columns get binary payloads; a json or list column keeps
+// the canonical JSON form, which the commit stages for read_json.
+TEST(ValidationTest, ScalarTablesGetBinaryPayloadsAndOthersCanonicalJson) {
+  auto scalar = make_schema(R"([{"name": "id", "type": "bigint"},
+                                {"name": "at", "type": "timestamp"}])");
+  auto o = check_one(R"({"at":"2026-11-25T12:30:00+02:00","id":7})", scalar);
+  EXPECT_TRUE(o.binary);
+  EXPECT_EQ(o.payload, R"({"id":7,"at":"2026-11-25 10:30:00+00:00"})");
+  auto listed = make_schema(R"([{"name": "id", "type": "bigint"},
+                                {"name": "tags", "type": "varchar[]"}])");
+  o = check_one(R"({"tags":["a",null],"id":7})", listed);
+  EXPECT_FALSE(o.binary);
+  EXPECT_EQ(o.payload, R"({"id":7,"tags":["a",null]})");
+  auto documents = make_schema(R"([{"name": "doc", "type": "json"}])");
+  EXPECT_FALSE(check_one(R"({"doc":{"k":1}})", documents).binary);
+}
+
 TEST(ValidationTest, InvalidUtf8InOneArrayElementRefusesOnlyThatElement) {
   auto s = column("varchar");
   auto r = validate_events(
@@ -48,8 +66,8 @@ TEST(ValidationTest, InvalidUtf8InOneArrayElementRefusesOnlyThatElement) {
       BodyFormat::json, s, {});
   EXPECT_EQ(r.total, 4u);
   ASSERT_EQ(r.valid.size(), 2u);
-  EXPECT_EQ(r.valid[0].payload, R"({"v":"ok"})");
-  EXPECT_EQ(r.valid[1].payload, "{\"v\":\"\xC3\xA9t\xC3\xA9\"}");
+  EXPECT_EQ(schema::payload_json(r.valid[0].payload), R"({"v":"ok"})");
+  EXPECT_EQ(schema::payload_json(r.valid[1].payload), "{\"v\":\"\xC3\xA9t\xC3\xA9\"}");
   ASSERT_EQ(r.rejected.size(), 2u);
   EXPECT_EQ(r.rejected[0].index, 1u);
   EXPECT_EQ(r.rejected[0].code, "invalid_utf8");
