@@ -178,30 +178,7 @@ Result PreparedStatement::execute() {
     detail::throw_duckdb_error("query failed", error, DUCKDB_ERROR_INVALID,
                                ErrorCode::invalid_input);
   }
-  // DuckDB's own wait (duckdb_execute_prepared) keeps asking for a task
-  // while its worker threads hold them all: a core spent spinning for as
-  // long as the query runs (7% of a busy server's CPU, taken from ingest).
-  // Here the calling thread runs tasks while there are any and sleeps,
-  // briefly and then up to a millisecond, while there are none.
-  constexpr auto kFirstPause = std::chrono::microseconds(20);
-  constexpr auto kLongestPause = std::chrono::microseconds(1000);
-  auto pause = kFirstPause;
-  for (;;) {
-    const duckdb_pending_state state = duckdb_pending_execute_task(pending.pending);
-    if (state == DUCKDB_PENDING_ERROR) {
-      // The pending result's own text ("IO Error: ..."), which names the
-      // error's type; executing the failed result would only wrap it.
-      detail::throw_duckdb_error("query failed", duckdb_pending_error(pending.pending),
-                                 DUCKDB_ERROR_INVALID, ErrorCode::invalid_input);
-    }
-    if (duckdb_pending_execution_is_finished(state)) break;
-    if (state == DUCKDB_PENDING_NO_TASKS_AVAILABLE) {
-      std::this_thread::sleep_for(pause);
-      pause = std::min(pause * 2, kLongestPause);
-    } else {
-      pause = kFirstPause;
-    }
-  }
+  run_tasks(pending);
   return finish(pending, nullptr);
 }
 
@@ -215,7 +192,47 @@ Result PreparedStatement::execute_streaming() {
     detail::throw_duckdb_error("query failed", error, DUCKDB_ERROR_INVALID,
                                ErrorCode::invalid_input);
   }
+  // Up to the first rows: for an aggregate or a sort, the whole query.
+  run_tasks(pending);
   return finish(pending, handle_);
+}
+
+void PreparedStatement::run_tasks(PendingResult& pending) {
+  // DuckDB's own wait (duckdb_execute_prepared, duckdb_execute_pending)
+  // keeps asking for a task while its worker threads hold them all: a core
+  // spent spinning for as long as the query runs (7% of a busy server's CPU
+  // during commits, taken from ingest). Here the calling thread runs tasks
+  // while there are any and sleeps, 20 us and then up to 250 us,
+  // while there are none. Tasks that wait on something else (DuckDB says
+  // "not ready" at once, having run nothing, many times in a row) count as
+  // none.
+  constexpr auto kFirstPause = std::chrono::microseconds(20);
+  constexpr auto kLongestPause = std::chrono::microseconds(250);
+  constexpr auto kNoWork = std::chrono::microseconds(2);
+  constexpr int kIdleAnswers = 16;
+  auto pause = kFirstPause;
+  int idle_answers = 0;
+  for (;;) {
+    const auto asked = std::chrono::steady_clock::now();
+    const duckdb_pending_state state = duckdb_pending_execute_task(pending.pending);
+    if (state == DUCKDB_PENDING_ERROR) {
+      // The pending result's own text ("IO Error: ..."), which names the
+      // error's type; executing the failed result would only wrap it.
+      detail::throw_duckdb_error("query failed", duckdb_pending_error(pending.pending),
+                                 DUCKDB_ERROR_INVALID, ErrorCode::invalid_input);
+    }
+    if (duckdb_pending_execution_is_finished(state)) break;
+    const bool none = state == DUCKDB_PENDING_NO_TASKS_AVAILABLE;
+    if (!none && std::chrono::steady_clock::now() - asked >= kNoWork) {
+      pause = kFirstPause;  // ran a task
+      idle_answers = 0;
+      continue;
+    }
+    if (none || ++idle_answers >= kIdleAnswers) {
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, kLongestPause);
+    }
+  }
 }
 
 Result PreparedStatement::finish(PendingResult& pending, std::shared_ptr<void> keep_alive) {

@@ -122,7 +122,8 @@ class PreparedStatement {
   // text on failure (a missing binding, a failed cast, a constraint violation, an interrupt...).
   Result execute();
   // Runs the statement and returns a streaming Result. DuckDB computes the
-  // first rows before returning, so errors can come from here or from
+  // first rows before returning (the caller sleeping, as for execute(),
+  // while DuckDB's threads work), so errors can come from here or from
   // Result::next_chunk().
   Result execute_streaming();
 
@@ -132,6 +133,10 @@ class PreparedStatement {
       : handle_(std::move(handle)) {}
 
   struct PendingResult;
+  // Runs the pending query's tasks on this thread until its result (or, when
+  // streaming, its first rows) is ready, sleeping while DuckDB's threads hold
+  // every task. Throws on failure.
+  void run_tasks(PendingResult& pending);
   // The result of an executed pending query, holding `keep_alive`.
   Result finish(PendingResult& pending, std::shared_ptr<void> keep_alive);
 
