@@ -171,30 +171,43 @@ void PreparedStatement::clear_bindings() {
 }
 
 Result PreparedStatement::execute() {
-  PendingResult pending;
-  if (duckdb_pending_prepared(get(), &pending.pending) == DuckDBError) {
-    const char* error =
-        pending.pending != nullptr ? duckdb_pending_error(pending.pending) : nullptr;
-    detail::throw_duckdb_error("query failed", error, DUCKDB_ERROR_INVALID,
-                               ErrorCode::invalid_input);
-  }
-  run_tasks(pending);
-  return finish(pending, nullptr);
+  return run(false);
 }
 
 Result PreparedStatement::execute_streaming() {
+  return run(true);
+}
+
+Result PreparedStatement::run(bool streaming) {
   PendingResult pending;
-  // The only streaming entry point of the C API in the pinned DuckDB
-  // (marked for future removal there, with no replacement yet).
-  if (duckdb_pending_prepared_streaming(get(), &pending.pending) == DuckDBError) {
+  // duckdb_pending_prepared_streaming is the only streaming entry point of
+  // the C API in the pinned DuckDB (marked for future removal there, with
+  // no replacement yet).
+  const duckdb_state prepared = streaming
+                                    ? duckdb_pending_prepared_streaming(get(), &pending.pending)
+                                    : duckdb_pending_prepared(get(), &pending.pending);
+  if (prepared == DuckDBError) {
     const char* error =
         pending.pending != nullptr ? duckdb_pending_error(pending.pending) : nullptr;
     detail::throw_duckdb_error("query failed", error, DUCKDB_ERROR_INVALID,
                                ErrorCode::invalid_input);
   }
-  // Up to the first rows: for an aggregate or a sort, the whole query.
+  // The whole query, or when streaming up to its first rows (for an
+  // aggregate or a sort, the whole query too).
   run_tasks(pending);
-  return finish(pending, handle_);
+  duckdb_result result;
+  if (duckdb_execute_pending(pending.pending, &result) == DuckDBError) {
+    std::string error = duckdb_result_error(&result) != nullptr ? duckdb_result_error(&result) : "";
+    duckdb_error_type type = duckdb_result_error_type(&result);
+    duckdb_destroy_result(&result);
+    if (error.empty()) {
+      const char* pending_error = duckdb_pending_error(pending.pending);
+      error = pending_error != nullptr ? pending_error : "";
+    }
+    detail::throw_duckdb_error("query failed", error.c_str(), type, ErrorCode::invalid_input);
+  }
+  // A streaming result reads on from the statement: it keeps it alive.
+  return Result(result, streaming ? handle_ : nullptr);
 }
 
 void PreparedStatement::run_tasks(PendingResult& pending) {
@@ -233,21 +246,6 @@ void PreparedStatement::run_tasks(PendingResult& pending) {
       pause = std::min(pause * 2, kLongestPause);
     }
   }
-}
-
-Result PreparedStatement::finish(PendingResult& pending, std::shared_ptr<void> keep_alive) {
-  duckdb_result result;
-  if (duckdb_execute_pending(pending.pending, &result) == DuckDBError) {
-    std::string error = duckdb_result_error(&result) != nullptr ? duckdb_result_error(&result) : "";
-    duckdb_error_type type = duckdb_result_error_type(&result);
-    duckdb_destroy_result(&result);
-    if (error.empty()) {
-      const char* pending_error = duckdb_pending_error(pending.pending);
-      error = pending_error != nullptr ? pending_error : "";
-    }
-    detail::throw_duckdb_error("query failed", error.c_str(), type, ErrorCode::invalid_input);
-  }
-  return Result(result, std::move(keep_alive));
 }
 
 }  // namespace duckmesh::duck

@@ -133,12 +133,12 @@ class PreparedStatement {
       : handle_(std::move(handle)) {}
 
   struct PendingResult;
+  // execute() or execute_streaming().
+  Result run(bool streaming);
   // Runs the pending query's tasks on this thread until its result (or, when
   // streaming, its first rows) is ready, sleeping while DuckDB's threads hold
   // every task. Throws on failure.
   void run_tasks(PendingResult& pending);
-  // The result of an executed pending query, holding `keep_alive`.
-  Result finish(PendingResult& pending, std::shared_ptr<void> keep_alive);
 
   void bind_bool(idx_t index, bool value);
   void bind_int32(idx_t index, std::int32_t value);
