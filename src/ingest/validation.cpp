@@ -253,9 +253,10 @@ class Validator {
           separate();
           out += rule.member;
           out += *rule.default_value;
-          if (rule.idempotency && !key_from_field &&
-              !take_key(rule, rule.default_key, event, problem))
-            return false;
+          if (rule.idempotency && !key_from_field) {
+            event.idempotency_key = rule.default_key;
+            if (!take_key(rule, event, problem)) return false;
+          }
           continue;
         }
         if (!column.nullable) {
@@ -272,10 +273,9 @@ class Validator {
       out += rule.member;
       std::size_t mark = out.size();
       if (!check_value(rule, node, out, problem)) return false;
-      if (rule.idempotency && !key_from_field &&
-          !take_key(rule, key_text(rule, node, std::string_view(out).substr(mark)), event,
-                    problem)) {
-        return false;
+      if (rule.idempotency && !key_from_field) {
+        key_text(rule, node, std::string_view(out).substr(mark), event.idempotency_key);
+        if (!take_key(rule, event, problem)) return false;
       }
     }
     if (is_delete) {
@@ -325,15 +325,22 @@ class Validator {
                       (failure.message.empty() ? problem.message : failure.message),
                   {{"column", c.name}});
     }
-    rule.default_key = key_text(rule, 0, value);
+    key_text(rule, 0, value, rule.default_key);
     rule.default_value = std::move(value);
   }
 
-  // The idempotency column's value as key text: a string's own characters,
-  // the canonical text of other values. `written` is the value as the
-  // payload holds it, `node` its node in the tape.
-  std::string key_text(const ColumnRule& rule, std::uint32_t node, std::string_view written) const {
-    if (rule.column->type.kind == TypeKind::varchar) return std::string(tape_.text(tape_[node]));
+  // Appends the idempotency column's value as key text to `key`: a
+  // string's own characters, the canonical text of other values. `written`
+  // is the value as the payload holds it, `node` its node in the tape.
+  void key_text(const ColumnRule& rule, std::uint32_t node, std::string_view written,
+                std::string& key) const {
+    const std::string_view given = tape_.text(tape_[node]);
+    switch (rule.column->type.kind) {
+      case TypeKind::varchar: key.append(given); return;
+      case TypeKind::uuid: schema::append_uuid(given, key); return;  // lower case (checked)
+      case TypeKind::date: key.append(given); return;                // "YYYY-MM-DD" (checked)
+      default: break;
+    }
     std::string json;
     if (binary_) {
       // The value's canonical JSON, read back from its binary form.
@@ -349,16 +356,17 @@ class Validator {
     }
     switch (rule.column->type.kind) {
       case TypeKind::decimal:
-      case TypeKind::date:
       case TypeKind::timestamp:
       case TypeKind::timestamptz:
-      case TypeKind::uuid:
-        return std::string(written.substr(1, written.size() - 2));  // canonical: no escapes
-      default: return std::string(written);
+        key.append(written.substr(1, written.size() - 2));  // canonical: no escapes
+        return;
+      default: key.append(written); return;
     }
   }
 
-  bool take_key(const ColumnRule& rule, std::string_view key, ValidEvent& event, Problem& problem) {
+  // Checks the key text in event.idempotency_key.
+  bool take_key(const ColumnRule& rule, const ValidEvent& event, Problem& problem) {
+    const std::string& key = event.idempotency_key;
     if (key.empty() || key.size() > kMaxIdempotencyKeyBytes) {
       problem.code = "invalid_idempotency_key";
       problem.field = rule.column->name;
@@ -367,7 +375,6 @@ class Validator {
                         std::to_string(kMaxIdempotencyKeyBytes) + " bytes as text";
       return false;
     }
-    event.idempotency_key.assign(key);
     return true;
   }
 

@@ -434,20 +434,19 @@ bool parse_date_days(std::string_view s, std::int32_t& days) {
 }
 
 bool parse_uuid(std::string_view s, std::uint64_t& high, std::uint64_t& low) {
-  if (s.size() != 36) return false;
+  if (s.size() != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-') return false;
+  // Where each of the 32 hex digits sits in the 8-4-4-4-12 text.
+  static constexpr std::uint8_t kDigitAt[32] = {0,  1,  2,  3,  4,  5,  6,  7,  9,  10, 11,
+                                                12, 14, 15, 16, 17, 19, 20, 21, 22, 24, 25,
+                                                26, 27, 28, 29, 30, 31, 32, 33, 34, 35};
   std::uint64_t half[2] = {0, 0};
-  int nibbles = 0;
-  for (std::size_t i = 0; i < 36; ++i) {
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (s[i] != '-') return false;
-      continue;
-    }
-    const int v = kHexValue[static_cast<unsigned char>(s[i])];
-    if (v < 0) return false;
-    auto& h = half[nibbles / 16];
-    h = (h << 4) | static_cast<unsigned>(v);
-    ++nibbles;
+  int bad = 0;  // negative once any digit is not hex
+  for (int n = 0; n < 32; ++n) {
+    const int v = kHexValue[static_cast<unsigned char>(s[kDigitAt[n]])];
+    bad |= v;
+    half[n / 16] = (half[n / 16] << 4) | static_cast<std::uint64_t>(v & 0xF);
   }
+  if (bad < 0) return false;
   high = half[0];
   low = half[1];
   return true;

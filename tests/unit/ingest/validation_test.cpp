@@ -463,6 +463,14 @@ TEST(ValidationTest, IdempotencyKeyColumn) {
   by_time.idempotency_column = "at";
   EXPECT_EQ(check_one(R"({"at":"2026-11-25T10:00:00+01:00"})", s, by_time).key,
             "2026-11-25 09:00:00+00:00");
+  auto dated =
+      make_schema(R"J([{"name":"day","type":"date"},{"name":"price","type":"decimal(6,2)"}])J");
+  ValidatorOptions by_day;
+  by_day.idempotency_column = "day";
+  EXPECT_EQ(check_one(R"({"day":"2026-02-28"})", dated, by_day).key, "2026-02-28");
+  ValidatorOptions by_price;
+  by_price.idempotency_column = "price";
+  EXPECT_EQ(check_one(R"({"price":1.5})", dated, by_price).key, "1.50");
 
   auto with_default = make_schema(R"([{"name":"src","type":"varchar","default":"a\"b"}])");
   ValidatorOptions by_src;
