@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/decimal_text.hpp"
 #include "common/error.hpp"
 #include "duck/temporal.hpp"
 #include "duck/text.hpp"
@@ -84,15 +85,8 @@ std::string uint128_to_string(UInt128 value) {
 }
 
 std::string Decimal::to_string() const {
-  const bool negative = value < 0;
-  std::string digits =
-      uint128_to_string(negative ? 0 - static_cast<UInt128>(value) : static_cast<UInt128>(value));
-  std::string out = negative ? "-" : "";
-  if (scale == 0) return out + digits;
-  if (digits.size() <= scale) digits.insert(0, scale - digits.size() + 1, '0');
-  out.append(digits, 0, digits.size() - scale);
-  out.push_back('.');
-  out.append(digits, digits.size() - scale, std::string::npos);
+  std::string out;
+  append_scaled_decimal(value, scale, out);
   return out;
 }
 

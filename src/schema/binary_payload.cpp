@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "common/calendar.hpp"
+#include "common/decimal_text.hpp"
 #include "common/error.hpp"
 #include "common/json_string.hpp"
 
@@ -186,7 +187,7 @@ void append_field_json(const BinaryField& f, std::string& out) {
     case FieldType::float64: append_double(f.float64, out); return;
     case FieldType::decimal:
       out += '"';
-      append_scaled_decimal(f.decimal, f.scale, out);
+      append_scaled_decimal(f.decimal, static_cast<unsigned>(f.scale), out);
       out += '"';
       return;
     case FieldType::string: append_json_string(out, f.text); return;

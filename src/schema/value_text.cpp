@@ -145,6 +145,16 @@ char* put_digits(char* at, std::int64_t v, int width) {
   return at + width;
 }
 
+// Writes "YYYY-MM-DD" (10 bytes) at `at`. Years 0001-9999, what the parsers
+// here accept: four digits always do.
+char* put_date(char* at, const calendar::CivilDate& d) {
+  at = put_digits(at, d.year, 4);
+  *at++ = '-';
+  at = put_digits(at, d.month, 2);
+  *at++ = '-';
+  return put_digits(at, d.day, 2);
+}
+
 }  // namespace
 
 std::int64_t ExactNumber::integer_digits() const {
@@ -350,14 +360,8 @@ void append_utc_micros(std::int64_t micros, std::string& out) {
   const std::int64_t fraction = micros - seconds * 1'000'000;
   std::int64_t days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400;
   std::int64_t in_day = seconds - days * 86400;
-  const calendar::CivilDate utc = calendar::civil_from_days(days);
-  // Years 0001-9999 (what parse_utc_parts accepts): four digits always do.
   char buf[40];
-  char* at = put_digits(buf, utc.year, 4);
-  *at++ = '-';
-  at = put_digits(at, utc.month, 2);
-  *at++ = '-';
-  at = put_digits(at, utc.day, 2);
+  char* at = put_date(buf, calendar::civil_from_days(days));
   *at++ = ' ';
   at = put_digits(at, in_day / 3600, 2);
   *at++ = ':';
@@ -374,14 +378,8 @@ void append_utc_micros(std::int64_t micros, std::string& out) {
 }
 
 void append_date_days(std::int32_t days, std::string& out) {
-  const calendar::CivilDate d = calendar::civil_from_days(days);
   char buf[10];
-  char* at = put_digits(buf, d.year, 4);
-  *at++ = '-';
-  at = put_digits(at, d.month, 2);
-  *at++ = '-';
-  at = put_digits(at, d.day, 2);
-  out.append(buf, at);
+  out.append(buf, put_date(buf, calendar::civil_from_days(days)));
 }
 
 void append_uuid_bits(std::uint64_t high, std::uint64_t low, std::string& out) {
@@ -394,27 +392,6 @@ void append_uuid_bits(std::uint64_t high, std::uint64_t low, std::string& out) {
     buf[at++] = kHex[(word >> (60 - 4 * (nibble % 16))) & 0xF];
   }
   out.append(buf, sizeof buf);
-}
-
-void append_scaled_decimal(Int128 scaled, int scale, std::string& out) {
-  if (scaled < 0) out += '-';
-  __extension__ typedef unsigned __int128 UInt128;
-  // The magnitude without negating the most negative value.
-  UInt128 magnitude =
-      scaled < 0 ? static_cast<UInt128>(-(scaled + 1)) + 1 : static_cast<UInt128>(scaled);
-  char digits[48];
-  int n = 0;
-  do {
-    digits[n++] = static_cast<char>('0' + static_cast<int>(magnitude % 10));
-    magnitude /= 10;
-  } while (magnitude != 0);
-  // At least one integer digit and `scale` fraction digits.
-  while (n < scale + 1) digits[n++] = '0';
-  for (int i = n - 1; i >= scale; --i) out += digits[i];
-  if (scale > 0) {
-    out += '.';
-    for (int i = scale - 1; i >= 0; --i) out += digits[i];
-  }
 }
 
 bool parse_utc_micros(std::string_view s, bool require_offset, std::int64_t& micros,

@@ -100,12 +100,11 @@ bool append_uuid(std::string_view s, std::string& out);
 // Canonical text of stored values, as the validator writes them from text:
 // microseconds since 1970 (years 0001-9999) as
 // "YYYY-MM-DD HH:MM:SS[.ffffff]+00:00"; days since 1970 as "YYYY-MM-DD"; a
-// 128-bit UUID as lower-case 8-4-4-4-12 hex; DECIMAL's scaled integer with
-// exactly `scale` fraction digits ("-12.50"; no sign on zero).
+// 128-bit UUID as lower-case 8-4-4-4-12 hex. (Decimals:
+// common/decimal_text.hpp.)
 void append_utc_micros(std::int64_t micros, std::string& out);
 void append_date_days(std::int32_t days, std::string& out);
 void append_uuid_bits(std::uint64_t high, std::uint64_t low, std::string& out);
-void append_scaled_decimal(Int128 scaled, int scale, std::string& out);
 
 // The value of one hex digit (any case), or -1 for any other character.
 int hex_digit_value(char c);

@@ -97,22 +97,5 @@ TEST(BinaryPayloadTest, MalformedPayloadsSayWhatIsWrong) {
   EXPECT_THAT(error_of(wide), HasSubstr("range"));
 }
 
-TEST(BinaryPayloadTest, DecimalsAtTheEdgesOfTheirWidth) {
-  Int128 max38 = 0;
-  for (int k = 0; k < 38; ++k) max38 = max38 * 10 + 9;
-  std::string text;
-  append_scaled_decimal(max38, 38, text);
-  EXPECT_EQ(text, "0." + std::string(38, '9'));
-  text.clear();
-  append_scaled_decimal(-max38, 0, text);
-  EXPECT_EQ(text, "-" + std::string(38, '9'));
-  text.clear();
-  append_scaled_decimal(-1, 4, text);
-  EXPECT_EQ(text, "-0.0001");
-  text.clear();
-  append_scaled_decimal(0, 0, text);
-  EXPECT_EQ(text, "0");
-}
-
 }  // namespace
 }  // namespace duckmesh::schema
