@@ -656,8 +656,13 @@ class Validator {
       case TypeKind::uuid: {
         if (n.kind != NodeKind::string) return type_error(p, rule, element, node);
         std::string_view s = tape_.text(n);
+        // Binary: the 128-bit number. JSON: the text lower-cased in place.
         std::uint64_t high = 0, low = 0;
-        if (!schema::parse_uuid(s, high, low)) {
+        const std::size_t mark = out.size();
+        const bool ok =
+            binary_ ? schema::parse_uuid(s, high, low) : (out += '"', schema::append_uuid(s, out));
+        if (!ok) {
+          out.resize(mark);
           return fail(p, "invalid_uuid", rule, element,
                       "must be a UUID of 32 hex digits as 8-4-4-4-12, such as "
                       "\"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11\", got " +
@@ -665,11 +670,9 @@ class Validator {
         }
         if (binary_) {
           schema::put_uuid(high, low, out);
-          return true;
+        } else {
+          out += '"';
         }
-        out += '"';
-        schema::append_uuid(s, out);
-        out += '"';
         return true;
       }
 
