@@ -344,14 +344,8 @@ class Validator {
     std::string json;
     if (binary_) {
       // The value's canonical JSON, read back from its binary form.
-      std::string field;
-      schema::begin_binary_payload(field);
-      field += rule.member;
-      field += written;
-      schema::BinaryPayloadCursor cursor(field);
       schema::BinaryField f;
-      const char* error = nullptr;
-      if (cursor.next(f, error)) schema::append_field_json(f, json);
+      if (schema::read_binary_value(written, f)) schema::append_field_json(f, json);
       written = json;
     }
     switch (rule.column->type.kind) {

@@ -105,30 +105,32 @@ void put_uuid(std::uint64_t high, std::uint64_t low, std::string& out) {
 BinaryPayloadCursor::BinaryPayloadCursor(std::string_view payload)
     : p_(payload.data() + 1), end_(payload.data() + payload.size()) {}
 
-bool BinaryPayloadCursor::next(BinaryField& f, const char*& error) {
-  error = nullptr;
-  if (p_ == end_) return false;
-  auto take = [&](std::size_t n) -> const char* {
-    if (static_cast<std::size_t>(end_ - p_) < n) return nullptr;
-    const char* at = p_;
-    p_ += n;
+namespace {
+
+// Bounds-checked reads from [p, end).
+struct Bytes {
+  const char* p;
+  const char* end;
+
+  const char* take(std::size_t n) {
+    if (static_cast<std::size_t>(end - p) < n) return nullptr;
+    const char* at = p;
+    p += n;
     return at;
-  };
-  auto read = [&](auto& value) {
+  }
+  template <class T>
+  bool read(T& value) {
     const char* at = take(sizeof value);
     if (at == nullptr) return false;
     std::memcpy(&value, at, sizeof value);
     return true;
-  };
-  const auto name_size = static_cast<unsigned char>(*p_++);
-  const char* name = take(name_size);
-  if (name_size == 0 || name == nullptr) {
-    error = "binary payload: a field name is empty or cut short";
-    return false;
   }
-  f.name = std::string_view(name, name_size);
+};
+
+// A type byte and its value into `f` (all but its name).
+bool read_value(Bytes& in, BinaryField& f, const char*& error) {
   std::uint8_t type = 0;
-  if (!read(type)) {
+  if (!in.read(type)) {
     error = "binary payload: a field has no type";
     return false;
   }
@@ -136,24 +138,24 @@ bool BinaryPayloadCursor::next(BinaryField& f, const char*& error) {
   switch (static_cast<FieldType>(type)) {
     case FieldType::boolean: {
       std::uint8_t b = 0;
-      ok = read(b) && b <= 1;
+      ok = in.read(b) && b <= 1;
       f.boolean = b == 1;
       break;
     }
     case FieldType::int32:
     case FieldType::date: {
       std::int32_t v = 0;
-      ok = read(v) && (static_cast<FieldType>(type) != FieldType::date || valid_day(v));
+      ok = in.read(v) && (static_cast<FieldType>(type) != FieldType::date || valid_day(v));
       f.integer = v;
       break;
     }
-    case FieldType::int64: ok = read(f.integer); break;
-    case FieldType::timestamp: ok = read(f.integer) && valid_micros(f.integer); break;
-    case FieldType::float64: ok = read(f.float64); break;
+    case FieldType::int64: ok = in.read(f.integer); break;
+    case FieldType::timestamp: ok = in.read(f.integer) && valid_micros(f.integer); break;
+    case FieldType::float64: ok = in.read(f.float64); break;
     case FieldType::decimal: {
       std::uint8_t precision = 0, scale = 0;
-      ok = read(precision) && read(scale) && read(f.decimal) && precision >= 1 && precision <= 38 &&
-           scale <= precision && fits_precision(f.decimal, precision);
+      ok = in.read(precision) && in.read(scale) && in.read(f.decimal) && precision >= 1 &&
+           precision <= 38 && scale <= precision && fits_precision(f.decimal, precision);
       f.precision = precision;
       f.scale = scale;
       break;
@@ -161,11 +163,11 @@ bool BinaryPayloadCursor::next(BinaryField& f, const char*& error) {
     case FieldType::string: {
       std::uint32_t size = 0;
       const char* at = nullptr;
-      ok = read(size) && (at = take(size)) != nullptr;
+      ok = in.read(size) && (at = in.take(size)) != nullptr;
       if (ok) f.text = std::string_view(at, size);
       break;
     }
-    case FieldType::uuid: ok = read(f.high) && read(f.low); break;
+    case FieldType::uuid: ok = in.read(f.high) && in.read(f.low); break;
     default: error = "binary payload: a field has an unknown type"; return false;
   }
   if (!ok) {
@@ -174,6 +176,32 @@ bool BinaryPayloadCursor::next(BinaryField& f, const char*& error) {
   }
   f.type = static_cast<FieldType>(type);
   return true;
+}
+
+}  // namespace
+
+bool BinaryPayloadCursor::next(BinaryField& f, const char*& error) {
+  error = nullptr;
+  if (p_ == end_) return false;
+  Bytes in{p_, end_};
+  std::uint8_t name_size = 0;
+  in.read(name_size);
+  const char* name = in.take(name_size);
+  if (name_size == 0 || name == nullptr) {
+    error = "binary payload: a field name is empty or cut short";
+    return false;
+  }
+  f.name = std::string_view(name, name_size);
+  if (!read_value(in, f, error)) return false;
+  p_ = in.p;
+  return true;
+}
+
+bool read_binary_value(std::string_view value, BinaryField& field) {
+  Bytes in{value.data(), value.data() + value.size()};
+  const char* error = nullptr;
+  field.name = {};
+  return read_value(in, field, error) && in.p == in.end;
 }
 
 void append_field_json(const BinaryField& f, std::string& out) {

@@ -104,6 +104,11 @@ class BinaryPayloadCursor {
   const char* end_;
 };
 
+// One value as a put_* function wrote it (type byte and value, no name)
+// into `field`, its name left empty. False when the bytes are not exactly
+// one well-formed value.
+bool read_binary_value(std::string_view value, BinaryField& field);
+
 // The field's value as canonical JSON (what the validator writes in the
 // JSON form: numbers, true/false, decimals, dates, timestamps and UUIDs as
 // strings).

@@ -55,6 +55,21 @@ TEST(BinaryPayloadTest, EveryTypeReadsBackAndShowsAsCanonicalJson) {
   EXPECT_EQ(fields, 13);
 }
 
+TEST(BinaryPayloadTest, OneValueReadsBackOnItsOwn) {
+  std::string value;
+  put_timestamp(1'795'600'800'500'000, value);
+  BinaryField f;
+  ASSERT_TRUE(read_binary_value(value, f));
+  EXPECT_EQ(f.type, FieldType::timestamp);
+  EXPECT_TRUE(f.name.empty());
+  std::string json;
+  append_field_json(f, json);
+  EXPECT_EQ(json, R"("2026-11-25 10:00:00.500000+00:00")");
+  EXPECT_FALSE(read_binary_value(value.substr(0, value.size() - 1), f));  // cut short
+  EXPECT_FALSE(read_binary_value(value + "x", f));                        // more than one
+  EXPECT_FALSE(read_binary_value("", f));
+}
+
 TEST(BinaryPayloadTest, JsonPayloadsPassThroughAndAnEmptyBinaryOneIsAnEmptyObject) {
   EXPECT_FALSE(is_binary_payload(R"({"a":1})"));
   EXPECT_FALSE(is_binary_payload(""));
