@@ -153,6 +153,7 @@ class Validator {
       if (rule.column->default_value) prepare_default(rule);
     }
     slots_.resize(rules_.size());
+    order_.assign(rules_.size(), kAbsent);
   }
 
   // Checks one event's text. True: `event.payload` and
@@ -171,11 +172,11 @@ class Validator {
     std::uint32_t key_node = kAbsent;
     std::uint32_t op_node = kAbsent;
     const Node& root = tape_[0];
-    for (std::uint32_t i = 1; i < root.end; i = tape_[i + 1].end) {
+    std::size_t member = 0;
+    for (std::uint32_t i = 1; i < root.end; i = tape_[i + 1].end, ++member) {
       std::string_view name = tape_.text(tape_[i]);
-      auto it = by_name_.find(name);
-      if (it != by_name_.end()) {
-        slots_[it->second] = i + 1;
+      if (std::uint32_t column = column_of(name, member); column != kAbsent) {
+        slots_[column] = i + 1;
       } else if (name == kIdempotencyField) {
         key_node = i + 1;
       } else if (name == kOpField && options_.keyed) {
@@ -294,6 +295,20 @@ class Validator {
   }
 
  private:
+  // The column named `name`, the `member`-th field of its event, or kAbsent.
+  // The events of a batch usually list their fields in one order: the
+  // column the previous event had at this place is tried before the map.
+  std::uint32_t column_of(std::string_view name, std::size_t member) {
+    if (member < order_.size() && order_[member] != kAbsent &&
+        rules_[order_[member]].column->name == name) {
+      return order_[member];
+    }
+    auto it = by_name_.find(name);
+    std::uint32_t column = it == by_name_.end() ? kAbsent : it->second;
+    if (member < order_.size()) order_[member] = column;
+    return column;
+  }
+
   ColumnRule& rule_for_option(const std::string& name, const char* what) {
     auto it = by_name_.find(name);
     if (it == by_name_.end()) {
@@ -733,6 +748,7 @@ class Validator {
   std::unordered_map<std::string_view, std::uint32_t> by_name_;
   EventTape tape_;
   std::vector<std::uint32_t> slots_;  // per column: its value's node, or kAbsent
+  std::vector<std::uint32_t> order_;  // per field place: the column last found there
 };
 
 }  // namespace

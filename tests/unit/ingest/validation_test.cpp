@@ -393,6 +393,39 @@ TEST(ValidationTest, RequiredNullAndDefaults) {
   EXPECT_REFUSED(check_one(R"({"id":1})", orders()), "price", "required");
 }
 
+// Fields are matched to columns by name in every event, whatever order the
+// events before it in the batch used.
+TEST(ValidationTest, EventsOfOneBatchMayOrderTheirFieldsDifferently) {
+  ValidatorOptions ignore;
+  ignore.unknown_fields = UnknownFields::ignore;
+  auto r = validate_events(
+      "{\"id\":1,\"status\":\"a\",\"qty\":2,\"note\":\"x\",\"price\":3}\n"
+      "{\"price\":4,\"qty\":5,\"id\":6,\"note\":\"y\",\"status\":\"b\"}\n"
+      "{\"id\":7,\"extra\":0,\"qty\":8,\"note\":\"z\",\"price\":9}\n"
+      "{\"id\":10,\"status\":\"c\",\"qty\":11,\"note\":\"w\",\"price\":12}\n"
+      "{\"note\":\"v\",\"id\":13,\"price\":14}\n",
+      BodyFormat::ndjson, orders(), ignore);
+  ASSERT_EQ(r.valid.size(), 5u);
+  EXPECT_EQ(schema::payload_json(r.valid[0].payload),
+            R"({"id":1,"status":"a","qty":2,"note":"x","price":"3.00"})");
+  EXPECT_EQ(schema::payload_json(r.valid[1].payload),
+            R"({"id":6,"status":"b","qty":5,"note":"y","price":"4.00"})");
+  EXPECT_EQ(schema::payload_json(r.valid[2].payload),
+            R"({"id":7,"status":"new","qty":8,"note":"z","price":"9.00"})");
+  EXPECT_EQ(schema::payload_json(r.valid[3].payload),
+            R"({"id":10,"status":"c","qty":11,"note":"w","price":"12.00"})");
+  EXPECT_EQ(schema::payload_json(r.valid[4].payload),
+            R"({"id":13,"status":"new","qty":1,"note":"v","price":"14.00"})");
+  // The same place holding an unknown field after a known one is refused
+  // under the default policy.
+  auto refused = validate_events("{\"id\":1,\"price\":2}\n{\"id\":1,\"prize\":2}\n",
+                                 BodyFormat::ndjson, orders(), {});
+  ASSERT_EQ(refused.rejected.size(), 1u);
+  EXPECT_EQ(refused.rejected[0].index, 1u);
+  EXPECT_EQ(refused.rejected[0].field, "prize");
+  EXPECT_EQ(refused.rejected[0].code, "unknown_field");
+}
+
 TEST(ValidationTest, DefaultsThatDoNotFitTheirColumnAreASchemaError) {
   auto s = make_schema(R"([{"name":"n","type":"integer","default":"many"}])");
   auto e = expect_error([&] { check_one(R"({})", s); });
