@@ -349,7 +349,8 @@ bool PayloadReader::write_binary_value(std::size_t column, const schema::BinaryF
         in.column = &columns_[column].name;
         in.fail("the text is not valid UTF-8");
       }
-      out.set_string(column, row, f.text);
+      // Lent, not copied: see Lifetime in the header.
+      out.set_string_ref(column, row, f.text);
       return true;
     case TypeKind::date:
       if (f.type != FieldType::date) return false;

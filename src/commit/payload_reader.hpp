@@ -37,6 +37,10 @@
 // the column and what was wrong (or what JSON syntax was broken), so the
 // coordinator can isolate and dead-letter the record.
 //
+// Lifetime: long strings of binary payloads are lent to the chunk, not
+// copied (ChunkWriter::set_string_ref): the records read must stay alive
+// and unchanged until the statement reading the chunks has finished.
+//
 // Thread-safety: one reader per thread (it keeps scratch buffers).
 #pragma once
 

@@ -86,6 +86,18 @@ void ChunkWriter::set_string(idx_t column, idx_t row, std::string_view value) {
   duckdb_vector_assign_string_element_len(vectors_[column], row, value.data(), value.size());
 }
 
+void ChunkWriter::set_string_ref(idx_t column, idx_t row, std::string_view value) {
+  if (value.size() <= sizeof(duckdb_string_t::value.inlined.inlined)) {
+    set_string(column, row, value);
+    return;
+  }
+  duckdb_string_t s;
+  s.value.pointer.length = static_cast<std::uint32_t>(value.size());
+  std::memcpy(s.value.pointer.prefix, value.data(), sizeof s.value.pointer.prefix);
+  s.value.pointer.ptr = const_cast<char*>(value.data());  // DuckDB only reads it
+  static_cast<duckdb_string_t*>(data_[column])[row] = s;
+}
+
 // The C callbacks. extra_info is a Handle that DuckDB deletes with the
 // function; the RowSource clears `owner` when it goes, so a statement that
 // names the function afterwards fails cleanly instead of touching freed

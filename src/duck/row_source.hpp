@@ -42,14 +42,14 @@ namespace duckmesh::duck {
 
 enum class SourceType {
   boolean,
-  integer,    // INTEGER (32-bit)
-  bigint,     // BIGINT
-  ubigint,    // UBIGINT
-  double_,    // DOUBLE
-  decimal,    // DECIMAL(width, scale)
-  varchar,    // VARCHAR
-  date,       // DATE: days since 1970-01-01
-  timestamp,  // TIMESTAMP: microseconds since 1970-01-01 (wall time)
+  integer,      // INTEGER (32-bit)
+  bigint,       // BIGINT
+  ubigint,      // UBIGINT
+  double_,      // DOUBLE
+  decimal,      // DECIMAL(width, scale)
+  varchar,      // VARCHAR
+  date,         // DATE: days since 1970-01-01
+  timestamp,    // TIMESTAMP: microseconds since 1970-01-01 (wall time)
   timestamptz,  // TIMESTAMP WITH TIME ZONE: microseconds since the epoch, UTC
   uuid,         // UUID
 };
@@ -99,6 +99,11 @@ class ChunkWriter {
   // VARCHAR: copied into the vector. REQUIRES valid UTF-8 (DuckDB does not
   // check short strings, and leaves invalid text undefined).
   void set_string(idx_t column, idx_t row, std::string_view value);
+  // VARCHAR without the copy: the vector refers to `value`'s bytes.
+  // REQUIRES valid UTF-8, and the bytes unchanged and alive until the
+  // statement that reads this source has finished (DuckDB copies what it
+  // keeps: Parquet row groups, table storage).
+  void set_string_ref(idx_t column, idx_t row, std::string_view value);
 
  private:
   friend class RowSource;

@@ -89,6 +89,46 @@ TEST_F(RowSourceTest, RowsOfEveryTypeReadBackAsWritten) {
             0);
 }
 
+// set_string_ref lends the producer's bytes to the statement: what DuckDB
+// keeps (a table, a Parquet file) holds its own copy, equal to the text
+// lent, and later changes to the lent bytes do not reach it.
+TEST_F(RowSourceTest, StringsLentToTheStatementAreCopiedIntoWhatItKeeps) {
+  RowSource source(conn, "lent");
+  std::vector<SourceColumn> columns = {{"n", SourceType::bigint}, {"s", SourceType::varchar}};
+  const idx_t total = 5000;
+  std::vector<std::string> texts;
+  for (idx_t i = 0; i < total; ++i) {
+    // Short ones (inlined in the vector) and long ones (referred to).
+    texts.push_back("text " + std::to_string(i) + std::string(i % 40, 'y') + "\u00e9");
+  }
+  idx_t next = 0;
+  RowSource::Producer produce = [&](ChunkWriter& out, std::size_t) {
+    idx_t n = 0;
+    for (; n < out.capacity() && next < total; ++n, ++next) {
+      out.set_int64(0, n, static_cast<std::int64_t>(next));
+      out.set_string_ref(1, n, texts[next]);
+    }
+    return n;
+  };
+  testing::ScratchDir dir;
+  auto file = (dir.path() / "lent.parquet").string();
+  source.query("COPY (SELECT * FROM lent()) TO '" + file + "' (FORMAT parquet)", columns, produce);
+  next = 0;
+  // The filter compares the lent strings inside the statement.
+  source.query("CREATE TABLE lent_copy AS SELECT * FROM lent() WHERE s > 'text '", columns,
+               produce);
+  for (auto& t : texts) std::fill(t.begin(), t.end(), 'z');
+
+  for (const std::string& from : {"read_parquet('" + file + "')", std::string("lent_copy")}) {
+    EXPECT_EQ(duck::to_int64(one("SELECT count(*) FROM " + from)), 5000) << from;
+    EXPECT_EQ(duck::to_int64(one("SELECT count(*) FROM " + from +
+                                 " WHERE s = 'text ' || n || repeat('y', (n % 40)::INTEGER) || "
+                                 "'\u00e9'")),
+              5000)
+        << from;
+  }
+}
+
 TEST_F(RowSourceTest, WhatTheProducerThrowsComesBackAsItself) {
   RowSource source(conn, "failing");
   std::vector<SourceColumn> columns = {{"x", SourceType::bigint}};
