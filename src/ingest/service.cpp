@@ -5,6 +5,7 @@
 #include <set>
 
 #include "common/error.hpp"
+#include "common/heap.hpp"
 #include "obs/metrics.hpp"
 
 namespace duckmesh::ingest {
@@ -63,7 +64,13 @@ std::uint64_t IngestService::resident_memory() {
     return memory_bytes_.load(std::memory_order_relaxed);
   }
   // Unreadable /proc: nothing to hold ingest back with; the backlog limit still applies.
-  const std::uint64_t bytes = obs::resident_memory_bytes().value_or(0);
+  std::uint64_t bytes = obs::resident_memory_bytes().value_or(0);
+  if (options_.max_memory_bytes > 0 && bytes >= options_.max_memory_bytes) {
+    // Over the limit: first give the heap's free memory back (see
+    // common/heap.hpp), then judge what is really held.
+    release_free_heap();
+    bytes = obs::resident_memory_bytes().value_or(0);
+  }
   memory_bytes_.store(bytes, std::memory_order_relaxed);
   memory_read_at_ns_.store(now, std::memory_order_relaxed);
   return bytes;

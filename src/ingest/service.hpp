@@ -112,7 +112,9 @@ class IngestService {
   void forget_committed_keys();
   // The process's resident memory, read again when the last reading is older
   // than 100 ms (reading /proc on every request would cost more than the
-  // check is worth at thousands of requests per second).
+  // check is worth at thousands of requests per second). A reading at or
+  // over max_memory_bytes first returns the heap's free memory to the
+  // system and reads again.
   std::uint64_t resident_memory();
 
   // A table version's schema and options, parsed once: parsing their JSON

@@ -3,7 +3,9 @@
 #include <zlib.h>
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
+#include <fstream>
 #include <thread>
 
 #include "support/http_client.hpp"
@@ -287,6 +289,54 @@ TEST_F(MemoryBackpressureTest, MemoryAboveTheLimitAnswers503WithRetryAfter) {
   EXPECT_EQ(checks.at("memory").at("status").as_string(), "unhealthy") << health.body;
   EXPECT_EQ(checks.at("memory").at("limit_bytes").to_number<std::int64_t>(), 1'000'000);
   EXPECT_EQ(checks.at("bus").at("status").as_string(), "healthy") << health.body;
+}
+
+std::int64_t resident_kib(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6));
+  }
+  ADD_FAILURE() << "no VmRSS for " << pid;
+  return 0;
+}
+
+// After a burst of ingest the memory it freed goes back to the system within
+// seconds, instead of staying resident at the burst's peak (where
+// ingest_max_memory would count it).
+TEST_F(IngestApiTest, MemoryFreedAfterABurstGoesBackToTheSystem) {
+  const std::int64_t before = resident_kib(service_->pid());
+  constexpr int kThreads = 4, kRequests = 10, kEvents = 10'000;
+  std::vector<std::thread> senders;
+  std::atomic<int> accepted{0};
+  for (int t = 0; t < kThreads; ++t) {
+    senders.emplace_back([&, t] {
+      auto c = client();
+      for (int r = 0; r < kRequests; ++r) {
+        int first = (t * kRequests + r) * kEvents;
+        auto res = c.post("/v1/products/shop/tables/orders/events", events(first, kEvents));
+        if (res.status == 202u) accepted += kEvents;
+      }
+    });
+  }
+  for (auto& s : senders) s.join();
+  ASSERT_EQ(accepted.load(), kThreads * kRequests * kEvents);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (row_count() < accepted.load() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(row_count(), accepted.load());
+  const std::int64_t peak = resident_kib(service_->pid());
+  ASSERT_GT(peak - before, 100 * 1024) << "the burst should have taken over 100 MiB";
+  std::int64_t now = peak;
+  deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (now - before > (peak - before) / 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    now = resident_kib(service_->pid());
+  }
+  EXPECT_LE(now - before, (peak - before) / 2)
+      << "resident KiB: " << before << " before the burst, " << peak << " after it, " << now
+      << " 15 s later";
 }
 
 // Several clients ingest while the server is SIGKILLed and restarted; every
