@@ -407,7 +407,8 @@ int serve(const Config& config) {
   // Memory freed after a burst goes back to the system within seconds, so
   // resident memory (the memory check, the metrics) follows the load down;
   // ingest over ingest_max_memory also releases at once. Every second cost
-  // 2-3% of the CPU under saturating ingest (page faults), every 5 s little.
+  // about 2% of the CPU under saturating ingest (page faults), every 5 s
+  // nothing measurable.
   HeapReleaser heap_releaser(std::chrono::seconds(5));
   http::Server server(options, handler);
   server.start();
