@@ -1,6 +1,7 @@
 #include "duck/connection.hpp"
 
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "common/error.hpp"
@@ -76,6 +77,25 @@ void Connection::execute(std::string_view sql) {
 Result Connection::query(std::string_view sql) {
   if (connection_ == nullptr) throw Error(ErrorCode::internal, "use of a moved-from Connection");
   std::string c_sql = detail::c_string(sql, "SQL");
+  // Statement by statement through prepared statements, so the calling
+  // thread sleeps instead of spinning while DuckDB's threads work (see
+  // PreparedStatement::execute); each is prepared only once the ones before
+  // it ran (it may name a table they create). The result is the last
+  // statement's, as duckdb_query's.
+  Extracted extracted;
+  const idx_t count = duckdb_extract_statements(connection_, c_sql.c_str(), extracted.out());
+  if (count > 0) {
+    std::optional<Result> last;
+    for (idx_t i = 0; i < count; ++i) {
+      duckdb_prepared_statement statement = nullptr;
+      duckdb_state state =
+          duckdb_prepare_extracted_statement(connection_, extracted.get(), i, &statement);
+      last.reset();
+      last.emplace(PreparedStatement(adopt_prepared(state, statement, "query failed")).execute());
+    }
+    return std::move(*last);
+  }
+  // Nothing to run, or SQL that does not parse: duckdb_query says which.
   duckdb_result result;
   // duckdb_query fills `result` even on failure, and it must be destroyed.
   if (duckdb_query(connection_, c_sql.c_str(), &result) == DuckDBError) {

@@ -47,7 +47,8 @@ class Connection {
   void execute(std::string_view sql);
 
   // Runs one or more statements; returns the materialized result of the
-  // last one.
+  // last one. Each runs as a prepared statement (the calling thread sleeps
+  // while DuckDB's threads work, see PreparedStatement::execute).
   Result query(std::string_view sql);
 
   // Runs exactly one statement and streams its result (see Result). Use for

@@ -215,10 +215,7 @@ Result RowSource::query(std::string_view sql, const std::vector<SourceColumn>& c
     }
   } reset{*this};
   try {
-    // Prepared and executed rather than run with query(), so that the
-    // calling thread sleeps instead of spinning while DuckDB's threads
-    // write (see PreparedStatement::execute).
-    return connection_.prepare(sql).execute();
+    return connection_.query(sql);
   } catch (...) {
     if (failure_) std::rethrow_exception(std::exchange(failure_, nullptr));
     throw;
