@@ -160,61 +160,81 @@ std::pair<std::filesystem::path, std::string> Coordinator::new_file_paths(
   return {local, storage::unique_key(prefix, ".parquet")};
 }
 
-std::vector<catalog::ColumnStats> Coordinator::footer_statistics(
-    const std::filesystem::path& file, const std::vector<const schema::Column*>& stat_columns,
-    const schema::TableSchema& table_schema, std::int64_t row_count) {
-  // Per row group, the footer holds min/max as text of the logical value and
-  // a null count; fold them per column in the column's own type, so the text
-  // matches what min(column)::VARCHAR gives. A row group without min/max
-  // that has values, or a value cut short (DuckDB truncates long strings in
-  // statistics), makes the column's bounds unknown: no pruning on it.
-  std::vector<std::pair<std::string, std::string>> columns;  // name, SQL type
-  for (const auto* c : stat_columns) columns.emplace_back(c->name, c->type.sql());
-  columns.emplace_back(schema::kPositionColumn, "UBIGINT");
-  std::string sql = "SELECT ";
-  for (std::size_t i = 0; i < columns.size(); ++i) {
-    // Plain references, not a structured binding: the lambdas below capture them.
-    const std::string& name = columns[i].first;
-    const std::string& type = columns[i].second;
-    std::string here = "path_in_schema = " + duck::quote_literal(name);
-    std::string only = " FILTER (WHERE " + here + ")";
-    // CASE, not FILTER alone: the cast must only see this column's values.
-    auto bound = [&](const char* agg, const char* field) {
-      return std::string(agg) + "(CASE WHEN " + here + " THEN CAST(" + field + " AS " + type +
-             ") END)::VARCHAR";
-    };
-    if (i > 0) sql += ", ";
-    sql += bound("min", "stats_min_value") + ", " + bound("max", "stats_max_value") +
-           ", sum(stats_null_count)" + only +
-           "::BIGINT, bool_or(stats_null_count IS NULL OR ((stats_min_value IS NULL OR " +
-           "stats_max_value IS NULL) AND stats_null_count < row_group_num_rows) OR " +
-           "coalesce(length(stats_min_value), 0) >= 256 OR coalesce(length(stats_max_value), 0) >= "
-           "256)" +
-           only;
+Coordinator::Written Coordinator::written_statistics(
+    duck::Result copy_result, const std::vector<const schema::Column*>& stat_columns,
+    const schema::TableSchema& table_schema) {
+  // COPY ... (RETURN_STATS) answers one row per file written: its row count
+  // and, per column, a map of statistic name -> text, already folded over
+  // the row groups and printed as min(column)::VARCHAR prints them, except
+  // booleans (0/1). A column that has values but no min/max (DuckDB leaves
+  // them out for strings it cannot cut), or whose bound is 256 bytes or
+  // more (cut short and incremented), or a double holding NaN, gets unknown
+  // bounds: no pruning on it.
+  auto chunk = copy_result.next_chunk();
+  if (!chunk || chunk->size() != 1 || chunk->column_count() < 5) {
+    throw Error(ErrorCode::internal, "COPY with RETURN_STATS did not answer one row per file");
   }
-  sql += " FROM parquet_metadata(" + duck::quote_literal(file.string()) + ")";
-  auto row = conn_->query(sql).fetch_all().at(0);
-  std::vector<catalog::ColumnStats> stats;
-  for (std::size_t i = 0; i < columns.size(); ++i) {
-    catalog::ColumnStats s;
-    s.column = columns[i].first;
-    bool unknown = !std::holds_alternative<bool>(row[i * 4 + 3]) || std::get<bool>(row[i * 4 + 3]);
-    if (!unknown) {
-      s.min = duck::text_or_null(row[i * 4]);
-      s.max = duck::text_or_null(row[i * 4 + 1]);
-      s.null_count = std::holds_alternative<std::monostate>(row[i * 4 + 2])
-                         ? row_count
-                         : duck::to_int64(row[i * 4 + 2]);
+  Written written;
+  written.row_count = chunk->get_int64(1, 0);
+  std::map<std::string, std::map<std::string, std::string>, std::less<>> by_column;
+  auto columns = chunk->column(4);
+  auto entry = columns.get_list(0);
+  auto pairs = columns.list_child();
+  auto names = pairs.field(0);
+  auto values = pairs.field(1);
+  auto stat_pairs = values.list_child();
+  auto stat_names = stat_pairs.field(0);
+  auto stat_values = stat_pairs.field(1);
+  for (auto i = entry.offset; i < entry.offset + entry.length; ++i) {
+    auto& stats = by_column[names.get_string(i)];
+    if (values.is_null(i)) continue;
+    auto slice = values.get_list(i);
+    for (auto j = slice.offset; j < slice.offset + slice.length; ++j) {
+      if (!stat_values.is_null(j)) stats[stat_names.get_string(j)] = stat_values.get_string(j);
     }
-    stats.push_back(std::move(s));
+  }
+  std::vector<std::pair<std::string, bool>> wanted;  // name, boolean
+  for (const auto* c : stat_columns) {
+    wanted.emplace_back(c->name, c->type.kind == schema::TypeKind::boolean);
+  }
+  wanted.emplace_back(schema::kPositionColumn, false);
+  for (const auto& [name, boolean] : wanted) {
+    catalog::ColumnStats s;
+    s.column = name;
+    std::string key = "\"";
+    for (char ch : name) key += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+    key += '"';
+    auto found = by_column.find(key);
+    if (found != by_column.end()) {
+      const auto& stats = found->second;
+      auto stat = [&](const char* what) -> const std::string* {
+        auto it = stats.find(what);
+        return it == stats.end() ? nullptr : &it->second;
+      };
+      const auto *min = stat("min"), *max = stat("max"), *nulls = stat("null_count");
+      const auto* nan = stat("has_nan");
+      std::int64_t null_count = -1;
+      if (nulls) std::from_chars(nulls->data(), nulls->data() + nulls->size(), null_count);
+      const bool all_null = null_count == written.row_count;
+      const bool bounded =
+          min && max && min->size() < 256 && max->size() < 256 && !(nan && *nan == "true");
+      if (null_count >= 0 && (bounded || (all_null && !min && !max))) {
+        if (bounded) {
+          s.min = boolean ? std::string(*min == "0" ? "false" : "true") : *min;
+          s.max = boolean ? std::string(*max == "0" ? "false" : "true") : *max;
+        }
+        s.null_count = null_count;
+      }
+    }
+    written.stats.push_back(std::move(s));
   }
   // Columns kept out of statistics still show that the file has them.
   for (const auto& c : table_schema.columns) {
     bool listed = std::any_of(stat_columns.begin(), stat_columns.end(),
                               [&](const schema::Column* s) { return s->name == c.name; });
-    if (!listed) stats.push_back({c.name, std::nullopt, std::nullopt, 0});
+    if (!listed) written.stats.push_back({c.name, std::nullopt, std::nullopt, 0});
   }
-  return stats;
+  return written;
 }
 
 std::filesystem::path Coordinator::stage_ndjson(const std::vector<const bus::Record*>& records) {
@@ -356,18 +376,20 @@ std::vector<catalog::NewFile> Coordinator::write_records(
 
   if (!table.partition.enabled()) {
     // One pass: DuckDB reads the batch and writes the Parquet file (rows in
-    // the order DuckDB's threads finish, see above); the column statistics
-    // come from the file's own footer.
+    // the order DuckDB's threads finish, see above), and answers with the
+    // file's column statistics.
     auto [local, key] = new_file_paths(table, std::nullopt);
     catalog::NewFile file;
     file.table = table.name;
     file.path = std::move(key);
     try {
-      auto written = run("COPY (" + source + ") TO " + duck::quote_literal(local.string()) +
-                         " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE " +
-                         std::to_string(options_.row_group_size) + ")")
-                         .scalar();
-      file.row_count = written ? duck::to_int64(*written) : 0;
+      auto written =
+          written_statistics(run("COPY (" + source + ") TO " + duck::quote_literal(local.string()) +
+                                 " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE " +
+                                 std::to_string(options_.row_group_size) + ", RETURN_STATS)"),
+                             stat_columns, table_schema);
+      file.row_count = written.row_count;
+      file.stats = std::move(written.stats);
     } catch (const Error& e) {
       std::error_code ec;
       std::filesystem::remove(local, ec);
@@ -376,7 +398,6 @@ std::vector<catalog::NewFile> Coordinator::write_records(
       if (e.code() != ErrorCode::invalid_input) throw;
       throw DataError{std::string(e.message())};
     }
-    file.stats = footer_statistics(local, stat_columns, table_schema, file.row_count);
     file.bytes = static_cast<std::int64_t>(std::filesystem::file_size(local));
     store_.put_file(file.path, local);
     fault::maybe_crash("after_parquet_write");
@@ -409,14 +430,14 @@ std::vector<catalog::NewFile> Coordinator::write_records(
     boost::json::object pj;
     pj[table.partition.column] = part ? boost::json::value(*part) : boost::json::value(nullptr);
     file.partition_json = boost::json::serialize(pj);
-    auto written = conn_
-                       ->query("COPY (SELECT * EXCLUDE (_dm_partition) FROM staged WHERE " + where +
-                               ") TO " + duck::quote_literal(local.string()) +
-                               " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE " +
-                               std::to_string(options_.row_group_size) + ")")
-                       .scalar();
-    file.row_count = written ? duck::to_int64(*written) : 0;
-    file.stats = footer_statistics(local, stat_columns, table_schema, file.row_count);
+    auto written = written_statistics(
+        conn_->query("COPY (SELECT * EXCLUDE (_dm_partition) FROM staged WHERE " + where + ") TO " +
+                     duck::quote_literal(local.string()) +
+                     " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE " +
+                     std::to_string(options_.row_group_size) + ", RETURN_STATS)"),
+        stat_columns, table_schema);
+    file.row_count = written.row_count;
+    file.stats = std::move(written.stats);
     file.bytes = static_cast<std::int64_t>(std::filesystem::file_size(local));
     store_.put_file(file.path, local);
     fault::maybe_crash("after_parquet_write");

@@ -143,10 +143,15 @@ class Coordinator {
   // Where a new data file is written locally, and its key in the store.
   std::pair<std::filesystem::path, std::string> new_file_paths(
       const catalog::TableInfo& table, const std::optional<std::string>& partition);
-  // Pruning statistics of a written Parquet file, read from its footer.
-  std::vector<catalog::ColumnStats> footer_statistics(
-      const std::filesystem::path& file, const std::vector<const schema::Column*>& stat_columns,
-      const schema::TableSchema& table_schema, std::int64_t row_count);
+  // The row count and pruning statistics of the one Parquet file a
+  // `COPY ... (RETURN_STATS)` wrote, from that statement's answer.
+  struct Written {
+    std::int64_t row_count = 0;
+    std::vector<catalog::ColumnStats> stats;
+  };
+  static Written written_statistics(duck::Result copy_result,
+                                    const std::vector<const schema::Column*>& stat_columns,
+                                    const schema::TableSchema& table_schema);
   // The records as an NDJSON file in the store's scratch directory, for
   // tables PayloadReader does not read; the caller removes it.
   std::filesystem::path stage_ndjson(const std::vector<const bus::Record*>& records);

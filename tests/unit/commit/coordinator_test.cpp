@@ -93,10 +93,11 @@ TEST_F(CoordinatorTest, EventsBecomeTypedParquetRowsInOneSnapshot) {
   EXPECT_EQ(node_->coordinator().watermark(), 2u);
 }
 
-// Statistics come from the Parquet footer: folded over row groups in the
-// column's type, NULL-only columns marked as such, and bounds of strings too
-// long for the footer left unknown (a cut-short max would prune wrongly).
-TEST(CoordinatorStatistics, FooterStatisticsSpanRowGroupsAndNeverUnderstateBounds) {
+// Statistics come from the writer: folded over row groups in the column's
+// type, printed as min(column)::VARCHAR prints them, NULL-only columns
+// marked as such, and bounds of strings too long to keep whole left unknown
+// (a cut-short max would prune wrongly).
+TEST(CoordinatorStatistics, FileStatisticsSpanRowGroupsAndNeverUnderstateBounds) {
   TempDir dir;
   app::NodeOptions options;
   options.data_dir = dir.path();
@@ -111,7 +112,11 @@ TEST(CoordinatorStatistics, FooterStatisticsSpanRowGroupsAndNeverUnderstateBound
                {},
                R"J([{"name":"n","type":"bigint"},{"name":"d","type":"decimal(12,2)"},
                     {"name":"at","type":"timestamp"},{"name":"s","type":"varchar"},
-                    {"name":"empty","type":"varchar"},{"name":"long","type":"varchar"}])J",
+                    {"name":"empty","type":"varchar"},{"name":"long","type":"varchar"},
+                    {"name":"b","type":"boolean"},{"name":"x","type":"double"},
+                    {"name":"i","type":"integer"},{"name":"day","type":"date"},
+                    {"name":"u","type":"uuid"},{"name":"tz","type":"timestamptz"},
+                    {"name":"wide","type":"varchar"},{"name":"some","type":"bigint"}])J",
                "{}"});
   std::vector<bus::Record> records;
   for (int i = 0; i < 3500; ++i) {
@@ -123,7 +128,18 @@ TEST(CoordinatorStatistics, FooterStatisticsSpanRowGroupsAndNeverUnderstateBound
     int n = 3499 - i;
     r.payload = "{\"n\":" + std::to_string(n) + ",\"d\":" + std::to_string(n) +
                 ".25,\"at\":\"2026-11-25T10:00:00+01:00\",\"s\":\"v" + std::to_string(n) +
-                "\",\"long\":\"" + std::string(300, 'a') + std::to_string(n) + "\"}";
+                "\",\"long\":\"" + std::string(300, 'a') + std::to_string(n) +
+                "\",\"b\":" + (n == 7 ? "false" : "true") + ",\"x\":" + std::to_string(n - 1000) +
+                ".5,\"i\":" + std::to_string(-n) + ",\"day\":\"2026-" + std::to_string(10 + n % 3) +
+                "-0" + std::to_string(1 + n % 9) + "\",\"u\":\"00000000-0000-4000-8000-" +
+                std::to_string(100000000000 + n) +
+                "\",\"tz\":\"2026-11-25T10:" + std::to_string(10 + n % 50) +
+                ":00+02:00\",\"wide\":\"";
+    // 150 two-byte characters: too long to keep whole, and not cut.
+    for (int k = 0; k < 150; ++k) r.payload += "\u00e9";
+    r.payload += std::to_string(n) + "\"";
+    if (n % 1000 == 5) r.payload += ",\"some\":" + std::to_string(n);
+    r.payload += "}";
     records.push_back(std::move(r));
   }
   node.bus().publish(std::move(records));
@@ -149,6 +165,21 @@ TEST(CoordinatorStatistics, FooterStatisticsSpanRowGroupsAndNeverUnderstateBound
   EXPECT_EQ(by_column["long"].null_count, 0);
   EXPECT_EQ(by_column["_dm_position"].min.value_or("?"), "1");
   EXPECT_EQ(by_column["_dm_position"].max.value_or("?"), "3500");
+  EXPECT_FALSE(by_column["wide"].min.has_value());
+  EXPECT_EQ(by_column["wide"].null_count, 0);
+  EXPECT_EQ(by_column["some"].null_count, 3496);
+  // Every column with known bounds reads as the file's own min/max do.
+  for (const char* column : {"n", "d", "at", "s", "b", "x", "i", "day", "u", "tz", "some"}) {
+    std::string q = std::string("\"") + column + "\"";
+    auto rows = testing::snapshot_rows(node, "shop",
+                                       "SELECT min(" + q + ")::VARCHAR, max(" + q +
+                                           ")::VARCHAR, count(*) - count(" + q + ") FROM t");
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(by_column[column].min.value_or("?"), rows[0][0]) << column;
+    EXPECT_EQ(by_column[column].max.value_or("?"), rows[0][1]) << column;
+    EXPECT_EQ(std::to_string(by_column[column].null_count), rows[0][2]) << column;
+  }
+  EXPECT_EQ(by_column["b"].min.value_or("?"), "false");
 }
 
 TEST_F(CoordinatorTest, ABatchOfManyChunksReadOnEveryThreadHoldsEachEventOnce) {
