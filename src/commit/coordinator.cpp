@@ -13,6 +13,7 @@
 #include "commit/payload_reader.hpp"
 #include "common/error.hpp"
 #include "common/fault.hpp"
+#include "common/thread_name.hpp"
 #include "duck/sql_literal.hpp"
 #include "duck/value.hpp"
 #include "obs/log.hpp"
@@ -756,7 +757,10 @@ void Coordinator::start() {
   // Records left from before a restart count as old: commit them at once.
   if (options_.commit && bus_.last_position() > watermark_.load())
     oldest_unflushed_ = std::chrono::steady_clock::time_point{};
-  thread_ = std::thread([this] { loop(); });
+  thread_ = std::thread([this] {
+    name_this_thread("dm-commit");
+    loop();
+  });
 }
 
 void Coordinator::stop() {

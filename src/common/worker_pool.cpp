@@ -1,5 +1,6 @@
 #include "common/worker_pool.hpp"
 
+#include "common/thread_name.hpp"
 namespace duckmesh {
 
 WorkerPool::WorkerPool(std::size_t threads, std::size_t queue_limit) : queue_limit_(queue_limit) {
@@ -37,6 +38,7 @@ std::size_t WorkerPool::busy() const {
 }
 
 void WorkerPool::run() {
+  name_this_thread("dm-worker");
   for (;;) {
     std::function<void()> task;
     {

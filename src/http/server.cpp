@@ -11,6 +11,7 @@
 #include <boost/beast/ssl.hpp>
 #include <future>
 
+#include "common/thread_name.hpp"
 #include "http/middleware.hpp"
 #include "obs/log.hpp"
 
@@ -384,7 +385,10 @@ void Server::start() {
   }
   core_->accept();
   for (std::size_t i = 0; i < core_->options.io_threads; ++i) {
-    io_threads_.emplace_back([core = core_.get()] { core->ioc.run(); });
+    io_threads_.emplace_back([core = core_.get()] {
+      name_this_thread("dm-http");
+      core->ioc.run();
+    });
   }
 }
 

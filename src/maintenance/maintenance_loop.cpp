@@ -3,6 +3,7 @@
 #include <array>
 #include <map>
 
+#include "common/thread_name.hpp"
 #include "obs/log.hpp"
 #include "obs/metrics.hpp"
 
@@ -63,6 +64,7 @@ void MaintenanceLoop::start() {
   if (thread_.joinable()) return;
   stopping_ = false;
   thread_ = std::thread([this] {
+    name_this_thread("dm-maint");
     std::unique_lock lock(mutex_);
     while (!stopping_) {
       if (wake_.wait_for(lock, options_.interval, [this] { return stopping_; })) break;

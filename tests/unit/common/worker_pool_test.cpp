@@ -1,9 +1,12 @@
 #include "common/worker_pool.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <fstream>
 #include <future>
+#include <string>
 
 namespace duckmesh {
 namespace {
@@ -33,6 +36,20 @@ TEST(WorkerPool, RefusesWhenTheQueueIsFull) {
   EXPECT_EQ(pool.queued(), 2u);
   EXPECT_EQ(pool.busy(), 1u);
   release.set_value();
+}
+
+TEST(WorkerPool, ItsThreadsAreNamedForOperators) {
+  std::promise<std::string> seen;
+  {
+    WorkerPool pool(1, 1);
+    ASSERT_TRUE(pool.try_submit([&] {
+      std::ifstream in("/proc/self/task/" + std::to_string(::gettid()) + "/comm");
+      std::string name;
+      std::getline(in, name);
+      seen.set_value(name);
+    }));
+  }
+  EXPECT_EQ(seen.get_future().get(), "dm-worker");
 }
 
 }  // namespace
