@@ -7,7 +7,8 @@
 // exactly once (accepted or rejected), indexes are in range and increasing,
 // every rejection names a code and a message, and an accepted payload (JSON
 // for this schema's json and list columns, binary for scalar-only tables)
-// shows as valid JSON (what the log holds, then DuckDB reads).
+// shows as valid JSON (what the log holds, then DuckDB reads); and the event
+// tape's two readings agree on the body read as one event.
 #include <boost/json/parse.hpp>
 #include <cstddef>
 #include <cstdint>
@@ -18,6 +19,7 @@
 
 #include "common/error.hpp"
 #include "ingest/validation.hpp"
+#include "ingest/validation_tape.hpp"
 #include "schema/binary_payload.hpp"
 #include "schema/table_schema.hpp"
 
@@ -51,6 +53,28 @@ const duckmesh::schema::TableSchema& schema() {
   std::abort();
 }
 
+// The event tape's fast reading against its exhaustive one, on the body
+// taken as one event: the same verdict, and the same nodes and texts.
+void check_tape_readings(std::string_view text) {
+  static ingest::EventTape fast, exhaustive;
+  ingest::TapeFailure f1, f2;
+  const bool a = fast.parse(text, f1);
+  const bool b = exhaustive.parse_exhaustively(text, f2);
+  if (a != b) finding("the tape's fast and exhaustive readings disagree");
+  if (!a) return;
+  if (fast.size() != exhaustive.size()) finding("the tape's readings differ in nodes");
+  for (std::uint32_t i = 0; i < fast.size(); ++i) {
+    const auto& x = fast[i];
+    const auto& y = exhaustive[i];
+    if (x.kind != y.kind || x.end != y.end) finding("the tape's readings differ in a node");
+    const bool text_node = x.kind == ingest::NodeKind::key || x.kind == ingest::NodeKind::string ||
+                           x.kind == ingest::NodeKind::number;
+    if (text_node ? fast.text(x) != exhaustive.text(y) : x.size != y.size) {
+      finding("the tape's readings differ in a node's content");
+    }
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -73,6 +97,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       inflated = ingest::gunzip(body, 1 << 20);
       body = inflated;
     }
+    check_tape_readings(body);
     auto result = ingest::validate_events(body, format, schema(), options);
     if (result.valid.size() + result.rejected.size() != result.total) {
       finding("accepted + rejected != total");

@@ -1,6 +1,9 @@
 #include "ingest/validation_tape.hpp"
 
+#include <emmintrin.h>
+
 #include <algorithm>
+#include <array>
 #include <boost/json/basic_parser_impl.hpp>
 #include <limits>
 
@@ -121,28 +124,9 @@ struct EventTape::Handler {
 
   // False when two members of the object at `index` share a key.
   bool unique_keys(std::uint32_t index) {
-    auto& keys = t.keys_scratch_;
-    keys.clear();
-    const Node& object = t.nodes_[index];
-    for (std::uint32_t i = index + 1; i < object.end; i = t.nodes_[i + 1].end) {
-      keys.push_back(t.text(t.nodes_[i]));
-    }
-    // Small objects (the common case) compare pairwise; large ones sort.
-    if (keys.size() <= 16) {
-      for (std::size_t a = 1; a < keys.size(); ++a) {
-        for (std::size_t b = 0; b < a; ++b) {
-          if (keys[a] == keys[b]) {
-            duplicate_key = std::string(keys[a]);
-            return false;
-          }
-        }
-      }
-      return true;
-    }
-    std::sort(keys.begin(), keys.end());
-    auto it = std::adjacent_find(keys.begin(), keys.end());
-    if (it == keys.end()) return true;
-    duplicate_key = std::string(*it);
+    std::string_view repeated;
+    if (!t.find_repeated_key(index, repeated)) return true;
+    duplicate_key = std::string(repeated);
     return false;
   }
 
@@ -233,10 +217,372 @@ struct EventTape::Parser {
   boost::json::basic_parser<Handler> parser;
 };
 
+bool EventTape::find_repeated_key(std::uint32_t index, std::string_view& repeated) {
+  auto& keys = keys_scratch_;
+  keys.clear();
+  const Node& object = nodes_[index];
+  for (std::uint32_t i = index + 1; i < object.end; i = nodes_[i + 1].end) {
+    keys.push_back(text(nodes_[i]));
+  }
+  // Small objects (the common case) compare pairwise; large ones sort.
+  if (keys.size() <= 16) {
+    for (std::size_t a = 1; a < keys.size(); ++a) {
+      for (std::size_t b = 0; b < a; ++b) {
+        if (keys[a] == keys[b]) {
+          repeated = keys[a];
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+  std::sort(keys.begin(), keys.end());
+  auto it = std::adjacent_find(keys.begin(), keys.end());
+  if (it == keys.end()) return false;
+  repeated = *it;
+  return true;
+}
+
+namespace {
+
+// How a byte inside a string is read by the fast reading.
+enum StringByte : std::uint8_t { kPlain, kQuote, kBackslash, kControl, kNonAscii };
+
+constexpr std::array<std::uint8_t, 256> string_bytes() {
+  std::array<std::uint8_t, 256> table{};
+  for (int c = 0; c < 256; ++c) {
+    table[c] = c < 0x20 ? kControl : c >= 0x80 ? kNonAscii : kPlain;
+  }
+  table['"'] = kQuote;
+  table['\\'] = kBackslash;
+  return table;
+}
+constexpr auto kStringBytes = string_bytes();
+
+bool is_space(char c) {
+  return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+
+// Length of the well-formed UTF-8 sequence starting at p (a byte >= 0x80),
+// or 0: no overlong forms, no surrogates, nothing past U+10FFFF.
+std::size_t utf8_sequence(const unsigned char* p, const unsigned char* end) {
+  const unsigned c = p[0];
+  const auto left = end - p;
+  auto tail = [&](std::ptrdiff_t k) { return (p[k] & 0xC0) == 0x80; };
+  if (c >= 0xC2 && c <= 0xDF) return left >= 2 && tail(1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (left < 3) return 0;
+    const unsigned lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+    return p[1] >= lo && p[1] <= hi && tail(2) ? 3 : 0;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (left < 4) return 0;
+    const unsigned lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+    return p[1] >= lo && p[1] <= hi && tail(2) && tail(3) ? 4 : 0;
+  }
+  return 0;
+}
+
+void append_utf8(std::uint32_t cp, std::string& out) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+}  // namespace
+
+// A recursive descent over the event; every member returns false to give
+// up, leaving the decision to the exhaustive reading.
+struct EventTape::Fast {
+  EventTape& t;
+  const char* begin;
+  const char* p;
+  const char* end;
+  std::size_t depth = 0;
+
+  void skip_space() {
+    while (p < end && is_space(*p)) ++p;
+  }
+
+  [[gnu::always_inline]] void push(NodeKind kind, std::size_t offset, std::size_t size) {
+    auto index = static_cast<std::uint32_t>(t.nodes_.size());
+    t.nodes_.push_back(
+        {kind, static_cast<std::uint32_t>(offset), static_cast<std::uint32_t>(size), index + 1});
+  }
+
+  bool value() {
+    if (p >= end) return false;
+    switch (*p) {
+      case '{': return object();
+      case '[': return array();
+      case '"': return string(NodeKind::string);
+      case 't': return word("true", NodeKind::true_);
+      case 'f': return word("false", NodeKind::false_);
+      case 'n': return word("null", NodeKind::null);
+      default: return number();
+    }
+  }
+
+  bool word(std::string_view w, NodeKind kind) {
+    if (static_cast<std::size_t>(end - p) < w.size() || std::string_view(p, w.size()) != w) {
+      return false;
+    }
+    p += w.size();
+    push(kind, 0, 0);
+    return true;
+  }
+
+  bool number() {
+    const char* start = p;
+    if (*p == '-') ++p;
+    if (p >= end) return false;
+    if (*p == '0') {
+      ++p;
+    } else if (*p >= '1' && *p <= '9') {
+      while (p < end && is_digit(*p)) ++p;
+    } else {
+      return false;
+    }
+    if (p < end && *p == '.') {
+      ++p;
+      if (p >= end || !is_digit(*p)) return false;
+      while (p < end && is_digit(*p)) ++p;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+      ++p;
+      if (p < end && (*p == '+' || *p == '-')) ++p;
+      const char* digits = p;
+      while (p < end && is_digit(*p)) ++p;
+      // An empty exponent is an error; a long one may overflow.
+      if (p == digits || p - digits > 6) return false;
+    }
+    if (p - start > 1'000'000) return false;
+    push(NodeKind::number, static_cast<std::size_t>(start - begin),
+         static_cast<std::size_t>(p - start));
+    return true;
+  }
+
+  // Moves p to the first byte at or after it that is a quote, a backslash,
+  // a control character or not ASCII, sixteen bytes at a time; stops short
+  // of the last sixteen bytes of the text, which the caller reads bytewise.
+  void skip_plain() {
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i backslash = _mm_set1_epi8('\\');
+    const __m128i space = _mm_set1_epi8(0x20);
+    while (end - p >= 16) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+      // Signed: bytes from 0x80 compare below 0x20 too.
+      const __m128i stop =
+          _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                       _mm_cmplt_epi8(v, space));
+      const int mask = _mm_movemask_epi8(stop);
+      if (mask != 0) {
+        p += __builtin_ctz(static_cast<unsigned>(mask));
+        return;
+      }
+      p += 16;
+    }
+  }
+
+  // At the opening quote.
+  bool string(NodeKind kind) {
+    const char* start = ++p;
+    for (;;) {
+      skip_plain();
+      if (p >= end) return false;
+      switch (kStringBytes[static_cast<unsigned char>(*p)]) {
+        case kPlain: ++p; continue;
+        case kQuote:
+          push(kind, static_cast<std::size_t>(start - begin), static_cast<std::size_t>(p - start));
+          ++p;
+          return true;
+        case kNonAscii: {
+          auto n = utf8_sequence(reinterpret_cast<const unsigned char*>(p),
+                                 reinterpret_cast<const unsigned char*>(end));
+          if (n == 0) return false;
+          p += n;
+          continue;
+        }
+        case kBackslash: return escaped_string(kind, start);
+        default: return false;  // a control character
+      }
+    }
+  }
+
+  // The rest of a string from its first backslash: unescaped into the arena.
+  bool escaped_string(NodeKind kind, const char* start) {
+    std::string& arena = t.arena_;
+    const std::size_t offset = arena.size();
+    arena.append(start, static_cast<std::size_t>(p - start));
+    for (;;) {
+      if (p >= end) return false;
+      const char c = *p;
+      switch (kStringBytes[static_cast<unsigned char>(c)]) {
+        case kPlain:
+          arena += c;
+          ++p;
+          continue;
+        case kQuote:
+          push(kind, offset, arena.size() - offset);
+          ++p;
+          return true;
+        case kNonAscii: {
+          auto n = utf8_sequence(reinterpret_cast<const unsigned char*>(p),
+                                 reinterpret_cast<const unsigned char*>(end));
+          if (n == 0) return false;
+          arena.append(p, n);
+          p += n;
+          continue;
+        }
+        case kBackslash: break;
+        default: return false;
+      }
+      if (end - p < 2) return false;
+      const char e = p[1];
+      p += 2;
+      switch (e) {
+        case '"': arena += '"'; break;
+        case '\\': arena += '\\'; break;
+        case '/': arena += '/'; break;
+        case 'b': arena += '\b'; break;
+        case 'f': arena += '\f'; break;
+        case 'n': arena += '\n'; break;
+        case 'r': arena += '\r'; break;
+        case 't': arena += '\t'; break;
+        case 'u': {
+          const long unit = hex4();
+          // Surrogates, paired or not, are left to the exhaustive reading.
+          if (unit < 0 || (unit >= 0xD800 && unit <= 0xDFFF)) return false;
+          append_utf8(static_cast<std::uint32_t>(unit), arena);
+          break;
+        }
+        default: return false;
+      }
+    }
+  }
+
+  // Four hex digits at p, consumed; -1 when they are not.
+  long hex4() {
+    if (end - p < 4) return -1;
+    long v = 0;
+    for (int k = 0; k < 4; ++k) {
+      const int h = schema::hex_digit_value(p[k]);
+      if (h < 0) return -1;
+      v = v * 16 + h;
+    }
+    p += 4;
+    return v;
+  }
+
+  bool object() {
+    if (++depth > kMaxDepth) return false;
+    const auto index = static_cast<std::uint32_t>(t.nodes_.size());
+    push(NodeKind::object, 0, 0);
+    ++p;
+    skip_space();
+    std::uint32_t members = 0;
+    if (p < end && *p == '}') {
+      ++p;
+    } else {
+      for (;;) {
+        if (p >= end || *p != '"' || !string(NodeKind::key)) return false;
+        skip_space();
+        if (p >= end || *p != ':') return false;
+        ++p;
+        skip_space();
+        if (!value()) return false;
+        ++members;
+        skip_space();
+        if (p >= end) return false;
+        if (*p == ',') {
+          ++p;
+          skip_space();
+          continue;
+        }
+        if (*p != '}') return false;
+        ++p;
+        break;
+      }
+    }
+    Node& node = t.nodes_[index];
+    node.size = members;
+    node.end = static_cast<std::uint32_t>(t.nodes_.size());
+    std::string_view repeated;
+    if (members > 1 && t.find_repeated_key(index, repeated)) return false;
+    --depth;
+    return true;
+  }
+
+  bool array() {
+    if (++depth > kMaxDepth) return false;
+    const auto index = static_cast<std::uint32_t>(t.nodes_.size());
+    push(NodeKind::array, 0, 0);
+    ++p;
+    skip_space();
+    std::uint32_t elements = 0;
+    if (p < end && *p == ']') {
+      ++p;
+    } else {
+      for (;;) {
+        if (!value()) return false;
+        ++elements;
+        skip_space();
+        if (p >= end) return false;
+        if (*p == ',') {
+          ++p;
+          skip_space();
+          continue;
+        }
+        if (*p != ']') return false;
+        ++p;
+        break;
+      }
+    }
+    Node& node = t.nodes_[index];
+    node.size = elements;
+    node.end = static_cast<std::uint32_t>(t.nodes_.size());
+    --depth;
+    return true;
+  }
+};
+
+bool EventTape::parse_fast(std::string_view text) {
+  nodes_.clear();
+  // The arena starts as the text itself, so offsets into the text are
+  // offsets into the arena; the reading walks the caller's text, which
+  // stays put while unescaped strings are appended to the arena.
+  arena_.assign(text);
+  Fast fast{*this, text.data(), text.data(), text.data() + text.size()};
+  fast.skip_space();
+  if (!fast.value()) return false;
+  fast.skip_space();
+  return fast.p == fast.end;
+}
+
 EventTape::EventTape() : parser_(std::make_unique<Parser>(*this)) {}
 EventTape::~EventTape() = default;
 
 bool EventTape::parse(std::string_view text, TapeFailure& failure) {
+  if (text.size() < std::numeric_limits<std::uint32_t>::max() && parse_fast(text)) return true;
+  return parse_exhaustively(text, failure);
+}
+
+bool EventTape::parse_exhaustively(std::string_view text, TapeFailure& failure) {
   auto& parser = parser_->parser;
   auto& handler = parser.handler();
   if (text.size() >= std::numeric_limits<std::uint32_t>::max()) {

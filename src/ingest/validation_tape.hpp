@@ -2,10 +2,19 @@
 //
 // The validator needs each number's exact text (decimals are checked digit
 // by digit, never through a double), and every key of every object to catch
-// duplicates; boost::json::value keeps neither. So events are parsed with
-// boost::json::basic_parser into this tape instead: nodes in document
-// order, strings and number texts in one arena. Both buffers are reused
-// from event to event, so a warm tape parses without allocating.
+// duplicates; boost::json::value keeps neither. So events are read into
+// this tape instead: nodes in document order, strings and number texts in
+// one arena. Both buffers are reused from event to event, so a warm tape
+// parses without allocating.
+//
+// Two readings fill it. A fast one takes the event as it comes: the arena
+// starts as a copy of the text, so a string without escapes and a number
+// are just their place in it, and numbers are never converted. It gives up
+// on anything unusual (any error, a \u surrogate escape, an exponent of
+// more than six digits, a repeated key) and the exhaustive reading, built
+// on boost::json::basic_parser, decides and names the failure. The fast
+// reading is stricter, never looser, than the exhaustive one, and where
+// both accept an event they fill the tape with the same nodes and texts.
 //
 // Not thread-safe: one tape per thread (the validator makes one per call).
 #pragma once
@@ -57,6 +66,9 @@ class EventTape {
   // unpaired surrogate escapes), a key repeated within one object, nesting
   // past kMaxDepth, or a text too large for the tape (4 GiB).
   bool parse(std::string_view text, TapeFailure& failure);
+  // The exhaustive reading alone: what parse() falls back to. The same
+  // contract; slower.
+  bool parse_exhaustively(std::string_view text, TapeFailure& failure);
 
   const Node& operator[](std::uint32_t index) const { return nodes_[index]; }
   std::uint32_t size() const { return static_cast<std::uint32_t>(nodes_.size()); }
@@ -65,6 +77,12 @@ class EventTape {
  private:
   struct Handler;
   struct Parser;
+  struct Fast;
+
+  // The fast reading; false when it gave up (the tape is then undefined).
+  bool parse_fast(std::string_view text);
+  // A key that appears twice among the members of the object at `index`.
+  bool find_repeated_key(std::uint32_t index, std::string_view& repeated);
 
   std::vector<Node> nodes_;
   std::string arena_;

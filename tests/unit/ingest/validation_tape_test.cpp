@@ -109,6 +109,57 @@ TEST(EventTapeTest, RefusesEveryMutationBoostJsonRefuses) {
   EXPECT_GT(refused, 5000u);
 }
 
+// The fast reading against the exhaustive one on the same mutated
+// documents: the same verdict, and where both accept, node for node the same
+// tape with the same texts (numbers exactly as written).
+TEST(EventTapeTest, FastAndExhaustiveReadingsFillTheSameTape) {
+  const std::string alphabet =
+      "{}[]\":,\\/ -+.0123456789eEtrufalsnu\x01\x1f\x7f\x80\xC3\xA9\xED\xF0\x9F\xFF";
+  std::vector<std::string> docs = documents();
+  docs.push_back(R"({"a":"x\u0041\n\u00e9\u20acy","b\"":[1.0E-7,-0.5e+06,{"c":"\/"}]})");
+  docs.push_back("{\"caf\xC3\xA9\":\"\xE2\x82\xAC\\u00e9\xF0\x9F\x98\x80\",\"n\":1e-999999}");
+  std::mt19937 random(7);
+  EventTape fast, exhaustive;
+  std::size_t compared = 0;
+  for (const auto& doc : docs) {
+    for (int round = 0; round < 2000; ++round) {
+      std::string text = doc;
+      const int edits = round == 0 ? 0 : 1 + static_cast<int>(random() % 3);
+      for (int e = 0; e < edits && !text.empty(); ++e) {
+        const std::size_t at = random() % text.size();
+        const char c = alphabet[random() % alphabet.size()];
+        switch (random() % 3) {
+          case 0: text[at] = c; break;
+          case 1: text.insert(at, 1, c); break;
+          default: text.erase(at, 1); break;
+        }
+      }
+      TapeFailure f1, f2;
+      const bool a = fast.parse(text, f1);
+      const bool b = exhaustive.parse_exhaustively(text, f2);
+      ASSERT_EQ(a, b) << text;
+      if (!a) {
+        EXPECT_STREQ(f1.code, f2.code) << text;
+        EXPECT_EQ(f1.field, f2.field) << text;
+        continue;
+      }
+      ++compared;
+      ASSERT_EQ(fast.size(), exhaustive.size()) << text;
+      for (std::uint32_t i = 0; i < fast.size(); ++i) {
+        ASSERT_EQ(fast[i].kind, exhaustive[i].kind) << text << " node " << i;
+        ASSERT_EQ(fast[i].end, exhaustive[i].end) << text << " node " << i;
+        const auto kind = fast[i].kind;
+        if (kind == NodeKind::key || kind == NodeKind::string || kind == NodeKind::number) {
+          ASSERT_EQ(fast.text(fast[i]), exhaustive.text(exhaustive[i])) << text << " node " << i;
+        } else {
+          ASSERT_EQ(fast[i].size, exhaustive[i].size) << text << " node " << i;
+        }
+      }
+    }
+  }
+  EXPECT_GT(compared, 1000u);
+}
+
 TEST(EventTapeTest, SaysWhichRuleAndWhichFieldStoppedIt) {
   EventTape tape;
   auto failure_of = [&](const std::string& text) {
