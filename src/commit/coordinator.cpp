@@ -546,6 +546,13 @@ CommitResult Coordinator::commit_cycle(bool defer_ack) {
           if (table) {
             Group group;
             group.table = std::move(*table);
+            // Batches are mostly of one table: the first group gets room
+            // for the whole batch at once (not per group: a batch of many
+            // tables would reserve many times over).
+            if (groups.empty()) {
+              group.records.reserve(records.size());
+              group.positions.reserve(records.size());
+            }
             it = groups.emplace(key, std::move(group)).first;
           }
         }
