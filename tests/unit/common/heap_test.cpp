@@ -47,9 +47,11 @@ TEST(HeapTest, ReleasingGivesFreedMemoryBackToTheSystem) {
 }
 
 TEST(HeapTest, TheReleaserReleasesEveryIntervalAndStopsAtOnce) {
-  HeapReleaser releaser(std::chrono::milliseconds(100));
+  // The releaser starts after `held` is read: started before, it could
+  // release the freed blocks first, and nothing would be left to see fall.
   auto kept = fragment_heap();
   const std::int64_t held = resident_kib();
+  HeapReleaser releaser(std::chrono::milliseconds(100));
   std::int64_t now = held;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (now > held - 100 * 1024 && std::chrono::steady_clock::now() < deadline) {
