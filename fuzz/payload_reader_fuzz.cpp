@@ -50,7 +50,7 @@ struct Reader {
   duckmesh::commit::PayloadReader reader{schema(), true};
 
   // Reads one payload as one row; false when the reader refused it.
-  bool read(const std::string& payload) {
+  bool read(const duckmesh::bus::Payload& payload) {
     duckmesh::bus::Record record;
     record.position = 1;
     record.payload = payload;
@@ -94,7 +94,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   for (const auto& event : result.valid) {
     if (!reader.read(event.payload)) {
-      std::fprintf(stderr, "an accepted event failed to read: %s\n", event.payload.c_str());
+      std::fprintf(stderr, "an accepted event failed to read: %s\n", event.payload.str().c_str());
       std::abort();
     }
   }

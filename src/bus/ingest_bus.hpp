@@ -28,6 +28,8 @@
 #include <string>
 #include <vector>
 
+#include "bus/payload.hpp"
+
 namespace duckmesh::bus {
 
 using Position = std::uint64_t;
@@ -37,7 +39,7 @@ struct Record {
   std::string product;
   std::string table;
   std::string idempotency_key;        // empty when the event has none
-  std::string payload;                // the validated event: binary or JSON object text
+  Payload payload;                    // the validated event: binary or JSON object text
   std::int64_t ingested_unix_us = 0;  // set by the bus on publish if 0
   std::uint32_t attempts = 0;         // deliveries so far (set by the bus)
 };

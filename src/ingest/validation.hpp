@@ -43,6 +43,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bus/payload.hpp"
 #include "schema/table_schema.hpp"
 
 namespace duckmesh::ingest {
@@ -86,7 +87,9 @@ struct EventError {
 // idempotency key ("" = none).
 struct ValidEvent {
   std::size_t index;
-  std::string payload;
+  // A slice of one block holding the payloads of all of the body's
+  // accepted events (see bus::Payload).
+  bus::Payload payload;
   std::string idempotency_key;
 };
 

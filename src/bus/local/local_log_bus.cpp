@@ -1030,6 +1030,9 @@ void LocalLogBus::settle(const std::vector<Position>& reserved, Settlement how,
         restore_payload_locked(p, slot, segment_reader);  // the journal keeps the whole record
         DeadLetter d;
         d.record = *slot.record;
+        // Kept in memory for as long as the dead letter is: not a slice
+        // that would keep its whole request's payloads alive.
+        d.record.payload.own();
         d.reason = reason;
         d.dead_unix_us = now_us;
         format::append_frame(frames, format::kStateMagic, format::encode_dead(d));

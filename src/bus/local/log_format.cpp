@@ -91,6 +91,13 @@ class Reader {
     at_ += n;
     return true;
   }
+  // A payload read from the log has its bytes to itself.
+  bool str(Payload& p) {
+    std::string s;
+    if (!str(s)) return false;
+    p = Payload(std::move(s));
+    return true;
+  }
   bool done() const { return at_ == in_.size(); }
 
  private:

@@ -106,7 +106,7 @@ pg::PoolOptions pool_options(const PostgresBusOptions& options) {
   return pool;
 }
 
-std::string hex(const std::string& bytes) {
+std::string hex(std::string_view bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string out;
   out.reserve(bytes.size() * 2);

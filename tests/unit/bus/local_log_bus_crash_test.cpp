@@ -79,7 +79,7 @@ LocalLogBusOptions child_options(const fs::path& dir) {
                                         "/" + std::to_string(k)));
         }
         std::vector<std::string> payloads;
-        for (const Record& r : records) payloads.push_back(r.payload);
+        for (const Record& r : records) payloads.push_back(r.payload.str());
         const std::vector<Position> positions = bus.publish(std::move(records));
         for (int k = 0; k < n; ++k) {
           write_line(fd, "P " + std::to_string(positions[k]) + " " + payloads[k] + "\n");
@@ -252,8 +252,9 @@ void verify(const fs::path& dir, const Reported& reported) {
   std::map<Position, std::string> by_position;
   std::set<std::string> payloads;
   for (const Record& r : delivered) {
-    by_position.emplace(r.position, r.payload);
-    EXPECT_TRUE(payloads.insert(r.payload).second) << "payload delivered twice: " << r.payload;
+    by_position.emplace(r.position, r.payload.str());
+    EXPECT_TRUE(payloads.insert(r.payload.str()).second)
+        << "payload delivered twice: " << r.payload;
     EXPECT_FALSE(reported.acked.contains(r.position))
         << "position " << r.position << " was acked before the crash but came back";
   }

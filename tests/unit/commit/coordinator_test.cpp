@@ -126,20 +126,21 @@ TEST(CoordinatorStatistics, FileStatisticsSpanRowGroupsAndNeverUnderstateBounds)
     // n runs 3499 down to 0 so the smallest value sits in the last row group;
     // 9 < 10 as numbers but not as text.
     int n = 3499 - i;
-    r.payload = "{\"n\":" + std::to_string(n) + ",\"d\":" + std::to_string(n) +
-                ".25,\"at\":\"2026-11-25T10:00:00+01:00\",\"s\":\"v" + std::to_string(n) +
-                "\",\"long\":\"" + std::string(300, 'a') + std::to_string(n) +
-                "\",\"b\":" + (n == 7 ? "false" : "true") + ",\"x\":" + std::to_string(n - 1000) +
-                ".5,\"i\":" + std::to_string(-n) + ",\"day\":\"2026-" + std::to_string(10 + n % 3) +
-                "-0" + std::to_string(1 + n % 9) + "\",\"u\":\"00000000-0000-4000-8000-" +
-                std::to_string(100000000000 + n) +
-                "\",\"tz\":\"2026-11-25T10:" + std::to_string(10 + n % 50) +
-                ":00+02:00\",\"wide\":\"";
+    std::string payload =
+        "{\"n\":" + std::to_string(n) + ",\"d\":" + std::to_string(n) +
+        ".25,\"at\":\"2026-11-25T10:00:00+01:00\",\"s\":\"v" + std::to_string(n) +
+        "\",\"long\":\"" + std::string(300, 'a') + std::to_string(n) +
+        "\",\"b\":" + (n == 7 ? "false" : "true") + ",\"x\":" + std::to_string(n - 1000) +
+        ".5,\"i\":" + std::to_string(-n) + ",\"day\":\"2026-" + std::to_string(10 + n % 3) + "-0" +
+        std::to_string(1 + n % 9) + "\",\"u\":\"00000000-0000-4000-8000-" +
+        std::to_string(100000000000 + n) +
+        "\",\"tz\":\"2026-11-25T10:" + std::to_string(10 + n % 50) + ":00+02:00\",\"wide\":\"";
     // 150 two-byte characters: too long to keep whole, and not cut.
-    for (int k = 0; k < 150; ++k) r.payload += "\u00e9";
-    r.payload += std::to_string(n) + "\"";
-    if (n % 1000 == 5) r.payload += ",\"some\":" + std::to_string(n);
-    r.payload += "}";
+    for (int k = 0; k < 150; ++k) payload += "\u00e9";
+    payload += std::to_string(n) + "\"";
+    if (n % 1000 == 5) payload += ",\"some\":" + std::to_string(n);
+    payload += "}";
+    r.payload = std::move(payload);
     records.push_back(std::move(r));
   }
   node.bus().publish(std::move(records));

@@ -64,6 +64,19 @@ TEST(BodyTest, ArrayOfEvents) {
   EXPECT_EQ(schema::payload_json(r.valid[1].payload), R"({"id":2})");
 }
 
+// The accepted events' payloads are slices of one block; an event refused
+// after part of its payload was written leaves nothing in its neighbours'.
+TEST(BodyTest, AcceptedPayloadsShareOneBlockAndARefusedOneLeavesNoBytes) {
+  auto r = run(R"([{"id":1,"s":"first"},{"id":2,"s":["half written"]},{"id":3,"s":"x"}])");
+  ASSERT_EQ(r.valid.size(), 2u);
+  ASSERT_EQ(r.rejected.size(), 1u);
+  EXPECT_EQ(schema::payload_json(r.valid[0].payload), R"({"id":1,"s":"first"})");
+  EXPECT_EQ(schema::payload_json(r.valid[1].payload), R"({"id":3,"s":"x"})");
+  EXPECT_TRUE(r.valid[0].payload.is_slice());
+  // One after the other in the block: nothing of the refused event between.
+  EXPECT_EQ(r.valid[0].payload.data() + r.valid[0].payload.size(), r.valid[1].payload.data());
+}
+
 TEST(BodyTest, EventsObject) {
   auto r = run("{ \"events\" : [{\"id\":1},\n{\"id\":2},{\"id\":3}] }\n");
   EXPECT_EQ(r.total, 3u);
