@@ -20,6 +20,7 @@
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace duckmesh::bus {
 
@@ -34,6 +35,17 @@ class Payload {
   // REQUIRES offset + size <= block->size().
   Payload(std::shared_ptr<const std::string> block, std::size_t offset, std::size_t size)
       : block_(std::move(block)), view_(block_->data() + offset, size) {}
+  Payload(const Payload&) = default;
+  Payload& operator=(const Payload&) = default;
+  // A payload moved from is empty, as a moved-from string is: it no longer
+  // holds the block its view pointed into.
+  Payload(Payload&& other) noexcept
+      : block_(std::move(other.block_)), view_(std::exchange(other.view_, {})) {}
+  Payload& operator=(Payload&& other) noexcept {
+    block_ = std::move(other.block_);
+    view_ = std::exchange(other.view_, {});
+    return *this;
+  }
 
   const char* data() const { return view_.data(); }
   std::size_t size() const { return view_.size(); }

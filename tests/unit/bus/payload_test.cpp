@@ -36,6 +36,19 @@ TEST(PayloadTest, SlicesKeepTheirBlockAliveAndOwnLetsItGo) {
   EXPECT_EQ(third, "third");
 }
 
+TEST(PayloadTest, APayloadMovedFromIsEmpty) {
+  auto block = std::make_shared<const std::string>("onetwo");
+  Payload one(block, 0, 3);
+  Payload taken = std::move(one);
+  EXPECT_EQ(taken, "one");
+  EXPECT_TRUE(one.empty());  // NOLINT(bugprone-use-after-move): what is checked
+  Payload two(block, 3, 3);
+  Payload other;
+  other = std::move(two);
+  EXPECT_EQ(other, "two");
+  EXPECT_TRUE(two.empty());  // NOLINT(bugprone-use-after-move)
+}
+
 TEST(PayloadTest, ABlockHoldingOneWholePayloadIsNotASlice) {
   auto block = std::make_shared<const std::string>("all");
   Payload p(block, 0, 3);
