@@ -45,24 +45,6 @@ bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-void append_utf8(std::string& out, std::uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
-
 }  // namespace
 
 // A JSON token reader over one payload. Every failure throws with the
@@ -166,7 +148,7 @@ struct PayloadReader::Cursor {
           } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
             fail("not valid UTF-8: an unpaired surrogate escape");
           }
-          append_utf8(out, cp);
+          schema::append_utf8(cp, out);
           break;
         }
         default: fail(std::string("invalid JSON: bad escape \\") + e);

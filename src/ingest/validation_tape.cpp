@@ -286,24 +286,6 @@ std::size_t utf8_sequence(const unsigned char* p, const unsigned char* end) {
   return 0;
 }
 
-void append_utf8(std::uint32_t cp, std::string& out) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
-
 }  // namespace
 
 // A recursive descent over the event; every member returns false to give
@@ -468,7 +450,7 @@ struct EventTape::Fast {
           const long unit = hex4();
           // Surrogates, paired or not, are left to the exhaustive reading.
           if (unit < 0 || (unit >= 0xD800 && unit <= 0xDFFF)) return false;
-          append_utf8(static_cast<std::uint32_t>(unit), arena);
+          schema::append_utf8(static_cast<std::uint32_t>(unit), arena);
           break;
         }
         default: return false;

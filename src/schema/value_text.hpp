@@ -59,6 +59,10 @@ void append_double(double value, std::string& out);
 // points past U+10FFFF).
 bool valid_utf8(std::string_view s);
 
+// Appends code point `cp` (REQUIRES: at most U+10FFFF, not a surrogate)
+// as UTF-8.
+void append_utf8(std::uint32_t cp, std::string& out);
+
 // Unicode code points in `s`. REQUIRES valid UTF-8.
 std::size_t count_code_points(std::string_view s);
 

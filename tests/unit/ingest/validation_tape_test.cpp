@@ -54,6 +54,21 @@ const std::vector<std::string>& documents() {
   return docs;
 }
 
+// `doc` with `edits` random bytes of `alphabet` replaced, inserted or erased.
+std::string mutated(std::string text, int edits, const std::string& alphabet,
+                    std::mt19937& random) {
+  for (int e = 0; e < edits && !text.empty(); ++e) {
+    const std::size_t at = random() % text.size();
+    const char c = alphabet[random() % alphabet.size()];
+    switch (random() % 3) {
+      case 0: text[at] = c; break;
+      case 1: text.insert(at, 1, c); break;
+      default: text.erase(at, 1); break;
+    }
+  }
+  return text;
+}
+
 TEST(EventTapeTest, ReadsWhatBoostJsonReadsWithTheSameValues) {
   EventTape tape;
   for (const auto& doc : documents()) {
@@ -72,17 +87,7 @@ TEST(EventTapeTest, RefusesEveryMutationBoostJsonRefuses) {
   std::size_t accepted = 0, refused = 0;
   for (const auto& doc : documents()) {
     for (int round = 0; round < 3000; ++round) {
-      std::string text = doc;
-      const int edits = 1 + static_cast<int>(random() % 3);
-      for (int e = 0; e < edits && !text.empty(); ++e) {
-        const std::size_t at = random() % text.size();
-        const char c = alphabet[random() % alphabet.size()];
-        switch (random() % 3) {
-          case 0: text[at] = c; break;
-          case 1: text.insert(at, 1, c); break;
-          default: text.erase(at, 1); break;
-        }
-      }
+      const std::string text = mutated(doc, 1 + static_cast<int>(random() % 3), alphabet, random);
       TapeFailure failure;
       const bool ours = tape.parse(text, failure);
       boost::json::error_code ec;
@@ -123,17 +128,8 @@ TEST(EventTapeTest, FastAndExhaustiveReadingsFillTheSameTape) {
   std::size_t compared = 0;
   for (const auto& doc : docs) {
     for (int round = 0; round < 2000; ++round) {
-      std::string text = doc;
       const int edits = round == 0 ? 0 : 1 + static_cast<int>(random() % 3);
-      for (int e = 0; e < edits && !text.empty(); ++e) {
-        const std::size_t at = random() % text.size();
-        const char c = alphabet[random() % alphabet.size()];
-        switch (random() % 3) {
-          case 0: text[at] = c; break;
-          case 1: text.insert(at, 1, c); break;
-          default: text.erase(at, 1); break;
-        }
-      }
+      const std::string text = mutated(doc, edits, alphabet, random);
       TapeFailure f1, f2;
       const bool a = fast.parse(text, f1);
       const bool b = exhaustive.parse_exhaustively(text, f2);
