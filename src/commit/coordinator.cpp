@@ -501,9 +501,19 @@ void Coordinator::finish_ack() {
 CommitResult Coordinator::commit_cycle(bool defer_ack) {
   auto started = std::chrono::steady_clock::now();
   CommitResult result;
-  auto records = bus_.claim_batch(options_.consumer, options_.max_batch_events, options_.lease);
+  auto records = next_claim_.valid() ? next_claim_.get()
+                                     : bus_.claim_batch(options_.consumer,
+                                                        options_.max_batch_events, options_.lease);
   result.claimed = records.size();
   if (records.empty()) return result;
+  if (defer_ack && records.size() >= options_.max_batch_events) {
+    // A full batch: more is probably waiting. It is claimed while this one
+    // is written (copying 100k records out of the log takes milliseconds
+    // the commit's path need not wait for); the next cycle takes it.
+    next_claim_ = std::async(std::launch::async, [this] {
+      return bus_.claim_batch(options_.consumer, options_.max_batch_events, options_.lease);
+    });
+  }
 
   std::vector<bus::Position> all_positions;
   all_positions.reserve(records.size());
@@ -778,6 +788,19 @@ void Coordinator::stop() {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  // A batch claimed ahead and never written goes back at once.
+  if (next_claim_.valid()) {
+    try {
+      auto unused = next_claim_.get();
+      std::vector<bus::Position> positions;
+      positions.reserve(unused.size());
+      for (const auto& r : unused) positions.push_back(r.position);
+      if (!positions.empty()) bus_.release(options_.consumer, positions);
+    } catch (const std::exception& e) {
+      log::warn("returning a batch claimed ahead failed; lease expiry will redeliver",
+                {{"error", e.what()}});
+    }
+  }
   // Other coordinators on a shared bus need not wait for this one's lease
   // to end before they take its share of the tables.
   if (options_.commit) {

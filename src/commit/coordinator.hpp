@@ -190,6 +190,8 @@ class Coordinator {
   std::thread thread_;
   // The previous cycle's ack, while it runs (see commit_cycle).
   std::future<void> pending_ack_;
+  // The next batch, claimed while a full one is written (see commit_cycle).
+  std::future<std::vector<bus::Record>> next_claim_;
 };
 
 }  // namespace duckmesh::commit
