@@ -458,29 +458,12 @@ TEST_F(CoordinatorTest, AFollowerNeverCommitsAndSeesWhatAnotherCoordinatorResolv
   follower.stop();
 }
 
-// The store of a coordinator that stalls: its first put_file waits until the
-// test lets it go, so its lease can run out mid-commit.
-class StallingStore final : public storage::ObjectStore {
+// A store that passes everything to another one; tests override put_file.
+class DelegatingStore : public storage::ObjectStore {
  public:
-  explicit StallingStore(storage::ObjectStore& inner) : inner_(inner) {}
-
-  void wait_until_stalled() {
-    std::unique_lock lock(mutex_);
-    changed_.wait(lock, [&] { return stalled_; });
-  }
-  void release() {
-    std::lock_guard lock(mutex_);
-    released_ = true;
-    changed_.notify_all();
-  }
+  explicit DelegatingStore(storage::ObjectStore& inner) : inner_(inner) {}
 
   void put_file(const std::string& key, const std::filesystem::path& source) override {
-    {
-      std::unique_lock lock(mutex_);
-      stalled_ = true;
-      changed_.notify_all();
-      changed_.wait(lock, [&] { return released_; });
-    }
     inner_.put_file(key, source);
   }
   void put(const std::string& key, std::string_view bytes) override { inner_.put(key, bytes); }
@@ -502,11 +485,90 @@ class StallingStore final : public storage::ObjectStore {
 
  private:
   storage::ObjectStore& inner_;
+};
+
+// The store of a coordinator that stalls: its first put_file waits until the
+// test lets it go, so its lease can run out mid-commit.
+class StallingStore final : public DelegatingStore {
+ public:
+  using DelegatingStore::DelegatingStore;
+
+  void wait_until_stalled() {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return stalled_; });
+  }
+  void release() {
+    std::lock_guard lock(mutex_);
+    released_ = true;
+    changed_.notify_all();
+  }
+
+  void put_file(const std::string& key, const std::filesystem::path& source) override {
+    {
+      std::unique_lock lock(mutex_);
+      stalled_ = true;
+      changed_.notify_all();
+      changed_.wait(lock, [&] { return released_; });
+    }
+    DelegatingStore::put_file(key, source);
+  }
+
+ private:
   std::mutex mutex_;
   std::condition_variable changed_;
   bool stalled_ = false;
   bool released_ = false;
 };
+
+// A store in an outage: every put_file fails as unavailable.
+class UnavailableStore final : public DelegatingStore {
+ public:
+  using DelegatingStore::DelegatingStore;
+
+  void wait_for_a_failure() {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return failures_ > 0; });
+  }
+
+  void put_file(const std::string&, const std::filesystem::path&) override {
+    {
+      std::lock_guard lock(mutex_);
+      ++failures_;
+      changed_.notify_all();
+    }
+    throw Error(ErrorCode::unavailable, "store down (test)");
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  int failures_ = 0;
+};
+
+// A full batch makes the coordinator claim the next one ahead; when the
+// cycle then fails and the coordinator stops, that batch goes back to the
+// bus at once instead of waiting for its lease to end.
+TEST_F(CoordinatorTest, ABatchClaimedAheadGoesBackWhenTheCoordinatorStops) {
+  create_append("orders");
+  UnavailableStore down(node_->store());
+  CoordinatorOptions options;
+  options.consumer = "ahead";
+  options.max_batch_events = 10;
+  options.max_batch_age = std::chrono::milliseconds(500);
+  Coordinator coordinator(node_->catalog(), node_->bus(), down, options);
+  std::vector<std::string> events;
+  for (int i = 0; i < 30; ++i) events.push_back("{\"id\": " + std::to_string(i) + "}");
+  publish("orders", events);
+  coordinator.start();
+  coordinator.notify_published(30);
+  down.wait_for_a_failure();  // the first batch of 10 failed; the next 10 were claimed ahead
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  coordinator.stop();
+  const bus::BusStats stats = node_->bus().stats();
+  EXPECT_EQ(stats.in_flight, 0u);  // none left under a lease
+  EXPECT_EQ(stats.pending, 30u);
+  EXPECT_EQ(stats.dead_letters, 0u);  // an outage uses up no attempt
+}
 
 TEST_F(CoordinatorTest, ACoordinatorWhoseLeaseRanOutLosesTheRaceAndReturnsTheBatch) {
   create_append("orders");
