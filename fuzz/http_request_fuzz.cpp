@@ -74,7 +74,7 @@ const duckmesh::auth::JwtVerifier& jwt() {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const dh::ServerOptions limits;
-  bhttp::request_parser<bhttp::string_body> parser;
+  bhttp::request_parser<dh::RequestBody> parser;
   parser.body_limit(limits.body_limit);
   parser.header_limit(static_cast<std::uint32_t>(limits.header_limit));
   parser.eager(true);

@@ -2,11 +2,16 @@
 // what the server learned about it (path parameters, query, request id).
 #pragma once
 
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/core/buffer_traits.hpp>
+#include <boost/beast/http/error.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/verb.hpp>
 #include <boost/json/value.hpp>
+#include <boost/optional/optional.hpp>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -21,7 +26,51 @@
 namespace duckmesh::http {
 
 using Verb = boost::beast::http::verb;
-using RawRequest = boost::beast::http::request<boost::beast::http::string_body>;
+
+// A request body read into a std::string, as Beast's string_body, except
+// that the parser's bytes are appended to the string (reserved from
+// Content-Length) instead of copied into room zero-filled first: an ingest
+// body of a few hundred KB was written twice.
+struct RequestBody : boost::beast::http::string_body {
+  class reader {
+   public:
+    template <bool isRequest, class Fields>
+    reader(boost::beast::http::header<isRequest, Fields>&, value_type& body) : body_(body) {}
+
+    void init(const boost::optional<std::uint64_t>& length, boost::beast::error_code& ec) {
+      ec = {};
+      if (!length) return;
+      if (*length > body_.max_size()) {
+        ec = boost::beast::http::error::buffer_overflow;
+        return;
+      }
+      body_.reserve(static_cast<std::size_t>(*length));
+    }
+
+    template <class ConstBufferSequence>
+    std::size_t put(const ConstBufferSequence& buffers, boost::beast::error_code& ec) {
+      const std::size_t extra = boost::beast::buffer_bytes(buffers);
+      if (extra > body_.max_size() - body_.size()) {
+        ec = boost::beast::http::error::buffer_overflow;
+        return 0;
+      }
+      ec = {};
+      for (auto it = boost::asio::buffer_sequence_begin(buffers);
+           it != boost::asio::buffer_sequence_end(buffers); ++it) {
+        const boost::asio::const_buffer piece = *it;
+        body_.append(static_cast<const char*>(piece.data()), piece.size());
+      }
+      return extra;
+    }
+
+    void finish(boost::beast::error_code& ec) { ec = {}; }
+
+   private:
+    value_type& body_;
+  };
+};
+
+using RawRequest = boost::beast::http::request<RequestBody>;
 
 struct Request {
   RawRequest raw;

@@ -324,7 +324,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   Stream stream_;
   beast::flat_buffer buffer_;
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<bhttp::request_parser<RequestBody>> parser_;
   Server::Core* core_;  // outlives every session (see Core)
   std::string remote_;
   bool counted_ = false;  // this connection's current request counts in in_flight
