@@ -471,24 +471,22 @@ struct EventTape::Fast {
     return v;
   }
 
-  bool object() {
+  // A container at p: items read by `item`, separated by commas, up to
+  // `close`; its node gets their count and its end.
+  template <class Item>
+  bool container(NodeKind kind, char close, Item item) {
     if (++depth > kMaxDepth) return false;
     const auto index = static_cast<std::uint32_t>(t.nodes_.size());
-    push(NodeKind::object, 0, 0);
+    push(kind, 0, 0);
     ++p;
     skip_space();
-    std::uint32_t members = 0;
-    if (p < end && *p == '}') {
+    std::uint32_t items = 0;
+    if (p < end && *p == close) {
       ++p;
     } else {
       for (;;) {
-        if (p >= end || *p != '"' || !string(NodeKind::key)) return false;
-        skip_space();
-        if (p >= end || *p != ':') return false;
-        ++p;
-        skip_space();
-        if (!value()) return false;
-        ++members;
+        if (!item()) return false;
+        ++items;
         skip_space();
         if (p >= end) return false;
         if (*p == ',') {
@@ -496,50 +494,37 @@ struct EventTape::Fast {
           skip_space();
           continue;
         }
-        if (*p != '}') return false;
+        if (*p != close) return false;
         ++p;
         break;
       }
     }
     Node& node = t.nodes_[index];
-    node.size = members;
+    node.size = items;
     node.end = static_cast<std::uint32_t>(t.nodes_.size());
-    std::string_view repeated;
-    if (members > 1 && t.find_repeated_key(index, repeated)) return false;
     --depth;
     return true;
   }
 
-  bool array() {
-    if (++depth > kMaxDepth) return false;
-    const auto index = static_cast<std::uint32_t>(t.nodes_.size());
-    push(NodeKind::array, 0, 0);
+  // "key": value
+  bool member() {
+    if (p >= end || *p != '"' || !string(NodeKind::key)) return false;
+    skip_space();
+    if (p >= end || *p != ':') return false;
     ++p;
     skip_space();
-    std::uint32_t elements = 0;
-    if (p < end && *p == ']') {
-      ++p;
-    } else {
-      for (;;) {
-        if (!value()) return false;
-        ++elements;
-        skip_space();
-        if (p >= end) return false;
-        if (*p == ',') {
-          ++p;
-          skip_space();
-          continue;
-        }
-        if (*p != ']') return false;
-        ++p;
-        break;
-      }
-    }
-    Node& node = t.nodes_[index];
-    node.size = elements;
-    node.end = static_cast<std::uint32_t>(t.nodes_.size());
-    --depth;
-    return true;
+    return value();
+  }
+
+  bool object() {
+    const auto index = static_cast<std::uint32_t>(t.nodes_.size());
+    if (!container(NodeKind::object, '}', [this] { return member(); })) return false;
+    std::string_view repeated;
+    return t.nodes_[index].size < 2 || !t.find_repeated_key(index, repeated);
+  }
+
+  bool array() {
+    return container(NodeKind::array, ']', [this] { return value(); });
   }
 };
 
