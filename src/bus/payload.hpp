@@ -7,9 +7,10 @@
 // with the last of its events. Either way it reads as a string_view, and
 // copies share the bytes (they are never changed).
 //
-// A slice keeps its whole block alive: what holds one event for long (a
-// dead letter, a record waiting in memory for a retry) takes own() first,
-// so one event does not keep a thousand others' bytes.
+// A slice keeps its whole block alive, so what holds one event for long
+// takes own() first (a dead letter kept in memory), and one event does not
+// keep a thousand others' bytes. A record that comes back for a retry is
+// read back from the log, with bytes of its own.
 //
 // Thread safety: like a shared_ptr to const data; distinct Payload objects
 // may be used on different threads, also when they share a block.
