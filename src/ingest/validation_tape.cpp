@@ -266,26 +266,6 @@ bool is_digit(char c) {
   return c >= '0' && c <= '9';
 }
 
-// Length of the well-formed UTF-8 sequence starting at p (a byte >= 0x80),
-// or 0: no overlong forms, no surrogates, nothing past U+10FFFF.
-std::size_t utf8_sequence(const unsigned char* p, const unsigned char* end) {
-  const unsigned c = p[0];
-  const auto left = end - p;
-  auto tail = [&](std::ptrdiff_t k) { return (p[k] & 0xC0) == 0x80; };
-  if (c >= 0xC2 && c <= 0xDF) return left >= 2 && tail(1) ? 2 : 0;
-  if (c >= 0xE0 && c <= 0xEF) {
-    if (left < 3) return 0;
-    const unsigned lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
-    return p[1] >= lo && p[1] <= hi && tail(2) ? 3 : 0;
-  }
-  if (c >= 0xF0 && c <= 0xF4) {
-    if (left < 4) return 0;
-    const unsigned lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
-    return p[1] >= lo && p[1] <= hi && tail(2) && tail(3) ? 4 : 0;
-  }
-  return 0;
-}
-
 }  // namespace
 
 // A recursive descent over the event; every member returns false to give
@@ -381,94 +361,79 @@ struct EventTape::Fast {
     }
   }
 
-  // At the opening quote.
-  bool string(NodeKind kind) {
-    const char* start = ++p;
+  // Moves p over a string's bytes up to its next quote or backslash;
+  // false at a control character, bytes that are not UTF-8, or the end of
+  // the text.
+  bool skip_string_bytes() {
     for (;;) {
       skip_plain();
       if (p >= end) return false;
       switch (kStringBytes[static_cast<unsigned char>(*p)]) {
         case kPlain: ++p; continue;
         case kQuote:
-          push(kind, static_cast<std::size_t>(start - begin), static_cast<std::size_t>(p - start));
-          ++p;
-          return true;
+        case kBackslash: return true;
         case kNonAscii: {
-          auto n = utf8_sequence(reinterpret_cast<const unsigned char*>(p),
-                                 reinterpret_cast<const unsigned char*>(end));
+          const auto n = schema::utf8_sequence_length(reinterpret_cast<const unsigned char*>(p),
+                                                      reinterpret_cast<const unsigned char*>(end));
           if (n == 0) return false;
           p += n;
           continue;
         }
-        case kBackslash: return escaped_string(kind, start);
         default: return false;  // a control character
       }
     }
   }
 
-  // The rest of a string from its first backslash: unescaped into the arena.
-  bool escaped_string(NodeKind kind, const char* start) {
+  // At the opening quote. A string without escapes stays where it is in
+  // the arena's copy of the text; one with escapes is unescaped after it.
+  bool string(NodeKind kind) {
+    const char* run = ++p;
+    if (!skip_string_bytes()) return false;
+    if (*p == '"') {
+      push(kind, static_cast<std::size_t>(run - begin), static_cast<std::size_t>(p - run));
+      ++p;
+      return true;
+    }
     std::string& arena = t.arena_;
     const std::size_t offset = arena.size();
-    arena.append(start, static_cast<std::size_t>(p - start));
     for (;;) {
-      if (p >= end) return false;
-      const char c = *p;
-      switch (kStringBytes[static_cast<unsigned char>(c)]) {
-        case kPlain:
-          arena += c;
-          ++p;
-          continue;
-        case kQuote:
-          push(kind, offset, arena.size() - offset);
-          ++p;
-          return true;
-        case kNonAscii: {
-          auto n = utf8_sequence(reinterpret_cast<const unsigned char*>(p),
-                                 reinterpret_cast<const unsigned char*>(end));
-          if (n == 0) return false;
-          arena.append(p, n);
-          p += n;
-          continue;
-        }
-        case kBackslash: break;
-        default: return false;
+      arena.append(run, static_cast<std::size_t>(p - run));
+      if (*p == '"') {
+        push(kind, offset, arena.size() - offset);
+        ++p;
+        return true;
       }
-      if (end - p < 2) return false;
-      const char e = p[1];
-      p += 2;
-      switch (e) {
-        case '"': arena += '"'; break;
-        case '\\': arena += '\\'; break;
-        case '/': arena += '/'; break;
-        case 'b': arena += '\b'; break;
-        case 'f': arena += '\f'; break;
-        case 'n': arena += '\n'; break;
-        case 'r': arena += '\r'; break;
-        case 't': arena += '\t'; break;
-        case 'u': {
-          const long unit = hex4();
-          // Surrogates, paired or not, are left to the exhaustive reading.
-          if (unit < 0 || (unit >= 0xD800 && unit <= 0xDFFF)) return false;
-          schema::append_utf8(static_cast<std::uint32_t>(unit), arena);
-          break;
-        }
-        default: return false;
-      }
+      if (!unescape(arena)) return false;
+      run = p;
+      if (!skip_string_bytes()) return false;
     }
   }
 
-  // Four hex digits at p, consumed; -1 when they are not.
-  long hex4() {
-    if (end - p < 4) return -1;
-    long v = 0;
-    for (int k = 0; k < 4; ++k) {
-      const int h = schema::hex_digit_value(p[k]);
-      if (h < 0) return -1;
-      v = v * 16 + h;
+  // The escape at p (a backslash), appended to `out` unescaped.
+  bool unescape(std::string& out) {
+    if (end - p < 2) return false;
+    switch (p[1]) {
+      case '"': out += '"'; break;
+      case '\\': out += '\\'; break;
+      case '/': out += '/'; break;
+      case 'b': out += '\b'; break;
+      case 'f': out += '\f'; break;
+      case 'n': out += '\n'; break;
+      case 'r': out += '\r'; break;
+      case 't': out += '\t'; break;
+      case 'u': {
+        const long unit = escape_at(std::string_view(begin, static_cast<std::size_t>(end - begin)),
+                                    static_cast<std::size_t>(p - begin));
+        // Surrogates, paired or not, are left to the exhaustive reading.
+        if (unit < 0 || (unit >= 0xD800 && unit <= 0xDFFF)) return false;
+        schema::append_utf8(static_cast<std::uint32_t>(unit), out);
+        p += 6;
+        return true;
+      }
+      default: return false;
     }
-    p += 4;
-    return v;
+    p += 2;
+    return true;
   }
 
   // A container at p: items read by `item`, separated by commas, up to

@@ -59,6 +59,10 @@ void append_double(double value, std::string& out);
 // points past U+10FFFF).
 bool valid_utf8(std::string_view s);
 
+// Length of the well-formed UTF-8 sequence starting at p, whose first byte
+// is 0x80 or more, within [p, end); 0 when there is none there.
+std::size_t utf8_sequence_length(const unsigned char* p, const unsigned char* end);
+
 // Appends code point `cp` (REQUIRES: at most U+10FFFF, not a surrogate)
 // as UTF-8.
 void append_utf8(std::uint32_t cp, std::string& out);
