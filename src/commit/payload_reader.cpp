@@ -125,34 +125,25 @@ struct PayloadReader::Cursor {
         continue;
       }
       char e = s[++i];
-      switch (e) {
-        case '"': out += '"'; break;
-        case '\\': out += '\\'; break;
-        case '/': out += '/'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
-        case 'u': {
-          std::uint32_t cp = hex4(s, i + 1);
-          i += 4;
-          if (cp >= 0xD800 && cp <= 0xDBFF) {
-            if (i + 2 >= s.size() || s[i + 1] != '\\' || s[i + 2] != 'u') {
-              fail("not valid UTF-8: an unpaired surrogate escape");
-            }
-            std::uint32_t low = hex4(s, i + 3);
-            if (low < 0xDC00 || low > 0xDFFF) fail("not valid UTF-8: an unpaired surrogate escape");
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-            i += 6;
-          } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-            fail("not valid UTF-8: an unpaired surrogate escape");
-          }
-          schema::append_utf8(cp, out);
-          break;
-        }
-        default: fail(std::string("invalid JSON: bad escape \\") + e);
+      if (const int simple = schema::json_escape_value(e); simple >= 0) {
+        out += static_cast<char>(simple);
+        continue;
       }
+      if (e != 'u') fail(std::string("invalid JSON: bad escape \\") + e);
+      std::uint32_t cp = hex4(s, i + 1);
+      i += 4;
+      if (cp >= 0xD800 && cp <= 0xDBFF) {
+        if (i + 2 >= s.size() || s[i + 1] != '\\' || s[i + 2] != 'u') {
+          fail("not valid UTF-8: an unpaired surrogate escape");
+        }
+        std::uint32_t low = hex4(s, i + 3);
+        if (low < 0xDC00 || low > 0xDFFF) fail("not valid UTF-8: an unpaired surrogate escape");
+        cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+        i += 6;
+      } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+        fail("not valid UTF-8: an unpaired surrogate escape");
+      }
+      schema::append_utf8(cp, out);
     }
   }
 

@@ -412,26 +412,18 @@ struct EventTape::Fast {
   // The escape at p (a backslash), appended to `out` unescaped.
   bool unescape(std::string& out) {
     if (end - p < 2) return false;
-    switch (p[1]) {
-      case '"': out += '"'; break;
-      case '\\': out += '\\'; break;
-      case '/': out += '/'; break;
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 't': out += '\t'; break;
-      case 'u': {
-        const long unit = escape_at(std::string_view(begin, static_cast<std::size_t>(end - begin)),
-                                    static_cast<std::size_t>(p - begin));
-        // Surrogates, paired or not, are left to the exhaustive reading.
-        if (unit < 0 || (unit >= 0xD800 && unit <= 0xDFFF)) return false;
-        schema::append_utf8(static_cast<std::uint32_t>(unit), out);
-        p += 6;
-        return true;
-      }
-      default: return false;
+    if (p[1] == 'u') {
+      const long unit = escape_at(std::string_view(begin, static_cast<std::size_t>(end - begin)),
+                                  static_cast<std::size_t>(p - begin));
+      // Surrogates, paired or not, are left to the exhaustive reading.
+      if (unit < 0 || (unit >= 0xD800 && unit <= 0xDFFF)) return false;
+      schema::append_utf8(static_cast<std::uint32_t>(unit), out);
+      p += 6;
+      return true;
     }
+    const int c = schema::json_escape_value(p[1]);
+    if (c < 0) return false;
+    out += static_cast<char>(c);
     p += 2;
     return true;
   }

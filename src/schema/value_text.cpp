@@ -486,4 +486,18 @@ int hex_digit_value(char c) {
   return kHexValue[static_cast<unsigned char>(c)];
 }
 
+int json_escape_value(char e) {
+  switch (e) {
+    case '"': return '"';
+    case '\\': return '\\';
+    case '/': return '/';
+    case 'b': return '\b';
+    case 'f': return '\f';
+    case 'n': return '\n';
+    case 'r': return '\r';
+    case 't': return '\t';
+    default: return -1;
+  }
+}
+
 }  // namespace duckmesh::schema

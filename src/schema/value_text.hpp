@@ -117,4 +117,8 @@ void append_uuid_bits(std::uint64_t high, std::uint64_t low, std::string& out);
 // The value of one hex digit (any case), or -1 for any other character.
 int hex_digit_value(char c);
 
+// The character a one-letter JSON escape stands for (`n` in "\n": a
+// newline), or -1 when `e` is not one of " \\ / b f n r t.
+int json_escape_value(char e);
+
 }  // namespace duckmesh::schema

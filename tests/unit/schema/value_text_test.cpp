@@ -70,5 +70,27 @@ TEST(ValueTextTest, TimestampsAreStoredInUtcWithTheirFraction) {
   EXPECT_TRUE(out.empty());
 }
 
+TEST(ValueTextTest, OneLetterJsonEscapesAndUtf8SequencesFollowTheStandards) {
+  const std::string letters = "\"\\/bfnrt";
+  const std::string meant = "\"\\/\b\f\n\r\t";
+  for (std::size_t i = 0; i < letters.size(); ++i) {
+    EXPECT_EQ(json_escape_value(letters[i]), meant[i]) << letters[i];
+  }
+  for (char other : std::string("uaxN0'")) EXPECT_EQ(json_escape_value(other), -1) << other;
+
+  auto length = [](std::string_view s) {
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+    return utf8_sequence_length(p, p + s.size());
+  };
+  EXPECT_EQ(length("\xC3\xA9"), 2u);
+  EXPECT_EQ(length("\xE2\x82\xAC"), 3u);
+  EXPECT_EQ(length("\xF0\x9F\x98\x80"), 4u);
+  EXPECT_EQ(length("\xC0\x80"), 0u);          // overlong
+  EXPECT_EQ(length("\xED\xA0\x80"), 0u);      // a UTF-16 surrogate
+  EXPECT_EQ(length("\xF4\x90\x80\x80"), 0u);  // past U+10FFFF
+  EXPECT_EQ(length("\xE2\x82"), 0u);          // cut short
+  EXPECT_EQ(length("\x80"), 0u);              // a continuation byte first
+}
+
 }  // namespace
 }  // namespace duckmesh::schema
