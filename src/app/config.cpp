@@ -306,6 +306,13 @@ const std::vector<Setting>& settings() {
        "quotas of named products over the defaults, as JSON: "
        "{\"sales\":{\"events_per_day\":1000000,\"stored_bytes\":10737418240}}",
        [](Config& c, const std::string& v) { c.product_quotas = parse_product_quotas(v); }},
+      {"quota_refresh_ms",
+       {"DUCKMESH_QUOTA_REFRESH_MS"},
+       "how often a node reads again from the catalog the events every node committed "
+       "today and the bytes each product stores (for the quotas)",
+       [](Config& c, const std::string& v) {
+         c.quota_refresh_ms = parse_int<std::int64_t>("quota_refresh_ms", v, 1, 3'600'000);
+       }},
       {"shutdown_grace_ms",
        {"DUCKMESH_SHUTDOWN_GRACE_MS"},
        "on SIGTERM/SIGINT, how long in-flight requests may finish before exit",
@@ -735,6 +742,7 @@ boost::json::object Config::to_json() const {
       {"quota_events_per_day", quota_events_per_day},
       {"quota_stored_bytes", quota_stored_bytes},
       {"product_quotas", quotas_json(product_quotas)},
+      {"quota_refresh_ms", quota_refresh_ms},
       {"shutdown_grace_ms", shutdown_grace_ms},
       {"log_level", log_level},
       {"duckdb_path", duckdb_path},

@@ -62,6 +62,7 @@ struct Config {
   std::uint64_t quota_events_per_day = 0;
   std::uint64_t quota_stored_bytes = 0;
   std::map<std::string, ProductQuota> product_quotas;
+  std::int64_t quota_refresh_ms = 5'000;  // committed events and stored bytes read again
   std::int64_t shutdown_grace_ms = 10'000;
   std::string log_level = "info";
   std::string duckdb_path = ":memory:";  // working database of the service

@@ -227,7 +227,7 @@ int serve(const Config& config) {
   ingest::Quotas quotas(
       node.catalog(),
       {.events_per_day = config.quota_events_per_day, .stored_bytes = config.quota_stored_bytes},
-      std::move(product_quotas));
+      std::move(product_quotas), std::chrono::milliseconds(config.quota_refresh_ms));
   ingest_options.quotas = &quotas;
   ingest::IngestService ingest(node.catalog(), node.bus(), node.coordinator(), products,
                                ingest_options);

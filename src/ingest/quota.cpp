@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
+#include <iterator>
 
 #include "common/calendar.hpp"
 #include "common/error.hpp"
@@ -30,12 +32,12 @@ std::string utc_midnight(std::int64_t day) {
 }  // namespace
 
 Quotas::Quotas(const catalog::CatalogRepo& catalog, QuotaLimits defaults,
-               std::map<std::string, QuotaLimits> per_product,
-               std::chrono::milliseconds storage_refresh, Clock now)
+               std::map<std::string, QuotaLimits> per_product, std::chrono::milliseconds refresh,
+               Clock now)
     : catalog_(catalog),
       defaults_(defaults),
       per_product_(std::move(per_product)),
-      storage_refresh_(storage_refresh),
+      refresh_(refresh),
       now_(now ? std::move(now) : Clock(wall_clock_us)) {}
 
 QuotaLimits Quotas::limits_of(const std::string& product) const {
@@ -43,23 +45,33 @@ QuotaLimits Quotas::limits_of(const std::string& product) const {
   return it == per_product_.end() ? defaults_ : it->second;
 }
 
-std::uint64_t Quotas::events_committed_since(const std::string& product,
-                                             std::int64_t since_us) const {
-  std::uint64_t events = 0;
+void Quotas::count_committed_since(const std::string& product, ProductCount& count,
+                                   std::int64_t since_us) const {
+  // Snapshot ids increase by one per product: the ones above
+  // counted_snapshot are new, newest first.
+  constexpr std::size_t kPage = 200;
   std::int64_t before = 0;
+  std::int64_t newest = count.counted_snapshot;
   for (;;) {
-    auto page = catalog_.list_snapshots(product, 500, before);
+    auto page = catalog_.list_snapshots(product, kPage, before);
     for (const auto& snapshot : page) {
-      if (snapshot.committed_unix_us < since_us) return events;
+      if (snapshot.id <= count.counted_snapshot || snapshot.committed_unix_us < since_us) {
+        count.counted_snapshot = newest;
+        return;
+      }
+      newest = std::max(newest, snapshot.id);
       if (snapshot.operation != catalog::Operation::ingest) continue;
       boost::system::error_code ec;
       auto summary = boost::json::parse(snapshot.summary_json, ec);
       if (ec || !summary.is_object()) continue;
       if (const auto* n = summary.as_object().if_contains("events"); n && n->is_number()) {
-        events += n->to_number<std::uint64_t>();
+        count.committed += n->to_number<std::uint64_t>();
       }
     }
-    if (page.size() < 500) return events;
+    if (page.size() < kPage) {
+      count.counted_snapshot = newest;
+      return;
+    }
     before = page.back().id;
   }
 }
@@ -76,15 +88,28 @@ std::uint64_t Quotas::live_bytes(const std::string& product) const {
 
 void Quotas::refresh(const std::string& product, ProductCount& count, std::int64_t now_us,
                      bool need_storage) {
-  std::int64_t today = day_of(now_us);
-  if (count.day != today) {
-    count.day = today;
-    count.events = events_committed_since(product, today * kMicrosPerDay);
+  const std::int64_t every =
+      std::chrono::duration_cast<std::chrono::microseconds>(refresh_).count();
+  const std::int64_t today = day_of(now_us);
+  if (count.day != today || count.committed_read_at_us == 0 ||
+      now_us - count.committed_read_at_us >= every) {
+    if (count.day != today) {
+      count.day = today;
+      count.committed = 0;
+      count.counted_snapshot = 0;
+    }
+    // The watermark before the snapshots: every position at or below it was
+    // committed before they are read, so it is in `committed` (or was
+    // resolved without being stored) and stops counting as accepted here.
+    const bus::Position watermark = catalog_.watermark();
+    count_committed_since(product, count, today * kMicrosPerDay);
+    while (!count.accepted.empty() && count.accepted.begin()->first <= watermark) {
+      count.accepted_events -= count.accepted.begin()->second;
+      count.accepted.erase(count.accepted.begin());
+    }
+    count.committed_read_at_us = now_us;
   }
-  if (need_storage &&
-      (count.stored_read_at_us == 0 ||
-       now_us - count.stored_read_at_us >=
-           std::chrono::duration_cast<std::chrono::microseconds>(storage_refresh_).count())) {
+  if (need_storage && (count.stored_read_at_us == 0 || now_us - count.stored_read_at_us >= every)) {
     count.stored_bytes = live_bytes(product);
     count.stored_read_at_us = now_us;
   }
@@ -106,7 +131,7 @@ void Quotas::reserve(const std::string& product, std::uint64_t events) {
                     product, count.stored_bytes, limits.stored_bytes),
         {{"quota", "stored_bytes"}, {"limit", limits.stored_bytes}, {"used", count.stored_bytes}});
   }
-  if (limits.events_per_day > 0 && count.events + events > limits.events_per_day) {
+  if (limits.events_per_day > 0 && count.events() + events > limits.events_per_day) {
     std::int64_t resets_us = (count.day + 1) * kMicrosPerDay;
     std::int64_t retry_after =
         std::max<std::int64_t>(1, (resets_us - now_us + 999'999) / 1'000'000);
@@ -114,16 +139,34 @@ void Quotas::reserve(const std::string& product, std::uint64_t events) {
                 fmt::format("product '{}' accepted {} events today, and {} more would pass its "
                             "quota of {} events per day; nothing was accepted; the count resets "
                             "at {}",
-                            product, count.events, events, limits.events_per_day,
+                            product, count.events(), events, limits.events_per_day,
                             utc_midnight(count.day + 1)),
                 {{"quota", "events_per_day"},
                  {"limit", limits.events_per_day},
-                 {"used", count.events},
+                 {"used", count.events()},
                  {"requested", events},
                  {"resets_at", utc_midnight(count.day + 1)},
                  {"retry_after_seconds", retry_after}});
   }
-  count.events += events;
+  count.reserved += events;
+}
+
+void Quotas::published(const std::string& product, std::uint64_t events, bus::Position last) {
+  if (!limits_of(product).any() || events == 0) return;
+  std::lock_guard lock(mutex_);
+  auto& count = counts_[product];
+  count.reserved -= std::min(count.reserved, events);
+  // A long stall of the commit must not grow this without bound: past a
+  // few thousand requests, the oldest two merge under the later position
+  // (counted a little longer, never less).
+  constexpr std::size_t kMaxAccepted = 4096;
+  count.accepted[last] += events;
+  count.accepted_events += events;
+  if (count.accepted.size() > kMaxAccepted) {
+    auto oldest = count.accepted.begin();
+    std::next(oldest)->second += oldest->second;
+    count.accepted.erase(oldest);
+  }
 }
 
 void Quotas::release(const std::string& product, std::uint64_t events) {
@@ -131,7 +174,7 @@ void Quotas::release(const std::string& product, std::uint64_t events) {
   std::lock_guard lock(mutex_);
   auto it = counts_.find(product);
   if (it == counts_.end()) return;
-  it->second.events -= std::min(it->second.events, events);
+  it->second.reserved -= std::min(it->second.reserved, events);
 }
 
 QuotaUsage Quotas::usage(const std::string& product) {
@@ -141,7 +184,7 @@ QuotaUsage Quotas::usage(const std::string& product) {
   std::lock_guard lock(mutex_);
   auto& count = counts_[product];
   refresh(product, count, now_us, true);
-  usage.events_today = count.events;
+  usage.events_today = count.events();
   usage.stored_bytes = count.stored_bytes;
   usage.day_resets_at_unix_s = (count.day + 1) * 86'400;
   return usage;

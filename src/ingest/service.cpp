@@ -248,6 +248,7 @@ IngestOutcome IngestService::ingest(const IngestRequest& request) {
       }
       throw;
     }
+    if (reserved) options_.quotas->published(request.product, positions.size(), positions.back());
     {
       std::lock_guard lock(mutex_);
       for (std::size_t i = 0; i < positions.size(); ++i) {

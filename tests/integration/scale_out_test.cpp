@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <set>
 #include <string>
@@ -196,6 +197,71 @@ TEST(ScaleOut, TwoApiNodesAndTwoCoordinatorsSurviveACoordinatorKillAndAPostgresR
       EXPECT_EQ(got.distinct_ids, expected) << table << " via port " << port;
     }
   }
+}
+
+// The daily event quota holds across API nodes: each counts what the others
+// committed (read again every --quota-refresh-ms), and its own events once,
+// whether still waiting to be committed or committed.
+TEST(ScaleOut, DailyEventQuotaCountsWhatEveryNodeCommitted) {
+  TempDir dir;
+  PostgresServer pg;
+  const std::string url = pg.create_database("quota");
+  S3Server s3(dir.path() / "s3", "lake");
+  const auto flags =
+      with(shared_flags(url, s3), {"--quota-events-per-day", "10", "--quota-refresh-ms", "200"});
+  ServiceProcess api1(dir.path() / "api1", with(flags, {"--roles", "api", "--node-id", "api1"}));
+  ServiceProcess api2(dir.path() / "api2", with(flags, {"--roles", "api", "--node-id", "api2"}));
+  ServiceProcess coordinator(dir.path() / "c1",
+                             with(flags, {"--roles", "coordinator", "--node-id", "c1"}));
+  HttpClient one("127.0.0.1", api1.port());
+  HttpClient two("127.0.0.1", api2.port());
+  ASSERT_EQ(one.post("/v1/products", R"({"name":"shop"})").status, 201u);
+  ASSERT_EQ(
+      one.post("/v1/products/shop/tables",
+               R"({"name":"orders","kind":"append","columns":[{"name":"id","type":"bigint"}]})")
+          .status,
+      201u);
+  auto used_today = [](HttpClient& node) {
+    auto r = node.get("/v1/products/shop/quota");
+    EXPECT_EQ(r.status, 200u) << r.body;
+    return r.json().at("events_per_day").at("used_today").to_number<int>();
+  };
+  auto ingest = [](HttpClient& node, int first, int count) {
+    return node.post("/v1/products/shop/tables/orders/events", batch(first, count));
+  };
+  auto until_used = [&](HttpClient& node, int expected) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    int used = used_today(node);
+    while (used != expected && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      used = used_today(node);
+    }
+    return used;
+  };
+  // The second node has counted the day (nothing) before the first accepts.
+  EXPECT_EQ(used_today(two), 0);
+
+  auto six = ingest(one, 0, 6);
+  ASSERT_TRUE(six.status == 200 || six.status == 202) << six.body;
+  wait_visible(api1.port(), std::string(six.json().at("visibility_token").as_string()));
+  // Committed, the first node's six are counted once on both nodes.
+  EXPECT_EQ(until_used(two, 6), 6);
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));  // two reads of the catalog
+  EXPECT_EQ(used_today(one), 6);
+
+  auto over = ingest(two, 6, 5);
+  ASSERT_EQ(over.status, 429u) << over.body;
+  EXPECT_EQ(over.json().at("error").at("details").at("used").to_number<int>(), 6);
+  auto four = ingest(two, 6, 4);  // exactly at the quota
+  ASSERT_TRUE(four.status == 200 || four.status == 202) << four.body;
+  // Not committed yet, the four count on the second node at once...
+  EXPECT_EQ(used_today(two), 10);
+  wait_visible(api2.port(), std::string(four.json().at("visibility_token").as_string()));
+  // ...and on the first once committed.
+  EXPECT_EQ(until_used(one, 10), 10);
+  auto last = ingest(one, 10, 1);
+  EXPECT_EQ(last.status, 429u) << last.body;
+  EXPECT_EQ(count(api1.port(), "orders").rows, 10);
 }
 
 TEST(ScaleOut, PartialRolesNeedTheSharedBus) {
