@@ -570,6 +570,50 @@ TEST_F(CoordinatorTest, ABatchClaimedAheadGoesBackWhenTheCoordinatorStops) {
   EXPECT_EQ(stats.dead_letters, 0u);  // an outage uses up no attempt
 }
 
+// The batch claimed ahead holds only what had arrived when it was claimed;
+// the next cycle tops it up with what came since and writes one full file,
+// not a small one and then another.
+TEST_F(CoordinatorTest, ABatchClaimedAheadIsToppedUpWithWhatCameSince) {
+  create_append("orders");
+  StallingStore stalling(node_->store());
+  CoordinatorOptions options;
+  options.consumer = "ahead";
+  options.max_batch_events = 10;
+  options.max_batch_age = std::chrono::seconds(30);  // no cycle starts on age
+  Coordinator coordinator(node_->catalog(), node_->bus(), stalling, options);
+  auto events = [](int first, int count) {
+    std::vector<std::string> out;
+    for (int i = first; i < first + count; ++i)
+      out.push_back("{\"id\": " + std::to_string(i) + "}");
+    return out;
+  };
+  publish("orders", events(0, 13));
+  coordinator.start();
+  coordinator.notify_published(13);
+  stalling.wait_until_stalled();  // the first 10 are being stored
+  // Meanwhile the other 3 are claimed ahead...
+  for (int i = 0; i < 500 && node_->bus().stats().pending > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(node_->bus().stats().pending, 0u);
+  ASSERT_EQ(node_->bus().stats().in_flight, 13u);
+  // ...and 7 more arrive before the next cycle.
+  publish("orders", events(13, 7));
+  stalling.release();
+  for (int i = 0; i < 500 && coordinator.watermark() < 20; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  coordinator.stop();
+  auto latest = node_->catalog().latest_snapshot("shop");
+  ASSERT_TRUE(latest.has_value());
+  std::vector<std::int64_t> rows;
+  for (const auto& f : node_->catalog().live_files("shop", latest->id, "orders")) {
+    rows.push_back(f.row_count);
+  }
+  EXPECT_EQ(rows, (std::vector<std::int64_t>{10, 10}));
+  EXPECT_EQ(scalar("SELECT count(DISTINCT id) FROM orders"), "20");
+}
+
 TEST_F(CoordinatorTest, ACoordinatorWhoseLeaseRanOutLosesTheRaceAndReturnsTheBatch) {
   create_append("orders");
   StallingStore stalling(node_->store());
