@@ -189,6 +189,13 @@ IngestOutcome IngestService::ingest(const IngestRequest& request) {
   for (const auto& e : validation.valid) {
     if (!e.idempotency_key.empty()) keys.push_back(e.idempotency_key);
   }
+  // Other nodes' unsettled records first, the catalog next: a record is
+  // acked (and leaves the bus) only after its commit is in the catalog, so
+  // a key published anywhere before this request is found in one of them.
+  std::map<std::string, bus::Position> unsettled;
+  if (!keys.empty() && options_.unsettled_keys) {
+    unsettled = options_.unsettled_keys(request.product, request.table, keys);
+  }
   auto committed = keys.empty() ? std::map<std::string, catalog::IdempotencyHit>{}
                                 : catalog_.find_idempotency(request.product, request.table, keys);
 
@@ -212,6 +219,11 @@ IngestOutcome IngestService::ingest(const IngestRequest& request) {
         if (auto pending = pending_keys_.find(id); pending != pending_keys_.end()) {
           ++outcome.duplicates;
           token_position = std::max(token_position, pending->second);
+          continue;
+        }
+        if (auto other = unsettled.find(e.idempotency_key); other != unsettled.end()) {
+          ++outcome.duplicates;
+          token_position = std::max(token_position, other->second);
           continue;
         }
         if (!in_request.insert(e.idempotency_key).second) {

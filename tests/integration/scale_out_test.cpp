@@ -264,6 +264,52 @@ TEST(ScaleOut, DailyEventQuotaCountsWhatEveryNodeCommitted) {
   EXPECT_EQ(count(api1.port(), "orders").rows, 10);
 }
 
+// A retry sent to another API node before the events are committed gets
+// the answer the first node would give: duplicates, and a token covering
+// the first publish; the events are written once.
+TEST(ScaleOut, ARetryOnAnotherNodeBeforeTheCommitIsADuplicate) {
+  TempDir dir;
+  PostgresServer pg;
+  const std::string url = pg.create_database("retry");
+  S3Server s3(dir.path() / "s3", "lake");
+  const auto flags = shared_flags(url, s3);
+  ServiceProcess api1(dir.path() / "api1", with(flags, {"--roles", "api", "--node-id", "api1"}));
+  ServiceProcess api2(dir.path() / "api2", with(flags, {"--roles", "api", "--node-id", "api2"}));
+  HttpClient one("127.0.0.1", api1.port());
+  HttpClient two("127.0.0.1", api2.port());
+  ASSERT_EQ(one.post("/v1/products", R"({"name":"shop"})").status, 201u);
+  ASSERT_EQ(
+      one.post("/v1/products/shop/tables",
+               R"({"name":"orders","kind":"append","columns":[{"name":"id","type":"bigint"}]})")
+          .status,
+      201u);
+  // No coordinator yet: nothing is committed while the retry comes.
+  auto first = one.post("/v1/products/shop/tables/orders/events", batch(0, 5));
+  ASSERT_EQ(first.status, 202u) << first.body;
+  EXPECT_EQ(first.json().at("accepted").to_number<int>(), 5);
+  auto retry = two.post("/v1/products/shop/tables/orders/events", batch(0, 5));
+  ASSERT_EQ(retry.status, 202u) << retry.body;
+  EXPECT_EQ(retry.json().at("accepted").to_number<int>(), 0) << retry.body;
+  EXPECT_EQ(retry.json().at("duplicates").to_number<int>(), 5) << retry.body;
+  EXPECT_EQ(retry.json().at("visibility_token"), first.json().at("visibility_token"));
+  // Part new, part retried: only the new events are accepted.
+  auto mixed = two.post("/v1/products/shop/tables/orders/events", batch(3, 4));
+  ASSERT_EQ(mixed.status, 202u) << mixed.body;
+  EXPECT_EQ(mixed.json().at("accepted").to_number<int>(), 2) << mixed.body;
+  EXPECT_EQ(mixed.json().at("duplicates").to_number<int>(), 2) << mixed.body;
+
+  ServiceProcess coordinator(dir.path() / "c1",
+                             with(flags, {"--roles", "coordinator", "--node-id", "c1"}));
+  wait_visible(api2.port(), std::string(mixed.json().at("visibility_token").as_string()));
+  const Counts rows = count(api1.port(), "orders");
+  EXPECT_EQ(rows.rows, 7);
+  EXPECT_EQ(rows.distinct_ids, 7);
+  // Committed now: a retry on either node is found in the catalog.
+  auto late = two.post("/v1/products/shop/tables/orders/events", batch(0, 7));
+  ASSERT_TRUE(late.status == 200 || late.status == 202) << late.body;
+  EXPECT_EQ(late.json().at("duplicates").to_number<int>(), 7) << late.body;
+}
+
 TEST(ScaleOut, PartialRolesNeedTheSharedBus) {
   auto r = run_binary({"serve", "--roles", "api", "--listen", "127.0.0.1:0"});
   EXPECT_EQ(r.exit_code, 2) << r.out << r.err;

@@ -48,6 +48,9 @@ constexpr const char* kSchema[] = {
     "WHERE consumer IS NOT NULL",
     "CREATE INDEX IF NOT EXISTS bus_events_by_holder ON bus_events (consumer, product, table_name) "
     "WHERE consumer IS NOT NULL",
+    // Unsettled records by idempotency key (a retry sent to another node).
+    "CREATE INDEX IF NOT EXISTS bus_events_by_key ON bus_events (product, table_name, idem_key) "
+    "WHERE idem_key <> ''::bytea",
     "CREATE TABLE IF NOT EXISTS bus_dead_letters ("
     "  position BIGINT PRIMARY KEY,"
     "  product TEXT NOT NULL,"
@@ -672,6 +675,35 @@ void PostgresBus::leave(const std::string& consumer) {
     tx.exec_params("DELETE FROM bus_consumers WHERE consumer = $1", consumer);
     tx.exec_params(kReleaseTableLeases, consumer);
   });
+}
+
+std::map<std::string, Position> PostgresBus::unsettled_keys(
+    const std::string& product, const std::string& table,
+    const std::vector<std::string>& keys) const {
+  std::map<std::string, Position> found;
+  if (keys.empty()) return found;
+  // Keys as hex text (they are bytes), one array parameter.
+  std::string array = "{";
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (i > 0) array += ',';
+    array += '"';
+    array += hex(keys[i]);
+    array += '"';
+  }
+  array += '}';
+  pg::run_transaction<pqxx::read_transaction>(*pool_, [&](Tx& tx) {
+    found.clear();
+    auto rows = tx.exec_params(
+        "SELECT idem_key, min(position) FROM bus_events "
+        "WHERE product = $1 AND table_name = $2 AND idem_key <> ''::bytea "
+        "AND idem_key = ANY (SELECT decode(k, 'hex') FROM unnest($3::text[]) AS k) "
+        "GROUP BY idem_key",
+        product, table, array);
+    for (const auto& row : rows) {
+      found[pqxx::binarystring(row[0]).str()] = row[1].as<Position>();
+    }
+  });
+  return found;
 }
 
 Position PostgresBus::last_position() const {

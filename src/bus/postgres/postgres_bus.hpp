@@ -57,6 +57,7 @@
 #include <cstdint>
 #include <deque>
 #include <exception>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -113,6 +114,16 @@ class PostgresBus final : public IngestBus {
   BusStats stats() const override;
   Position last_position() const override;
   void leave(const std::string& consumer) override;
+
+  // Of `keys` (non-empty idempotency keys of `product`'s `table`), those
+  // held by records published and not yet acked, dead-lettered or dropped,
+  // whichever node published them: key -> its lowest such position. A record
+  // is acked only after its commit is in the catalog, so a key looked up
+  // here first and in the catalog's idempotency records next is found in
+  // one of the two once any node's publish of it has returned.
+  std::map<std::string, Position> unsettled_keys(const std::string& product,
+                                                 const std::string& table,
+                                                 const std::vector<std::string>& keys) const;
 
   // Transactions that published a group, since open (tests watch group commit).
   std::uint64_t group_commits() const;

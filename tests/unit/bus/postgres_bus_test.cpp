@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -63,6 +64,35 @@ TEST(PostgresBus, PartitionsAreDroppedOnceEverythingInThemIsSettled) {
   EXPECT_EQ(bus.replay_dead_letter(16), 42u);
   EXPECT_EQ(bus.dead_letters(10).size(), 4u);
   EXPECT_EQ(positions_of(claim_all(bus)), std::vector<Position>{42});
+}
+
+// Another node's retry finds the keys of records published anywhere and not
+// settled yet, by table; acked or dead-lettered records no longer hold theirs.
+TEST(PostgresBus, UnsettledKeysAreFoundFromAnyNodeUntilSettled) {
+  const std::string url = shared_postgres().create_database("bus_keys");
+  PostgresBus one(options_for(url));
+  PostgresBus other(options_for(url));
+  std::vector<Record> batch;
+  batch.push_back(make_record("a", "events", "k1"));
+  batch.push_back(make_record("b", "events", "k2"));
+  batch.push_back(make_record("c", "events", ""));
+  batch.push_back(make_record("d", "clicks", "k3"));
+  batch.push_back(make_record("e", "events", std::string("k\0\xff", 3)));  // keys are bytes
+  ASSERT_EQ(one.publish(std::move(batch)), range(1, 5));
+  const std::string odd("k\0\xff", 3);
+  auto found = other.unsettled_keys("sales", "events", {"k1", "k2", "k3", "nope", odd});
+  EXPECT_EQ(found, (std::map<std::string, Position>{{"k1", 1}, {"k2", 2}, {odd, 5}}));
+  EXPECT_EQ(other.unsettled_keys("sales", "clicks", {"k1", "k3"}),
+            (std::map<std::string, Position>{{"k3", 4}}));
+  EXPECT_TRUE(other.unsettled_keys("other", "events", {"k1"}).empty());
+  EXPECT_TRUE(other.unsettled_keys("sales", "events", {}).empty());
+
+  ASSERT_EQ(claim_all(other).size(), 5u);  // claimed: still unsettled
+  EXPECT_EQ(other.unsettled_keys("sales", "events", {"k1", "k2"}).size(), 2u);
+  other.ack("c", {1});
+  other.dead_letter("c", {2}, "bad");
+  EXPECT_EQ(one.unsettled_keys("sales", "events", {"k1", "k2", odd}),
+            (std::map<std::string, Position>{{odd, 5}}));
 }
 
 TEST(PostgresBus, TheSweepDropsPartitionsNoSettlementTouched) {
