@@ -7,8 +7,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <mutex>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -199,28 +201,44 @@ TEST(ScaleOut, TwoApiNodesAndTwoCoordinatorsSurviveACoordinatorKillAndAPostgresR
   }
 }
 
+// Two API nodes on one PostgreSQL (catalog and bus) and one S3-compatible
+// server, with the product "shop" and its append table "orders" (id
+// BIGINT); a coordinator joins when the test starts one.
+struct TwoApiNodes {
+  TempDir dir;
+  PostgresServer pg;
+  S3Server s3{dir.path() / "s3", "lake"};
+  std::vector<std::string> flags;
+  std::unique_ptr<ServiceProcess> api1, api2, coordinator;
+
+  TwoApiNodes(const std::string& database, const std::vector<std::string>& more)
+      : flags(with(shared_flags(pg.create_database(database), s3), more)) {
+    api1 = std::make_unique<ServiceProcess>(dir.path() / "api1",
+                                            with(flags, {"--roles", "api", "--node-id", "api1"}));
+    api2 = std::make_unique<ServiceProcess>(dir.path() / "api2",
+                                            with(flags, {"--roles", "api", "--node-id", "api2"}));
+    HttpClient c("127.0.0.1", api1->port());
+    if (c.post("/v1/products", R"({"name":"shop"})").status != 201 ||
+        c.post("/v1/products/shop/tables",
+               R"({"name":"orders","kind":"append","columns":[{"name":"id","type":"bigint"}]})")
+                .status != 201) {
+      throw std::runtime_error("creating the product and its table failed");
+    }
+  }
+  void start_coordinator() {
+    coordinator = std::make_unique<ServiceProcess>(
+        dir.path() / "c1", with(flags, {"--roles", "coordinator", "--node-id", "c1"}));
+  }
+};
+
 // The daily event quota holds across API nodes: each counts what the others
 // committed (read again every --quota-refresh-ms), and its own events once,
 // whether still waiting to be committed or committed.
 TEST(ScaleOut, DailyEventQuotaCountsWhatEveryNodeCommitted) {
-  TempDir dir;
-  PostgresServer pg;
-  const std::string url = pg.create_database("quota");
-  S3Server s3(dir.path() / "s3", "lake");
-  const auto flags =
-      with(shared_flags(url, s3), {"--quota-events-per-day", "10", "--quota-refresh-ms", "200"});
-  ServiceProcess api1(dir.path() / "api1", with(flags, {"--roles", "api", "--node-id", "api1"}));
-  ServiceProcess api2(dir.path() / "api2", with(flags, {"--roles", "api", "--node-id", "api2"}));
-  ServiceProcess coordinator(dir.path() / "c1",
-                             with(flags, {"--roles", "coordinator", "--node-id", "c1"}));
-  HttpClient one("127.0.0.1", api1.port());
-  HttpClient two("127.0.0.1", api2.port());
-  ASSERT_EQ(one.post("/v1/products", R"({"name":"shop"})").status, 201u);
-  ASSERT_EQ(
-      one.post("/v1/products/shop/tables",
-               R"({"name":"orders","kind":"append","columns":[{"name":"id","type":"bigint"}]})")
-          .status,
-      201u);
+  TwoApiNodes nodes("quota", {"--quota-events-per-day", "10", "--quota-refresh-ms", "200"});
+  nodes.start_coordinator();
+  HttpClient one("127.0.0.1", nodes.api1->port());
+  HttpClient two("127.0.0.1", nodes.api2->port());
   auto used_today = [](HttpClient& node) {
     auto r = node.get("/v1/products/shop/quota");
     EXPECT_EQ(r.status, 200u) << r.body;
@@ -243,7 +261,7 @@ TEST(ScaleOut, DailyEventQuotaCountsWhatEveryNodeCommitted) {
 
   auto six = ingest(one, 0, 6);
   ASSERT_TRUE(six.status == 200 || six.status == 202) << six.body;
-  wait_visible(api1.port(), std::string(six.json().at("visibility_token").as_string()));
+  wait_visible(nodes.api1->port(), std::string(six.json().at("visibility_token").as_string()));
   // Committed, the first node's six are counted once on both nodes.
   EXPECT_EQ(until_used(two, 6), 6);
   std::this_thread::sleep_for(std::chrono::milliseconds(400));  // two reads of the catalog
@@ -256,33 +274,21 @@ TEST(ScaleOut, DailyEventQuotaCountsWhatEveryNodeCommitted) {
   ASSERT_TRUE(four.status == 200 || four.status == 202) << four.body;
   // Not committed yet, the four count on the second node at once...
   EXPECT_EQ(used_today(two), 10);
-  wait_visible(api2.port(), std::string(four.json().at("visibility_token").as_string()));
+  wait_visible(nodes.api2->port(), std::string(four.json().at("visibility_token").as_string()));
   // ...and on the first once committed.
   EXPECT_EQ(until_used(one, 10), 10);
   auto last = ingest(one, 10, 1);
   EXPECT_EQ(last.status, 429u) << last.body;
-  EXPECT_EQ(count(api1.port(), "orders").rows, 10);
+  EXPECT_EQ(count(nodes.api1->port(), "orders").rows, 10);
 }
 
 // A retry sent to another API node before the events are committed gets
 // the answer the first node would give: duplicates, and a token covering
 // the first publish; the events are written once.
 TEST(ScaleOut, ARetryOnAnotherNodeBeforeTheCommitIsADuplicate) {
-  TempDir dir;
-  PostgresServer pg;
-  const std::string url = pg.create_database("retry");
-  S3Server s3(dir.path() / "s3", "lake");
-  const auto flags = shared_flags(url, s3);
-  ServiceProcess api1(dir.path() / "api1", with(flags, {"--roles", "api", "--node-id", "api1"}));
-  ServiceProcess api2(dir.path() / "api2", with(flags, {"--roles", "api", "--node-id", "api2"}));
-  HttpClient one("127.0.0.1", api1.port());
-  HttpClient two("127.0.0.1", api2.port());
-  ASSERT_EQ(one.post("/v1/products", R"({"name":"shop"})").status, 201u);
-  ASSERT_EQ(
-      one.post("/v1/products/shop/tables",
-               R"({"name":"orders","kind":"append","columns":[{"name":"id","type":"bigint"}]})")
-          .status,
-      201u);
+  TwoApiNodes nodes("retry", {});
+  HttpClient one("127.0.0.1", nodes.api1->port());
+  HttpClient two("127.0.0.1", nodes.api2->port());
   // No coordinator yet: nothing is committed while the retry comes.
   auto first = one.post("/v1/products/shop/tables/orders/events", batch(0, 5));
   ASSERT_EQ(first.status, 202u) << first.body;
@@ -298,10 +304,9 @@ TEST(ScaleOut, ARetryOnAnotherNodeBeforeTheCommitIsADuplicate) {
   EXPECT_EQ(mixed.json().at("accepted").to_number<int>(), 2) << mixed.body;
   EXPECT_EQ(mixed.json().at("duplicates").to_number<int>(), 2) << mixed.body;
 
-  ServiceProcess coordinator(dir.path() / "c1",
-                             with(flags, {"--roles", "coordinator", "--node-id", "c1"}));
-  wait_visible(api2.port(), std::string(mixed.json().at("visibility_token").as_string()));
-  const Counts rows = count(api1.port(), "orders");
+  nodes.start_coordinator();
+  wait_visible(nodes.api2->port(), std::string(mixed.json().at("visibility_token").as_string()));
+  const Counts rows = count(nodes.api1->port(), "orders");
   EXPECT_EQ(rows.rows, 7);
   EXPECT_EQ(rows.distinct_ids, 7);
   // Committed now: a retry on either node is found in the catalog.
