@@ -1,7 +1,7 @@
 // Scale-out figures against a real PostgreSQL 15 (catalog and bus) and a real
 // S3-compatible server (s3rver), both started on loopback for the run:
 //
-//   bench_scale_out [--events N] [--tables T] [--queries Q]
+//   bench_scale_out [--events N] [--tables T] [--queries Q] [--keys 0|1]
 //
 // 1. Commit throughput with 1 and with 2 coordinators. For each count a fresh
 //    database and S3 prefix: one API-only node (`--roles api`) takes N events
@@ -12,6 +12,8 @@
 //    spawn until the API node reports the last acknowledged token visible.
 //    Coordinators split the work by table (one writes a table at a time), so
 //    T should be at least the coordinator count. The rows are counted after.
+//    With --keys 1 every event carries an idempotency key (`_idempotency_key`),
+//    which ingest looks up in the bus and the catalog and the commit records.
 // 2. Raw DuckDB converting the same N events from NDJSON to Parquet (zstd),
 //    in this process: the reference the drain rate is compared with.
 // 3. Query latency with a cold and a warm local cache: a fresh API node (its
@@ -59,6 +61,7 @@ struct Args {
   int events = 200'000;
   int tables = 4;
   int queries = 5;
+  bool keys = false;
 };
 
 Args parse_args(int argc, char** argv) {
@@ -72,6 +75,8 @@ Args parse_args(int argc, char** argv) {
       a.tables = value;
     else if (flag == "--queries")
       a.queries = value;
+    else if (flag == "--keys")
+      a.keys = value != 0;
     else
       throw std::runtime_error("unknown flag " + flag);
   }
@@ -85,8 +90,9 @@ double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-// One event of ~200 bytes (as in the other ingest benchmarks).
-std::string event(int i) {
+// One event of ~200 bytes (as in the other ingest benchmarks), with an
+// idempotency key when `key`.
+std::string event(int i, bool key = false) {
   static const char* statuses[] = {"NEW", "PAID", "SHIPPED", "RETURNED"};
   char buf[320];
   std::snprintf(buf, sizeof buf,
@@ -95,7 +101,10 @@ std::string event(int i) {
                 R"(paid by card, shipped to warehouse %d"})",
                 i, i % 9973, i % 5000, i % 100, statuses[i % 4], 1 + i % 28, i % 24, i % 60,
                 (i / 60) % 60, i, i % 17);
-  return buf;
+  if (!key) return buf;
+  std::string keyed = buf;
+  keyed.insert(1, R"("_idempotency_key":"order-)" + std::to_string(i) + R"(",)");
+  return keyed;
 }
 
 const char* kColumns =
@@ -179,7 +188,7 @@ DrainRun drain_run(const fs::path& dir, PostgresServer& pg, const S3Server& s3, 
       HttpClient client("127.0.0.1", api.port());
       for (int b = next++; b < batches; b = next++) {
         std::string body;
-        for (int i = b * kBatch; i < (b + 1) * kBatch; ++i) body += event(i) + "\n";
+        for (int i = b * kBatch; i < (b + 1) * kBatch; ++i) body += event(i, args.keys) + "\n";
         auto r = client.post("/v1/products/bench/tables/" + table_name(b % args.tables) + "/events",
                              body, {{"Content-Type", "application/x-ndjson"}});
         require(r.status == 202 || r.status == 200, "ingest: " + std::to_string(r.status) + r.body);
@@ -260,8 +269,8 @@ int main(int argc, char** argv) {
     TempDir dir;
     PostgresServer pg(duckmesh::testing::PostgresDurability::durable);
     S3Server s3(dir.path() / "s3", "bench");
-    std::printf("scale-out bench: %d events (~200 B) in batches of %d over %d tables\n",
-                args.events, kBatch, args.tables);
+    std::printf("scale-out bench: %d events (~200 B)%s in batches of %d over %d tables\n",
+                args.events, args.keys ? " with idempotency keys" : "", kBatch, args.tables);
 
     std::vector<DrainRun> runs;
     std::string last_url;
@@ -269,11 +278,13 @@ int main(int argc, char** argv) {
       runs.push_back(drain_run(dir.path(), pg, s3, args, k, "run" + std::to_string(k), &last_url));
       const auto& r = runs.back();
       std::printf(
-          "{\"bench\":\"scale_out_drain\",\"coordinators\":%d,\"events\":%d,\"publish_s\":%.3f,"
+          "{\"bench\":\"scale_out_drain\",\"coordinators\":%d,\"events\":%d,\"keys\":%s,"
+          "\"publish_s\":%.3f,"
           "\"publish_events_per_s\":%.0f,\"drain_s\":%.3f,\"drain_events_per_s\":%.0f,"
           "\"rows\":%lld}\n",
-          r.coordinators, args.events, r.publish_s, args.events / r.publish_s, r.drain_s,
-          args.events / r.drain_s, static_cast<long long>(r.rows));
+          r.coordinators, args.events, args.keys ? "true" : "false", r.publish_s,
+          args.events / r.publish_s, r.drain_s, args.events / r.drain_s,
+          static_cast<long long>(r.rows));
       require(r.rows == args.events, "row count differs from the events sent");
     }
     const double raw_s = raw_duckdb_ndjson_to_parquet(dir.path(), args.events);

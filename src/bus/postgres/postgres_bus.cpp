@@ -682,11 +682,13 @@ std::map<std::string, Position> PostgresBus::unsettled_keys(
     const std::vector<std::string>& keys) const {
   std::map<std::string, Position> found;
   if (keys.empty()) return found;
-  // Keys as hex text (they are bytes), one array parameter.
+  // One bytea[] parameter, each key in bytea's hex form ("\\x..." inside an
+  // array literal), so the comparison is with a constant array and each
+  // partition's key index is probed, not scanned.
   std::string array = "{";
   for (std::size_t i = 0; i < keys.size(); ++i) {
     if (i > 0) array += ',';
-    array += '"';
+    array += "\"\\\\x";
     array += hex(keys[i]);
     array += '"';
   }
@@ -696,7 +698,7 @@ std::map<std::string, Position> PostgresBus::unsettled_keys(
     auto rows = tx.exec_params(
         "SELECT idem_key, min(position) FROM bus_events "
         "WHERE product = $1 AND table_name = $2 AND idem_key <> ''::bytea "
-        "AND idem_key = ANY (SELECT decode(k, 'hex') FROM unnest($3::text[]) AS k) "
+        "AND idem_key = ANY ($3::bytea[]) "
         "GROUP BY idem_key",
         product, table, array);
     for (const auto& row : rows) {
