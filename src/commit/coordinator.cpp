@@ -58,6 +58,13 @@ struct Metrics {
 };
 
 // Positions as inclusive ranges, for the catalog.
+std::vector<bus::Position> positions_of(const std::vector<bus::Record>& records) {
+  std::vector<bus::Position> positions;
+  positions.reserve(records.size());
+  for (const auto& r : records) positions.push_back(r.position);
+  return positions;
+}
+
 std::vector<catalog::PositionRange> to_ranges(std::vector<bus::Position> positions) {
   std::sort(positions.begin(), positions.end());
   positions.erase(std::unique(positions.begin(), positions.end()), positions.end());
@@ -526,7 +533,8 @@ CommitResult Coordinator::commit_cycle(bool defer_ack) {
       records.reserve(records.size() + more.size());
       std::move(more.begin(), more.end(), std::back_inserter(records));
       // Records go in position order (a record returned to the bus meanwhile
-      // may sit below the ones claimed ahead).
+      // may sit below the ones claimed ahead): of two events with one key,
+      // the first published is the one kept.
       auto by_position = [](const bus::Record& a, const bus::Record& b) {
         return a.position < b.position;
       };
@@ -547,9 +555,7 @@ CommitResult Coordinator::commit_cycle(bool defer_ack) {
     });
   }
 
-  std::vector<bus::Position> all_positions;
-  all_positions.reserve(records.size());
-  for (const auto& r : records) all_positions.push_back(r.position);
+  const std::vector<bus::Position> all_positions = positions_of(records);
 
   try {
     // Step 2: what a crash left committed but unacked.
@@ -823,11 +829,8 @@ void Coordinator::stop() {
   // A batch claimed ahead and never written goes back at once.
   if (next_claim_.valid()) {
     try {
-      auto unused = next_claim_.get();
-      std::vector<bus::Position> positions;
-      positions.reserve(unused.size());
-      for (const auto& r : unused) positions.push_back(r.position);
-      if (!positions.empty()) bus_.release(options_.consumer, positions);
+      const auto unused = next_claim_.get();
+      if (!unused.empty()) bus_.release(options_.consumer, positions_of(unused));
     } catch (const std::exception& e) {
       log::warn("returning a batch claimed ahead failed; lease expiry will redeliver",
                 {{"error", e.what()}});
