@@ -28,7 +28,6 @@
 #include "auth/api_keys.hpp"
 #include "auth/audit.hpp"
 #include "auth/authenticator.hpp"
-#include "bus/postgres/postgres_bus.hpp"
 #include "common/error.hpp"
 #include "common/heap.hpp"
 #include "domain/entity_ops.hpp"
@@ -230,12 +229,6 @@ int serve(const Config& config) {
       {.events_per_day = config.quota_events_per_day, .stored_bytes = config.quota_stored_bytes},
       std::move(product_quotas), std::chrono::milliseconds(config.quota_refresh_ms));
   ingest_options.quotas = &quotas;
-  if (auto* shared = dynamic_cast<bus::PostgresBus*>(&node.bus())) {
-    ingest_options.unsettled_keys = [shared](const std::string& product, const std::string& table,
-                                             const std::vector<std::string>& keys) {
-      return shared->unsettled_keys(product, table, keys);
-    };
-  }
   ingest::IngestService ingest(node.catalog(), node.bus(), node.coordinator(), products,
                                ingest_options);
   ingest::DeadLetters dead_letters(node.bus(), node.coordinator(), products);

@@ -24,6 +24,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -109,6 +110,18 @@ class IngestBus {
                                                const std::string& product) const = 0;
   std::vector<DeadLetter> dead_letters(std::size_t limit) const { return dead_letters(limit, {}); }
   virtual Position replay_dead_letter(Position position) = 0;
+
+  // Which of `keys` (non-empty idempotency keys of `product`'s `table`)
+  // records published and not yet acked, dead-lettered or dropped hold:
+  // key -> its lowest such position. At least the keys of records other
+  // processes published (a retry sent to another node); a bus that serves
+  // one process answers with none, its publisher knowing its own. A record
+  // is acked only after its commit is in the catalog, so a key looked up
+  // here first and in the catalog's idempotency records next is found in
+  // one of the two once any publish of it has returned.
+  virtual std::map<std::string, Position> unsettled_keys(
+      const std::string& product, const std::string& table,
+      const std::vector<std::string>& keys) const = 0;
 
   // Counts of what the bus holds. May cost time in proportion to the
   // backlog (the PostgreSQL bus counts rows): not for every request.

@@ -189,13 +189,11 @@ IngestOutcome IngestService::ingest(const IngestRequest& request) {
   for (const auto& e : validation.valid) {
     if (!e.idempotency_key.empty()) keys.push_back(e.idempotency_key);
   }
-  // Other nodes' unsettled records first, the catalog next: a record is
-  // acked (and leaves the bus) only after its commit is in the catalog, so
-  // a key published anywhere before this request is found in one of them.
-  std::map<std::string, bus::Position> unsettled;
-  if (!keys.empty() && options_.unsettled_keys) {
-    unsettled = options_.unsettled_keys(request.product, request.table, keys);
-  }
+  // The bus's unsettled records first (other nodes' publishes), the
+  // catalog next: a key published anywhere before this request is in one of
+  // them (see IngestBus::unsettled_keys).
+  const auto unsettled = keys.empty() ? std::map<std::string, bus::Position>{}
+                                      : bus_.unsettled_keys(request.product, request.table, keys);
   auto committed = keys.empty() ? std::map<std::string, catalog::IdempotencyHit>{}
                                 : catalog_.find_idempotency(request.product, request.table, keys);
 

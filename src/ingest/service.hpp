@@ -29,7 +29,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <functional>
 #include <list>
 #include <map>
 #include <memory>
@@ -55,14 +54,6 @@ struct IngestOptions {
   std::size_t max_decompressed_bytes = 256u << 20;
   std::size_t remembered_responses = 10'000;  // Idempotency-Key replies kept in memory
   Quotas* quotas = nullptr;                   // per-product quotas; null: none
-  // On a bus that several nodes share: which of a table's idempotency keys
-  // records that any node published and that are not settled yet hold
-  // (key -> position), so a retry sent to another node before the commit is
-  // answered as a duplicate too. Null on a bus one process serves (this
-  // service remembers every key it published).
-  std::function<std::map<std::string, bus::Position>(
-      const std::string& product, const std::string& table, const std::vector<std::string>& keys)>
-      unsettled_keys;
 };
 
 struct IngestRequest {

@@ -128,6 +128,13 @@ class LocalLogBus final : public IngestBus {
   std::vector<DeadLetter> dead_letters(std::size_t limit,
                                        const std::string& product) const override;
   Position replay_dead_letter(Position position) override;
+  // None: the log serves one process, whose ingest remembers the keys it
+  // published until they are committed.
+  std::map<std::string, Position> unsettled_keys(
+      const std::string& /*product*/, const std::string& /*table*/,
+      const std::vector<std::string>& /*keys*/) const override {
+    return {};
+  }
   BusStats stats() const override;
   Position last_position() const override;
   // One process consumes the local log: nothing is shared, nothing to do.

@@ -111,19 +111,12 @@ class PostgresBus final : public IngestBus {
   std::vector<DeadLetter> dead_letters(std::size_t limit,
                                        const std::string& product) const override;
   Position replay_dead_letter(Position position) override;
+  std::map<std::string, Position> unsettled_keys(
+      const std::string& product, const std::string& table,
+      const std::vector<std::string>& keys) const override;
   BusStats stats() const override;
   Position last_position() const override;
   void leave(const std::string& consumer) override;
-
-  // Of `keys` (non-empty idempotency keys of `product`'s `table`), those
-  // held by records published and not yet acked, dead-lettered or dropped,
-  // whichever node published them: key -> its lowest such position. A record
-  // is acked only after its commit is in the catalog, so a key looked up
-  // here first and in the catalog's idempotency records next is found in
-  // one of the two once any node's publish of it has returned.
-  std::map<std::string, Position> unsettled_keys(const std::string& product,
-                                                 const std::string& table,
-                                                 const std::vector<std::string>& keys) const;
 
   // Transactions that published a group, since open (tests watch group commit).
   std::uint64_t group_commits() const;
