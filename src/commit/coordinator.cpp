@@ -322,6 +322,12 @@ std::string Coordinator::read_json_source(const std::filesystem::path& staging,
          ", format='newline_delimited', columns=" + columns + ")";
 }
 
+std::string Coordinator::parquet_options() const {
+  return " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE " +
+         std::to_string(options_.row_group_size) + ", DICTIONARY_SIZE_LIMIT " +
+         std::to_string(options_.dictionary_size_limit) + ", RETURN_STATS)";
+}
+
 std::vector<catalog::NewFile> Coordinator::write_records(
     const catalog::TableInfo& table, const std::vector<const bus::Record*>& records) {
   auto table_schema = schema::TableSchema::from_json_text(table.schema_json);
@@ -394,8 +400,7 @@ std::vector<catalog::NewFile> Coordinator::write_records(
     try {
       auto written =
           written_statistics(run("COPY (" + source + ") TO " + duck::quote_literal(local.string()) +
-                                 " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE " +
-                                 std::to_string(options_.row_group_size) + ", RETURN_STATS)"),
+                                 parquet_options()),
                              stat_columns, table_schema);
       file.row_count = written.row_count;
       file.stats = std::move(written.stats);
@@ -441,9 +446,7 @@ std::vector<catalog::NewFile> Coordinator::write_records(
     file.partition_json = boost::json::serialize(pj);
     auto written = written_statistics(
         conn_->query("COPY (SELECT * EXCLUDE (_dm_partition) FROM staged WHERE " + where + ") TO " +
-                     duck::quote_literal(local.string()) +
-                     " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE " +
-                     std::to_string(options_.row_group_size) + ", RETURN_STATS)"),
+                     duck::quote_literal(local.string()) + parquet_options()),
         stat_columns, table_schema);
     file.row_count = written.row_count;
     file.stats = std::move(written.stats);

@@ -71,6 +71,12 @@ struct CoordinatorOptions {
   std::chrono::milliseconds max_batch_age{200};
   std::chrono::milliseconds lease{120'000};
   std::int64_t row_group_size = 122'880;
+  // Distinct values a column chunk may have and still be written with a
+  // dictionary. DuckDB's own limit keeps trying a dictionary on columns of
+  // nearly unique values (ids, free text) long after it can pay off; ingest
+  // files give up early and keep dictionaries for categorical columns. The
+  // compactor writes the files that live long with DuckDB's defaults.
+  std::int64_t dictionary_size_limit = 1'000;
   int duckdb_threads = 0;  // 0: DuckDB's default
   // False on a node without the coordinator role: the loop never claims, it
   // only follows the catalog watermark so wait_for still answers (another
@@ -149,6 +155,8 @@ class Coordinator {
     std::int64_t row_count = 0;
     std::vector<catalog::ColumnStats> stats;
   };
+  // The options of a data file's COPY: " (FORMAT parquet, ...)".
+  std::string parquet_options() const;
   static Written written_statistics(duck::Result copy_result,
                                     const std::vector<const schema::Column*>& stat_columns,
                                     const schema::TableSchema& table_schema);

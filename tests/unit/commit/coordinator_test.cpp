@@ -9,6 +9,10 @@
 
 #include "app/node.hpp"
 #include "common/error.hpp"
+#include "duck/connection.hpp"
+#include "duck/database.hpp"
+#include "duck/sql_literal.hpp"
+#include "duck/value.hpp"
 #include "support/service_process.hpp"
 #include "unit/commit/test_support.hpp"
 
@@ -181,6 +185,48 @@ TEST(CoordinatorStatistics, FileStatisticsSpanRowGroupsAndNeverUnderstateBounds)
     EXPECT_EQ(std::to_string(by_column[column].null_count), rows[0][2]) << column;
   }
   EXPECT_EQ(by_column["b"].min.value_or("?"), "false");
+}
+
+// Ingest files are written for speed: a column of more distinct values than
+// dictionary_size_limit (1000) is written plain, though a dictionary would
+// pay off (each of 2000 ids comes 10 times); one of 8 values keeps it.
+TEST(CoordinatorFiles, DataFilesKeepDictionariesForCategoricalColumnsOnly) {
+  TempDir dir;
+  app::NodeOptions options;
+  options.data_dir = dir.path();
+  options.coordinator.max_batch_events = 50'000;
+  app::Node node(options);
+  node.catalog().create_product({"shop", "", ""});
+  node.catalog().create_table(
+      "shop", {"t",
+               catalog::TableKind::append,
+               {},
+               {},
+               R"J([{"name":"id","type":"varchar"},{"name":"kind","type":"varchar"}])J",
+               "{}"});
+  std::vector<std::string> payloads;
+  for (int i = 0; i < 20'000; ++i) {
+    payloads.push_back("{\"id\":\"order-" + std::to_string(i % 2000) + "\",\"kind\":\"kind-" +
+                       std::to_string(i % 8) + "\"}");
+  }
+  test_support::publish(node, "shop", "t", payloads);
+  auto result = node.coordinator().commit_once();
+  ASSERT_EQ(result.committed, 20'000u);
+  auto files = node.catalog().live_files("shop", result.snapshots.at(0).id, "t");
+  ASSERT_EQ(files.size(), 1u);
+  duck::Database db(":memory:");
+  duck::Connection conn(db);
+  auto rows = conn.query("SELECT path_in_schema, encodings FROM parquet_metadata(" +
+                         duck::quote_literal(node.store().local_path(files[0].path).string()) +
+                         ") WHERE path_in_schema IN ('id', 'kind')")
+                  .fetch_all();
+  ASSERT_FALSE(rows.empty());
+  for (const auto& row : rows) {
+    const auto column = duck::text_or_null(row[0]).value_or("");
+    const auto encodings = duck::text_or_null(row[1]).value_or("");
+    EXPECT_EQ(encodings.find("DICTIONARY") != std::string::npos, column == "kind")
+        << column << ": " << encodings;
+  }
 }
 
 TEST_F(CoordinatorTest, ABatchOfManyChunksReadOnEveryThreadHoldsEachEventOnce) {
