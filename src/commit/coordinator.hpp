@@ -75,7 +75,8 @@ struct CoordinatorOptions {
   // dictionary. DuckDB's own limit keeps trying a dictionary on columns of
   // nearly unique values (ids, free text) long after it can pay off; ingest
   // files give up early and keep dictionaries for categorical columns. The
-  // compactor writes the files that live long with DuckDB's defaults.
+  // compactor, which merges small files into large ones, uses DuckDB's
+  // defaults.
   std::int64_t dictionary_size_limit = 1'000;
   int duckdb_threads = 0;  // 0: DuckDB's default
   // False on a node without the coordinator role: the loop never claims, it
