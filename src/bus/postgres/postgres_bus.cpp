@@ -21,10 +21,15 @@ namespace {
 
 using Tx = pqxx::transaction_base;
 
-constexpr int kSchemaVersion = 1;
+// Version 1 lacked bus_events_by_key; 2 is the list below. A change to the
+// list bumps it.
+constexpr int kSchemaVersion = 2;
 
-// Created under an advisory lock by the first open; every statement is a
-// no-op when its object exists, so any number of nodes may open at once.
+// Run under an advisory lock by an open that finds the bus new or at an
+// older version (every statement a no-op for what exists), never by one that
+// finds it current: a CREATE INDEX, even IF NOT EXISTS, locks bus_events
+// against every publish in progress, and a node starting while others
+// publish deadlocked with a publisher holding the head row.
 constexpr const char* kSchema[] = {
     "CREATE TABLE IF NOT EXISTS bus_schema (version INTEGER NOT NULL)",
     "CREATE TABLE IF NOT EXISTS bus_head ("
@@ -201,22 +206,31 @@ PostgresBus::PostgresBus(PostgresBusOptions options) : options_(std::move(option
   pool_ = std::make_unique<pg::ConnectionPool>(pool_options(options_));
   partition_width_ = pg::run_transaction<pqxx::work>(*pool_, [&](Tx& tx) {
     tx.exec("SELECT pg_advisory_xact_lock(hashtext('duckmesh ingest bus schema'))");
-    for (const char* statement : kSchema) tx.exec(statement);
-    const auto version = tx.exec("SELECT max(version) FROM bus_schema");
-    if (version[0][0].is_null()) {
-      tx.exec_params("INSERT INTO bus_schema (version) VALUES ($1)", kSchemaVersion);
-    } else if (version[0][0].as<int>() > kSchemaVersion) {
+    const int version =
+        tx.exec("SELECT to_regclass('bus_schema') IS NOT NULL")[0][0].as<bool>()
+            ? tx.exec("SELECT COALESCE(max(version), 0) FROM bus_schema")[0][0].as<int>()
+            : 0;
+    if (version > kSchemaVersion) {
       throw Error(ErrorCode::internal, "PostgreSQL bus: the database holds bus schema version " +
-                                           std::string(version[0][0].c_str()) +
+                                           std::to_string(version) +
                                            ", newer than this binary knows (" +
                                            std::to_string(kSchemaVersion) + "); upgrade it");
     }
-    tx.exec_params(
-        "INSERT INTO bus_head (id, last_position, partition_positions) VALUES (1, 0, $1) "
-        "ON CONFLICT (id) DO NOTHING",
-        static_cast<std::int64_t>(options_.partition_positions));
-    return tx.exec("SELECT partition_positions FROM bus_head WHERE id = 1")[0][0]
-        .as<std::uint64_t>();
+    if (version < kSchemaVersion) {
+      for (const char* statement : kSchema) tx.exec(statement);
+      tx.exec_params("INSERT INTO bus_schema (version) VALUES ($1)", kSchemaVersion);
+    }
+    // Read before any insert: inserting the head row, even ON CONFLICT DO
+    // NOTHING, would wait for a publish that holds it.
+    auto head = tx.exec("SELECT partition_positions FROM bus_head WHERE id = 1");
+    if (head.empty()) {
+      tx.exec_params(
+          "INSERT INTO bus_head (id, last_position, partition_positions) VALUES (1, 0, $1) "
+          "ON CONFLICT (id) DO NOTHING",
+          static_cast<std::int64_t>(options_.partition_positions));
+      head = tx.exec("SELECT partition_positions FROM bus_head WHERE id = 1");
+    }
+    return head[0][0].as<std::uint64_t>();
   });
 }
 

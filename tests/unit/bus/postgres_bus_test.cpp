@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <future>
 #include <map>
+#include <pqxx/pqxx>
 #include <set>
 #include <thread>
 
@@ -150,6 +152,62 @@ TEST(PostgresBus, NodesOpeningANewDatabaseAtOnceShareOneSchema) {
   EXPECT_EQ(buses[0]->stats().last_position, 28u);
   EXPECT_EQ(buses[0]->partition_count(), 3u);  // 28 positions, 10 to 13 per partition
   EXPECT_EQ(claim_all(*buses[3]).size(), 28u);
+}
+
+// A node starting while others publish: its open must not wait for a
+// publish in progress. It used to run the schema's CREATE INDEX IF NOT
+// EXISTS every time, whose lock on bus_events waits for every publish, and
+// then insert the head row, which waits for the publish holding it: two
+// nodes could deadlock until one gave up.
+TEST(PostgresBus, OpeningABusInUseWaitsForNoPublishInProgress) {
+  const std::string url = shared_postgres().create_database("bus_busy");
+  PostgresBus first(options_for(url));
+  first.publish(records(3));
+  // Another node's publish, half done: the head row locked and a record
+  // written, not committed.
+  pqxx::connection other(url);
+  pqxx::work publishing(other);
+  publishing.exec("UPDATE bus_head SET last_position = 4 WHERE id = 1");
+  publishing.exec(
+      "INSERT INTO bus_events (position, product, table_name, idem_key, payload, "
+      "ingested_unix_us) VALUES (4, 'p', 't', ''::bytea, 'x'::bytea, 0)");
+  auto opening = std::async(std::launch::async,
+                            [&] { return std::make_unique<PostgresBus>(options_for(url)); });
+  const bool opened = opening.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
+  publishing.abort();
+  EXPECT_TRUE(opened) << "the open waited for the publish in progress";
+  auto second = opening.get();
+  EXPECT_EQ(second->publish(records(1)), std::vector<Position>{4});
+  EXPECT_EQ(claim_all(first).size(), 4u);
+}
+
+// Opening a bus of an older schema version completes its schema; one of a
+// newer version is refused.
+TEST(PostgresBus, AnOlderBusIsCompletedAndANewerOneRefused) {
+  using duckmesh::testing::PostgresServer;
+  const std::string url = shared_postgres().create_database("bus_versions");
+  PostgresBus(options_for(url)).publish(records(2));
+  // As version 1 left it: no index of unsettled records by key.
+  PostgresServer::query(url, "DROP INDEX bus_events_by_key");
+  PostgresServer::query(url, "DELETE FROM bus_schema");
+  PostgresServer::query(url, "INSERT INTO bus_schema (version) VALUES (1)");
+  PostgresBus upgraded(options_for(url));
+  EXPECT_EQ(PostgresServer::query(url,
+                                  "SELECT count(*) FROM pg_indexes WHERE indexname = "
+                                  "'bus_events_by_key'"),
+            "1");
+  EXPECT_EQ(PostgresServer::query(url, "SELECT max(version) FROM bus_schema"), "2");
+  EXPECT_EQ(claim_all(upgraded).size(), 2u);
+
+  PostgresServer::query(url, "INSERT INTO bus_schema (version) VALUES (3)");
+  try {
+    PostgresBus newer(options_for(url));
+    ADD_FAILURE() << "a bus of schema version 3 was opened";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.message()).find("version 3, newer than this binary knows (2)"),
+              std::string::npos)
+        << e.message();
+  }
 }
 
 TEST(PostgresBus, ARecordItCannotStoreFailsOnlyItsOwnPublish) {
