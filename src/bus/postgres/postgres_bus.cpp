@@ -21,15 +21,16 @@ namespace {
 
 using Tx = pqxx::transaction_base;
 
-// Version 1 lacked bus_events_by_key; 2 is the list below. A change to the
-// list bumps it.
-constexpr int kSchemaVersion = 2;
+// A layout an older binary cannot use bumps it; objects added beside what
+// it uses (an index) do not, so older nodes keep working beside newer ones.
+constexpr int kSchemaVersion = 1;
 
-// Run under an advisory lock by an open that finds the bus new or at an
-// older version (every statement a no-op for what exists), never by one that
-// finds it current: a CREATE INDEX, even IF NOT EXISTS, locks bus_events
-// against every publish in progress, and a node starting while others
-// publish deadlocked with a publisher holding the head row.
+// Run under an advisory lock by an open that finds one of kSchemaObjects
+// missing (a new bus, or one from before an object was added; every
+// statement a no-op for what exists), never by one that finds them all: a
+// CREATE INDEX, even IF NOT EXISTS, locks bus_events against every publish
+// in progress, and a node starting while others published deadlocked with
+// a publisher holding the head row.
 constexpr const char* kSchema[] = {
     "CREATE TABLE IF NOT EXISTS bus_schema (version INTEGER NOT NULL)",
     "CREATE TABLE IF NOT EXISTS bus_head ("
@@ -80,6 +81,11 @@ constexpr const char* kSchema[] = {
     "  consumer TEXT PRIMARY KEY,"
     "  seen_until TIMESTAMPTZ NOT NULL)",
 };
+
+// What kSchema creates, by name.
+constexpr const char* kSchemaObjects =
+    "{bus_schema,bus_head,bus_events,bus_events_leased,bus_events_by_holder,bus_events_by_key,"
+    "bus_dead_letters,bus_dead_letters_by_age,bus_table_leases,bus_consumers}";
 
 // Rows per multi-row INSERT (6 parameters each, well below libpq's 65535).
 constexpr std::size_t kInsertChunk = 1000;
@@ -206,19 +212,22 @@ PostgresBus::PostgresBus(PostgresBusOptions options) : options_(std::move(option
   pool_ = std::make_unique<pg::ConnectionPool>(pool_options(options_));
   partition_width_ = pg::run_transaction<pqxx::work>(*pool_, [&](Tx& tx) {
     tx.exec("SELECT pg_advisory_xact_lock(hashtext('duckmesh ingest bus schema'))");
-    const int version =
-        tx.exec("SELECT to_regclass('bus_schema') IS NOT NULL")[0][0].as<bool>()
-            ? tx.exec("SELECT COALESCE(max(version), 0) FROM bus_schema")[0][0].as<int>()
-            : 0;
-    if (version > kSchemaVersion) {
+    const bool complete = tx.exec_params(
+                                "SELECT bool_and(to_regclass(name) IS NOT NULL) FROM "
+                                "unnest($1::text[]) AS name",
+                                kSchemaObjects)[0][0]
+                              .as<bool>();
+    if (!complete) {
+      for (const char* statement : kSchema) tx.exec(statement);
+    }
+    const auto version = tx.exec("SELECT max(version) FROM bus_schema");
+    if (version[0][0].is_null()) {
+      tx.exec_params("INSERT INTO bus_schema (version) VALUES ($1)", kSchemaVersion);
+    } else if (version[0][0].as<int>() > kSchemaVersion) {
       throw Error(ErrorCode::internal, "PostgreSQL bus: the database holds bus schema version " +
-                                           std::to_string(version) +
+                                           std::string(version[0][0].c_str()) +
                                            ", newer than this binary knows (" +
                                            std::to_string(kSchemaVersion) + "); upgrade it");
-    }
-    if (version < kSchemaVersion) {
-      for (const char* statement : kSchema) tx.exec(statement);
-      tx.exec_params("INSERT INTO bus_schema (version) VALUES ($1)", kSchemaVersion);
     }
     // Read before any insert: inserting the head row, even ON CONFLICT DO
     // NOTHING, would wait for a publish that holds it.
