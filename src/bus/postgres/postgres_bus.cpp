@@ -8,7 +8,10 @@
 #include <pqxx/prepared_statement>
 #include <pqxx/result>
 #include <pqxx/transaction>
+#include <string>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 #include "common/error.hpp"
 #include "pg/array_literal.hpp"
@@ -25,7 +28,7 @@ using Tx = pqxx::transaction_base;
 // it uses (an index) do not, so older nodes keep working beside newer ones.
 constexpr int kSchemaVersion = 1;
 
-// Run under an advisory lock by an open that finds one of kSchemaObjects
+// Run under an advisory lock by an open that finds one of these objects
 // missing (a new bus, or one from before an object was added; every
 // statement a no-op for what exists), never by one that finds them all: a
 // CREATE INDEX, even IF NOT EXISTS, locks bus_events against every publish
@@ -82,10 +85,22 @@ constexpr const char* kSchema[] = {
     "  seen_until TIMESTAMPTZ NOT NULL)",
 };
 
-// What kSchema creates, by name.
-constexpr const char* kSchemaObjects =
-    "{bus_schema,bus_head,bus_events,bus_events_leased,bus_events_by_holder,bus_events_by_key,"
-    "bus_dead_letters,bus_dead_letters_by_age,bus_table_leases,bus_consumers}";
+// What kSchema creates: the name after each statement's "IF NOT EXISTS".
+std::vector<std::string> schema_objects() {
+  constexpr std::string_view kMarker = "IF NOT EXISTS ";
+  std::vector<std::string> names;
+  for (const std::string_view statement : kSchema) {
+    const auto marker = statement.find(kMarker);
+    if (marker == std::string_view::npos) {
+      throw Error(
+          ErrorCode::internal,
+          "PostgreSQL bus: a schema statement creates no named object: " + std::string(statement));
+    }
+    const auto name = marker + kMarker.size();
+    names.emplace_back(statement.substr(name, statement.find(' ', name) - name));
+  }
+  return names;
+}
 
 // Rows per multi-row INSERT (6 parameters each, well below libpq's 65535).
 constexpr std::size_t kInsertChunk = 1000;
@@ -215,7 +230,7 @@ PostgresBus::PostgresBus(PostgresBusOptions options) : options_(std::move(option
     const bool complete = tx.exec_params(
                                 "SELECT bool_and(to_regclass(name) IS NOT NULL) FROM "
                                 "unnest($1::text[]) AS name",
-                                kSchemaObjects)[0][0]
+                                pg::text_array(schema_objects()))[0][0]
                               .as<bool>();
     if (!complete) {
       for (const char* statement : kSchema) tx.exec(statement);
