@@ -57,7 +57,7 @@ struct Metrics {
   }
 };
 
-// Positions as inclusive ranges, for the catalog.
+// The records' positions, in their order.
 std::vector<bus::Position> positions_of(const std::vector<bus::Record>& records) {
   std::vector<bus::Position> positions;
   positions.reserve(records.size());
@@ -65,6 +65,7 @@ std::vector<bus::Position> positions_of(const std::vector<bus::Record>& records)
   return positions;
 }
 
+// Positions as inclusive ranges, for the catalog.
 std::vector<catalog::PositionRange> to_ranges(std::vector<bus::Position> positions) {
   std::sort(positions.begin(), positions.end());
   positions.erase(std::unique(positions.begin(), positions.end()), positions.end());

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace duckmesh::pg {
@@ -31,6 +32,33 @@ inline std::string text_array(const std::vector<std::string>& values) {
       if (c == '"' || c == '\\') out += '\\';
       out += c;
     }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+// Bytes in bytea's hex form without its \x prefix ("00ff"), for
+// decode($n, 'hex') and bytea_array.
+inline std::string hex_bytes(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (const unsigned char c : bytes) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 15]);
+  }
+  return out;
+}
+
+// {"\\x6b31","\\x"} for a bytea[] parameter: every element in hex form,
+// so any bytes (NUL included) are one element as they are.
+inline std::string bytea_array(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ',';
+    out += "\"\\\\x";
+    out += hex_bytes(values[i]);
     out += '"';
   }
   out += '}';

@@ -135,17 +135,6 @@ pg::PoolOptions pool_options(const PostgresBusOptions& options) {
   return pool;
 }
 
-std::string hex(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (const unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
-  return out;
-}
-
 // Dead-letter reasons are stored as text: bytes that are not UTF-8 (or NUL)
 // become '?', so no reason can make a dead letter fail.
 std::string as_text(const std::string& s) {
@@ -367,8 +356,8 @@ void PostgresBus::write_group(const std::vector<PublishRequest*>& group) {
         params.push_back(std::to_string(position++));
         params.push_back(r.product);
         params.push_back(r.table);
-        params.push_back(hex(r.idempotency_key));
-        params.push_back(hex(r.payload));
+        params.push_back(pg::hex_bytes(r.idempotency_key));
+        params.push_back(pg::hex_bytes(r.payload));
         params.push_back(std::to_string(r.ingested_unix_us));
         if (params.size() >= kInsertChunk * 6) flush();
       }
@@ -720,17 +709,9 @@ std::map<std::string, Position> PostgresBus::unsettled_keys(
     const std::vector<std::string>& keys) const {
   std::map<std::string, Position> found;
   if (keys.empty()) return found;
-  // One bytea[] parameter, each key in bytea's hex form ("\\x..." inside an
-  // array literal), so the comparison is with a constant array and each
-  // partition's key index is probed, not scanned.
-  std::string array = "{";
-  for (std::size_t i = 0; i < keys.size(); ++i) {
-    if (i > 0) array += ',';
-    array += "\"\\\\x";
-    array += hex(keys[i]);
-    array += '"';
-  }
-  array += '}';
+  // One bytea[] parameter, so the comparison is with a constant array and
+  // each partition's key index is probed, not scanned.
+  const std::string array = pg::bytea_array(keys);
   pg::run_transaction<pqxx::read_transaction>(*pool_, [&](Tx& tx) {
     found.clear();
     auto rows = tx.exec_params(
