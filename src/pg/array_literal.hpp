@@ -4,8 +4,9 @@
 #pragma once
 
 #include <string>
-#include <string_view>
 #include <vector>
+
+#include "common/hex.hpp"
 
 namespace duckmesh::pg {
 
@@ -38,31 +39,13 @@ inline std::string text_array(const std::vector<std::string>& values) {
   return out;
 }
 
-// Bytes in bytea's hex form without its \x prefix ("00ff"), for
-// decode($n, 'hex') and bytea_array.
-inline std::string hex_bytes(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (const unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
-  return out;
-}
-
-// {"\\x6b31","\\x"} for a bytea[] parameter: every element in hex form,
-// so any bytes (NUL included) are one element as they are.
+// {"\\x6b31","\\x"} for a bytea[] parameter: every element in bytea's hex
+// form, so any bytes (NUL included) are one element as they are.
 inline std::string bytea_array(const std::vector<std::string>& values) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    if (i > 0) out += ',';
-    out += "\"\\\\x";
-    out += hex_bytes(values[i]);
-    out += '"';
-  }
-  out += '}';
-  return out;
+  std::vector<std::string> hex;
+  hex.reserve(values.size());
+  for (const auto& v : values) hex.push_back("\\x" + to_hex(v));
+  return text_array(hex);
 }
 
 }  // namespace duckmesh::pg

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/error.hpp"
+#include "common/hex.hpp"
 
 namespace duckmesh::storage {
 namespace {
@@ -80,13 +81,8 @@ std::string unique_key(std::string_view prefix, std::string_view suffix) {
   if (RAND_bytes(random.data(), static_cast<int>(random.size())) != 1) {
     throw Error(ErrorCode::internal, "RAND_bytes failed: no random source for object keys");
   }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(random.size() * 2);
-  for (const unsigned char b : random) {
-    hex.push_back(kHex[b >> 4]);
-    hex.push_back(kHex[b & 0x0f]);
-  }
+  const std::string hex =
+      to_hex(std::string_view(reinterpret_cast<const char*>(random.data()), random.size()));
   const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "common/hex.hpp"
 #include "pg/array_literal.hpp"
 #include "pg/connection_pool.hpp"
 #include "pg/session.hpp"
@@ -356,8 +357,8 @@ void PostgresBus::write_group(const std::vector<PublishRequest*>& group) {
         params.push_back(std::to_string(position++));
         params.push_back(r.product);
         params.push_back(r.table);
-        params.push_back(pg::hex_bytes(r.idempotency_key));
-        params.push_back(pg::hex_bytes(r.payload));
+        params.push_back(to_hex(r.idempotency_key));
+        params.push_back(to_hex(r.payload));
         params.push_back(std::to_string(r.ingested_unix_us));
         if (params.size() >= kInsertChunk * 6) flush();
       }
