@@ -33,9 +33,10 @@ boost::json::object check_duckdb(duck::Database& db) {
   return check;
 }
 
-// Free space of the data directory's filesystem: degraded under 10%,
-// unhealthy under 2% (commits and compaction need room to write).
-boost::json::object check_disk(const std::string& data_dir) {
+// Free space of the data directory's filesystem: degraded and unhealthy
+// under the context's shares (commits and compaction need room to write).
+boost::json::object check_disk(const MonitoringContext& context) {
+  const std::string& data_dir = context.data_dir;
   struct statvfs fs {};
   if (::statvfs(data_dir.c_str(), &fs) != 0) {
     return {{"status", "unhealthy"}, {"error", "cannot stat the data directory " + data_dir}};
@@ -44,14 +45,16 @@ boost::json::object check_disk(const std::string& data_dir) {
   std::uint64_t free = std::uint64_t(fs.f_bavail) * fs.f_frsize;
   double free_percent =
       total > 0 ? 100.0 * static_cast<double>(free) / static_cast<double>(total) : 0;
-  const char* status = total == 0          ? "unhealthy"
-                       : free_percent < 2  ? "unhealthy"
-                       : free_percent < 10 ? "degraded"
-                                           : "healthy";
+  const char* status = total == 0                                           ? "unhealthy"
+                       : free_percent < context.disk_unhealthy_free_percent ? "unhealthy"
+                       : free_percent < context.disk_degraded_free_percent  ? "degraded"
+                                                                            : "healthy";
   return {{"status", status},
           {"free_bytes", free},
           {"total_bytes", total},
-          {"free_percent", free_percent}};
+          {"free_percent", free_percent},
+          {"degraded_below_percent", context.disk_degraded_free_percent},
+          {"unhealthy_below_percent", context.disk_unhealthy_free_percent}};
 }
 
 }  // namespace
@@ -62,7 +65,7 @@ void add_monitoring_routes(http::Router& router, MonitoringContext context) {
       [context](http::Request&) {
         boost::json::object checks;
         checks["duckdb"] = check_duckdb(*context.duckdb);
-        checks["disk"] = check_disk(context.data_dir);
+        checks["disk"] = check_disk(context);
         for (const auto& [name, check] : context.checks) {
           try {
             checks[name] = check();

@@ -14,7 +14,11 @@
 namespace duckmesh::api {
 
 struct MonitoringContext {
-  std::string data_dir;              // disk figures are for this directory's filesystem
+  std::string data_dir;  // disk figures are for this directory's filesystem
+  // The disk check is degraded below this share of the filesystem free, and
+  // unhealthy below the second (percent, 0 switches that level off).
+  int disk_degraded_free_percent = 10;
+  int disk_unhealthy_free_percent = 2;
   duck::Database* duckdb = nullptr;  // checked live by /monitoring/health
   std::chrono::system_clock::time_point started = std::chrono::system_clock::now();
   // Extra checks by name, each returning an object with "status" healthy,

@@ -385,6 +385,22 @@ const std::vector<Setting>& settings() {
          ingest_memory_limit_bytes(v, 0);  // refuses a malformed value now, not at serve
          c.ingest_max_memory = v;
        }},
+      {"health_disk_degraded_free_percent",
+       {"DUCKMESH_HEALTH_DISK_DEGRADED_FREE_PERCENT"},
+       "health reports the disk degraded below this share of its filesystem free (0-100, 0: "
+       "never)",
+       [](Config& c, const std::string& v) {
+         c.health_disk_degraded_free_percent =
+             parse_int<int>("health_disk_degraded_free_percent", v, 0, 100);
+       }},
+      {"health_disk_unhealthy_free_percent",
+       {"DUCKMESH_HEALTH_DISK_UNHEALTHY_FREE_PERCENT"},
+       "health reports the disk unhealthy (503) below this share of its filesystem free (0-100, "
+       "0: never; at most health_disk_degraded_free_percent)",
+       [](Config& c, const std::string& v) {
+         c.health_disk_unhealthy_free_percent =
+             parse_int<int>("health_disk_unhealthy_free_percent", v, 0, 100);
+       }},
       {"maintenance_enabled",
        {"DUCKMESH_MAINTENANCE_ENABLED"},
        "run compaction, snapshot expiry and gc in the background of serve",
@@ -752,6 +768,8 @@ boost::json::object Config::to_json() const {
       {"commit_max_batch_age_ms", commit_max_batch_age_ms},
       {"ingest_max_backlog", ingest_max_backlog},
       {"ingest_max_memory", ingest_max_memory},
+      {"health_disk_degraded_free_percent", health_disk_degraded_free_percent},
+      {"health_disk_unhealthy_free_percent", health_disk_unhealthy_free_percent},
       {"maintenance_enabled", maintenance_enabled},
       {"maintenance_interval_ms", maintenance_interval_ms},
       {"compact_target_file_bytes", compact_target_file_bytes},
@@ -852,6 +870,16 @@ namespace {
 
 // Rules between settings, checked once all sources are applied.
 void check_combinations(const Config& config) {
+  if (config.health_disk_unhealthy_free_percent > config.health_disk_degraded_free_percent) {
+    throw Error(ErrorCode::invalid_input,
+                "setting 'health_disk_unhealthy_free_percent' is " +
+                    std::to_string(config.health_disk_unhealthy_free_percent) +
+                    " but must be at most health_disk_degraded_free_percent (" +
+                    std::to_string(config.health_disk_degraded_free_percent) +
+                    "): a disk is degraded before it is unhealthy",
+                {{"setting", "health_disk_unhealthy_free_percent"},
+                 {"value", std::to_string(config.health_disk_unhealthy_free_percent)}});
+  }
   if (!config.roles.all() && config.bus != "postgres") {
     throw Error(ErrorCode::invalid_input,
                 "setting 'roles' is '" + config.roles.to_string() +

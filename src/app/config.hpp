@@ -75,6 +75,10 @@ struct Config {
   // memory available to the process), "0" (none), a size or a percentage;
   // see ingest_memory_limit_bytes.
   std::string ingest_max_memory = "auto";
+  // /monitoring/health's disk check: degraded, then unhealthy, below these
+  // shares of the data directory's filesystem free (percent; 0: never).
+  int health_disk_degraded_free_percent = 10;
+  int health_disk_unhealthy_free_percent = 2;
   // Maintenance (compaction, snapshot expiry, gc); see maintenance/*.hpp.
   bool maintenance_enabled = true;
   std::int64_t maintenance_interval_ms = 60'000;

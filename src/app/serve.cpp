@@ -271,7 +271,11 @@ int serve(const Config& config) {
   }
 
   http::Router router;
-  api::MonitoringContext monitoring{.data_dir = config.data_dir, .duckdb = &duckdb};
+  api::MonitoringContext monitoring{
+      .data_dir = config.data_dir,
+      .disk_degraded_free_percent = config.health_disk_degraded_free_percent,
+      .disk_unhealthy_free_percent = config.health_disk_unhealthy_free_percent,
+      .duckdb = &duckdb};
   monitoring.checks["auth"] = [&authenticator, kInsecureWarning] {
     if (authenticator.insecure()) {
       return boost::json::object{

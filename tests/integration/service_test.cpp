@@ -38,7 +38,16 @@ class ServiceTest : public ::testing::Test {
   std::unique_ptr<ServiceProcess> service_;
 };
 
-TEST_F(ServiceTest, HealthReportsVersionsAndALiveDuckDBCheck) {
+// The node's overall status is checked: the machine's own disk must not
+// decide it, so the disk check's thresholds are off.
+class HealthTest : public ServiceTest {
+  std::vector<std::string> extra_args() override {
+    return {"--health-disk-degraded-free-percent", "0", "--health-disk-unhealthy-free-percent",
+            "0"};
+  }
+};
+
+TEST_F(HealthTest, HealthReportsVersionsAndALiveDuckDBCheck) {
   auto c = client();
   auto r = c.get("/monitoring/health");
   ASSERT_EQ(r.status, 200u) << r.body;
@@ -47,8 +56,11 @@ TEST_F(ServiceTest, HealthReportsVersionsAndALiveDuckDBCheck) {
   // No ontology server runs here: the bundled fallback serves, so the node
   // is degraded on that check alone.
   EXPECT_EQ(body.at("checks").at("ontology").at("status").as_string(), "degraded");
-  EXPECT_EQ(body.at("status").as_string(), "degraded");
-  EXPECT_EQ(body.at("checks").at("disk").at("status").as_string(), "healthy");
+  EXPECT_EQ(body.at("status").as_string(), "degraded") << r.body;
+  auto& disk = body.at("checks").at("disk");
+  EXPECT_EQ(disk.at("status").as_string(), "healthy");
+  EXPECT_GT(disk.at("total_bytes").to_number<std::uint64_t>(), 0u);
+  EXPECT_EQ(disk.at("degraded_below_percent").as_int64(), 0);
   EXPECT_EQ(body.at("version").as_string(), DUCKMESH_VERSION);
   EXPECT_EQ(body.at("duckdb_version").as_string(), "v1.5.6");
   EXPECT_GE(body.at("uptime_seconds").as_double(), 0.0);
@@ -58,6 +70,37 @@ TEST_F(ServiceTest, HealthReportsVersionsAndALiveDuckDBCheck) {
   EXPECT_TRUE(coordinator.at("running").as_bool());
   EXPECT_LT(coordinator.at("heartbeat_age_ms").as_int64(), 10'000);
   EXPECT_TRUE(body.at("checks").at("maintenance").at("enabled").as_bool());
+}
+
+// The disk check compares the data directory's free share with its two
+// thresholds: below the first the node is degraded (200), below the second
+// unhealthy (503). At 100% every real filesystem is below.
+TEST(DiskHealth, FollowsItsThresholds) {
+  TempDir dir;
+  const std::vector<std::string> common = {"--onto-server-url", "http://127.0.0.1:9"};
+  auto health_with = [&](const std::string& degraded, const std::string& unhealthy) {
+    auto args = common;
+    args.insert(args.end(), {"--health-disk-degraded-free-percent", degraded,
+                             "--health-disk-unhealthy-free-percent", unhealthy});
+    ServiceProcess service(dir.path() / "data", args);
+    return HttpClient("127.0.0.1", service.port()).get("/monitoring/health");
+  };
+  auto off = health_with("0", "0");
+  ASSERT_EQ(off.status, 200u) << off.body;
+  const double free_percent = off.json().at("checks").at("disk").at("free_percent").as_double();
+  ASSERT_GT(free_percent, 0.0);
+  ASSERT_LT(free_percent, 100.0);
+  EXPECT_EQ(off.json().at("checks").at("disk").at("status").as_string(), "healthy");
+
+  auto degraded = health_with("100", "0");
+  EXPECT_EQ(degraded.status, 200u) << "degraded still serves: " << degraded.body;
+  EXPECT_EQ(degraded.json().at("checks").at("disk").at("status").as_string(), "degraded");
+  EXPECT_EQ(degraded.json().at("status").as_string(), "degraded");
+
+  auto unhealthy = health_with("100", "100");
+  EXPECT_EQ(unhealthy.status, 503u) << unhealthy.body;
+  EXPECT_EQ(unhealthy.json().at("checks").at("disk").at("status").as_string(), "unhealthy");
+  EXPECT_EQ(unhealthy.json().at("status").as_string(), "unhealthy");
 }
 
 // Health shows each maintenance task's last run once the loop has run.

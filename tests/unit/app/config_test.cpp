@@ -117,6 +117,24 @@ TEST(Config, IngestMemoryLimitInBytes) {
   EXPECT_EQ(c.ingest_max_memory, "1GB");
 }
 
+TEST(Config, DiskHealthThresholds) {
+  auto c = load_config({}, env_of({}), "");
+  EXPECT_EQ(c.health_disk_degraded_free_percent, 10);
+  EXPECT_EQ(c.health_disk_unhealthy_free_percent, 2);
+  c = load_config({{"health_disk_degraded_free_percent", "0"}},
+                  env_of({{"DUCKMESH_HEALTH_DISK_UNHEALTHY_FREE_PERCENT", "0"}}), "");
+  EXPECT_EQ(c.health_disk_degraded_free_percent, 0);
+  EXPECT_EQ(c.health_disk_unhealthy_free_percent, 0);
+  expect_refused({{"health_disk_degraded_free_percent", "101"}},
+                 "health_disk_degraded_free_percent", "from 0 to 100");
+  expect_refused({{"health_disk_unhealthy_free_percent", "5%"}},
+                 "health_disk_unhealthy_free_percent", "whole number");
+  // Unhealthy before degraded makes no sense: refused, naming both.
+  expect_refused(
+      {{"health_disk_degraded_free_percent", "5"}, {"health_disk_unhealthy_free_percent", "6"}},
+      "health_disk_unhealthy_free_percent", "at most health_disk_degraded_free_percent");
+}
+
 TEST(Config, ErrorsSayWhereTheValueCameFrom) {
   try {
     load_config({}, env_of({{"DUCKMESH_IO_THREADS", "-3"}}), "");
