@@ -4,6 +4,7 @@
 
 #include "auth/crypto.hpp"
 #include "common/error.hpp"
+#include "common/hex.hpp"
 #include "obs/log.hpp"
 
 namespace duckmesh::auth {
@@ -44,8 +45,7 @@ bool looks_like_api_key(std::string_view token) {
 
 std::string hash_secret(std::string_view secret) {
   std::string salt = crypto::random_bytes(kSaltBytes);
-  return "sha256$" + crypto::to_hex(salt) + "$" +
-         crypto::to_hex(crypto::sha256(salt + std::string(secret)));
+  return "sha256$" + to_hex(salt) + "$" + to_hex(crypto::sha256(salt + std::string(secret)));
 }
 
 bool secret_matches(std::string_view secret, std::string_view stored_hash) {
@@ -54,8 +54,8 @@ bool secret_matches(std::string_view secret, std::string_view stored_hash) {
   auto rest = stored_hash.substr(scheme.size());
   auto sep = rest.find('$');
   if (sep == std::string_view::npos) return false;
-  auto salt = crypto::from_hex(rest.substr(0, sep));
-  auto expected = crypto::from_hex(rest.substr(sep + 1));
+  auto salt = from_hex(rest.substr(0, sep));
+  auto expected = from_hex(rest.substr(sep + 1));
   if (!salt || !expected) return false;
   return crypto::constant_time_equal(crypto::sha256(*salt + std::string(secret)), *expected);
 }
@@ -84,7 +84,7 @@ IssuedKey KeyService::create(const std::string& product, Role role) {
   }
   std::string secret = crypto::base64url_encode(crypto::random_bytes(kSecretBytes));
   IssuedKey issued;
-  issued.record.id = crypto::to_hex(crypto::random_bytes(kIdBytes));
+  issued.record.id = to_hex(crypto::random_bytes(kIdBytes));
   issued.record.product = product;
   issued.record.role = std::string(to_string(role));
   issued.record.secret_hash = hash_secret(secret);

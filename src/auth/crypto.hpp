@@ -19,10 +19,6 @@ using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
 // `count` bytes from OpenSSL's CSPRNG; internal when it fails.
 std::string random_bytes(std::size_t count);
 
-std::string to_hex(std::string_view bytes);
-// nullopt unless an even number of hex digits.
-std::optional<std::string> from_hex(std::string_view hex);
-
 // RFC 4648 base64url without padding; decode also refuses padding and
 // characters outside the alphabet (nullopt).
 std::string base64url_encode(std::string_view bytes);

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "common/error.hpp"
+#include "common/hex.hpp"
 #include "query/encoders.hpp"
 
 namespace duckmesh::domain {
@@ -72,32 +73,14 @@ const boost::json::object& require_object(const boost::json::value& body) {
   throw e;
 }
 
-std::string hex(std::string_view s) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : s) {
-    out += digits[c >> 4];
-    out += digits[c & 15];
+// A cursor is the hex of its JSON; anything else is not one of ours.
+std::string cursor_json(const std::string& cursor) {
+  auto json = from_hex(cursor);
+  if (!json) {
+    throw Error(ErrorCode::invalid_input, "parameter 'cursor' is not a cursor this service made",
+                {{"field", "cursor"}});
   }
-  return out;
-}
-
-std::string unhex(const std::string& s) {
-  auto bad = [] {
-    return Error(ErrorCode::invalid_input, "parameter 'cursor' is not a cursor this service made",
-                 {{"field", "cursor"}});
-  };
-  if (s.size() % 2) throw bad();
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); i += 2) {
-    auto v = [&](char c) -> int {
-      if (c >= '0' && c <= '9') return c - '0';
-      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-      throw bad();
-    };
-    out += static_cast<char>(v(s[i]) * 16 + v(s[i + 1]));
-  }
-  return out;
+  return std::move(*json);
 }
 
 }  // namespace
@@ -321,7 +304,7 @@ boost::json::object EntityOps::list(const std::string& entity, const ListQuery& 
   std::int64_t offset = q.offset;
   if (!q.cursor.empty()) {
     boost::system::error_code ec;
-    auto c = boost::json::parse(unhex(q.cursor), ec);
+    auto c = boost::json::parse(cursor_json(q.cursor), ec);
     if (ec || !c.is_object()) {
       throw Error(ErrorCode::invalid_input, "parameter 'cursor' is not a cursor this service made",
                   {{"field", "cursor"}});
@@ -352,7 +335,7 @@ boost::json::object EntityOps::list(const std::string& entity, const ListQuery& 
     } else {
       c["offset"] = offset + q.limit;
     }
-    next = hex(boost::json::serialize(c));
+    next = to_hex(boost::json::serialize(c));
   }
   return {{"items", std::move(items)},
           {"count", rows.size()},

@@ -5,24 +5,14 @@
 #include <openssl/sha.h>
 
 #include "common/error.hpp"
+#include "common/hex.hpp"
 
 namespace duckmesh::storage::s3 {
-
-std::string hex(std::string_view bytes) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out += digits[c >> 4];
-    out += digits[c & 15];
-  }
-  return out;
-}
 
 std::string sha256_hex(std::string_view data) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
-  return hex(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
+  return to_hex(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
 }
 
 std::string md5(std::string_view data) {
@@ -114,7 +104,7 @@ std::string authorization(const SignedRequest& request, const Credentials& crede
   key = hmac_sha256(key, "s3");
   key = hmac_sha256(key, "aws4_request");
   return "AWS4-HMAC-SHA256 Credential=" + credentials.access_key + "/" + scope +
-         ",SignedHeaders=" + signed_headers + ",Signature=" + hex(hmac_sha256(key, to_sign));
+         ",SignedHeaders=" + signed_headers + ",Signature=" + to_hex(hmac_sha256(key, to_sign));
 }
 
 }  // namespace duckmesh::storage::s3

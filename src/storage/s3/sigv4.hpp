@@ -32,7 +32,6 @@ std::string md5(std::string_view data);
 // Standard base64 with padding (RFC 4648, section 4).
 std::string base64(std::string_view bytes);
 std::string hmac_sha256(std::string_view key, std::string_view data);  // raw bytes
-std::string hex(std::string_view bytes);
 
 // RFC 3986 encoding as SigV4 wants it: unreserved characters kept, everything
 // else %XX (upper case); '/' kept when `keep_slash`.

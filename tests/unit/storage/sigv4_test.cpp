@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/hex.hpp"
+
 namespace duckmesh::storage::s3 {
 namespace {
 
@@ -33,9 +35,9 @@ TEST(SigV4, EncodesLikeSigV4AndSortsTheQuery) {
 
 // RFC 1321's test suite and RFC 4648's base64 vectors.
 TEST(SigV4, Md5AndBase64MatchTheirRfcVectors) {
-  EXPECT_EQ(hex(md5("")), "d41d8cd98f00b204e9800998ecf8427e");
-  EXPECT_EQ(hex(md5("abc")), "900150983cd24fb0d6963f7d28e17f72");
-  EXPECT_EQ(hex(md5("message digest")), "f96b697d7cb7938d525a2f31aaf161d0");
+  EXPECT_EQ(to_hex(md5("")), "d41d8cd98f00b204e9800998ecf8427e");
+  EXPECT_EQ(to_hex(md5("abc")), "900150983cd24fb0d6963f7d28e17f72");
+  EXPECT_EQ(to_hex(md5("message digest")), "f96b697d7cb7938d525a2f31aaf161d0");
   EXPECT_EQ(base64(""), "");
   EXPECT_EQ(base64("f"), "Zg==");
   EXPECT_EQ(base64("fo"), "Zm8=");
