@@ -19,11 +19,22 @@ EnvLookup env_of(std::map<std::string, std::string> vars) {
   };
 }
 
+// A config file in the temporary directory, removed when the test binary
+// exits.
 std::string write_file(const std::string& text) {
+  struct Written {
+    std::vector<std::filesystem::path> paths;
+    ~Written() {
+      std::error_code ec;
+      for (const auto& path : paths) std::filesystem::remove(path, ec);
+    }
+  };
+  static Written written;
   auto path = std::filesystem::temp_directory_path() /
               ("duckmesh-config-" + std::to_string(::getpid()) + "-" +
                std::to_string(std::hash<std::string>{}(text)) + ".json");
   std::ofstream(path) << text;
+  written.paths.push_back(path);
   return path.string();
 }
 
