@@ -15,7 +15,11 @@
 //    Ack latency is request sent -> 202 received, for every request
 //    (including any waits after a 503 backpressure answer, counted apart).
 // 2. Raw DuckDB converts N events from an NDJSON file to Parquet (zstd), before
-//    the server starts, so it has the cores to itself.
+//    the server starts, so it has the cores to itself, and again right before
+//    and right after each batch-1000 cell (the server idle, every event of
+//    the cell visible): each cell's ratio is against the mean of the two
+//    conversions around it, so a machine whose speed drifts during the run
+//    (a neighbour on a shared host) does not bend the ratio either way.
 // 3. A paced run: 10,000 events/s offered in batches of 100 for 10 s.
 //
 // Visibility is measured by polling, not with ?wait_for_visibility=true: a
@@ -598,29 +602,43 @@ LoadResult run_load(unsigned short port, const Corpus& corpus, const Load& load)
   return result;
 }
 
-// The fastest of three conversions: one takes ~0.1 s at the default N, short
-// enough for a neighbour's burst on a shared core to halve it, and the
-// baseline should be what DuckDB can do, not what it did once.
-double raw_duckdb_events_per_second(const Corpus& corpus, const std::filesystem::path& dir) {
-  auto ndjson = dir / "raw.ndjson";
-  {
-    std::ofstream out(ndjson, std::ios::binary);
+// Raw DuckDB converting the corpus from an NDJSON file to Parquet (zstd).
+class RawDuckDB {
+ public:
+  RawDuckDB(const Corpus& corpus, const std::filesystem::path& dir)
+      : events_(corpus.events()), ndjson_(dir / "raw.ndjson"), parquet_(dir / "raw.parquet") {
+    std::ofstream out(ndjson_, std::ios::binary);
     out << corpus.text();
   }
-  duckmesh::duck::Database db(":memory:", {});
-  duckmesh::duck::Connection conn(db);
-  double best = 0;
-  for (int i = 0; i < 3; ++i) {
-    auto start = Clock::now();
-    conn.execute("COPY (SELECT * FROM read_json('" + ndjson.string() +
-                 "', format='newline_delimited', columns=" + kDuckColumns + ")) TO '" +
-                 (dir / "raw.parquet").string() + "' (FORMAT parquet, COMPRESSION zstd)");
-    best = std::max(best, static_cast<double>(corpus.events()) / seconds(Clock::now() - start));
-    std::filesystem::remove(dir / "raw.parquet");
+  ~RawDuckDB() {
+    std::error_code ec;
+    std::filesystem::remove(ndjson_, ec);
   }
-  std::filesystem::remove(ndjson);
-  return best;
-}
+  RawDuckDB(const RawDuckDB&) = delete;
+  RawDuckDB& operator=(const RawDuckDB&) = delete;
+
+  // Events/s, the fastest of three conversions: one takes ~0.1 s at the
+  // default N, short enough for a neighbour's burst on a shared core to halve
+  // it, and the baseline should be what DuckDB can do, not what it did once.
+  double events_per_second() {
+    double best = 0;
+    for (int i = 0; i < 3; ++i) {
+      auto start = Clock::now();
+      conn_.execute("COPY (SELECT * FROM read_json('" + ndjson_.string() +
+                    "', format='newline_delimited', columns=" + kDuckColumns + ")) TO '" +
+                    parquet_.string() + "' (FORMAT parquet, COMPRESSION zstd)");
+      best = std::max(best, static_cast<double>(events_) / seconds(Clock::now() - start));
+      std::filesystem::remove(parquet_);
+    }
+    return best;
+  }
+
+ private:
+  std::size_t events_;
+  std::filesystem::path ndjson_, parquet_;
+  duckmesh::duck::Database db_{":memory:", {}};
+  duckmesh::duck::Connection conn_{db_};
+};
 
 [[noreturn]] void usage() {
   std::fprintf(stderr,
@@ -653,7 +671,8 @@ int run(int argc, char** argv) {
               seconds_per_cell, std::thread::hardware_concurrency());
 
   // Raw DuckDB first, alone on the machine, as in bench_commit.
-  double raw_eps = raw_duckdb_events_per_second(corpus, dir.path());
+  RawDuckDB raw(corpus, dir.path());
+  double raw_eps = raw.events_per_second();
   std::printf("raw DuckDB NDJSON -> Parquet (zstd), %zu events: %s events/s\n", events,
               thousands(raw_eps).c_str());
 
@@ -676,7 +695,13 @@ int run(int argc, char** argv) {
   std::printf("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
   std::fflush(stdout);
   std::size_t total_events = 0;
-  std::vector<std::pair<std::size_t, double>> batch1000_eps;
+  // Batch-1000 cells: connections, events/s visible, raw DuckDB before and
+  // after the cell.
+  struct Side {
+    std::size_t connections;
+    double eps, raw_before, raw_after;
+  };
+  std::vector<Side> batch1000;
   auto max_time =
       std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds_per_cell));
   for (std::size_t batch : {1, 100, 1000}) {
@@ -689,11 +714,13 @@ int run(int argc, char** argv) {
       // Hundreds to a few thousand samples per cell, enough for a p99, while
       // looking up their positions afterwards stays around a second.
       load.sample_every = batch >= 1000 ? 1 : batch >= 100 ? 5 : 20;
+      const double raw_before = batch == 1000 ? raw.events_per_second() : 0;
       auto r = run_load(port, corpus, load);
       total_events += r.events;
+      const double raw_after = batch == 1000 ? raw.events_per_second() : 0;
       double ack_eps = static_cast<double>(r.events) / r.ack_seconds;
       double visible_eps = static_cast<double>(r.events) / r.visible_seconds;
-      if (batch == 1000) batch1000_eps.emplace_back(connections, visible_eps);
+      if (batch == 1000) batch1000.push_back({connections, visible_eps, raw_before, raw_after});
       std::printf(
           "| %zu | %zu | %s | %s | %s | %.1f ms | %.1f ms | %.0f ms | %.0f ms | %zu | %zu |\n",
           batch, connections, thousands(static_cast<double>(r.events)).c_str(),
@@ -704,15 +731,20 @@ int run(int argc, char** argv) {
     }
   }
 
-  std::printf("\nraw DuckDB: %s events/s\n", thousands(raw_eps).c_str());
+  std::printf("\nraw DuckDB at the start: %s events/s\n", thousands(raw_eps).c_str());
   double best = 0;
-  for (auto [connections, eps] : batch1000_eps) {
-    std::printf("batch 1000, %zu connections, end to end: %s events/s = %.2fx raw DuckDB\n",
-                connections, thousands(eps).c_str(), eps / raw_eps);
-    best = std::max(best, eps);
+  for (const Side& side : batch1000) {
+    const double around = (side.raw_before + side.raw_after) / 2;
+    const double ratio = side.eps / around;
+    std::printf(
+        "batch 1000, %zu connections, end to end: %s events/s = %.2fx raw DuckDB run around it "
+        "(%s before, %s after)\n",
+        side.connections, thousands(side.eps).c_str(), ratio, thousands(side.raw_before).c_str(),
+        thousands(side.raw_after).c_str());
+    best = std::max(best, ratio);
   }
   std::printf("goal >= 0.5x raw DuckDB end to end with batches of 1000: %s (best %.2fx)\n",
-              best / raw_eps >= 0.5 ? "met" : "NOT met", best / raw_eps);
+              best >= 0.5 ? "met" : "NOT met", best);
 
   // Paced: 10,000 events/s offered for 10 s, every request sampled.
   {
