@@ -73,16 +73,6 @@ const boost::json::object& require_object(const boost::json::value& body) {
   throw e;
 }
 
-// A cursor is the hex of its JSON; anything else is not one of ours.
-std::string cursor_json(const std::string& cursor) {
-  auto json = from_hex(cursor);
-  if (!json) {
-    throw Error(ErrorCode::invalid_input, "parameter 'cursor' is not a cursor this service made",
-                {{"field", "cursor"}});
-  }
-  return std::move(*json);
-}
-
 }  // namespace
 
 EntityOps::Entity EntityOps::entity_of(const std::string& name, bool keyed_only) const {
@@ -303,9 +293,12 @@ boost::json::object EntityOps::list(const std::string& entity, const ListQuery& 
   }
   std::int64_t offset = q.offset;
   if (!q.cursor.empty()) {
+    // A cursor is the hex of a JSON object; anything else is not one of ours.
+    const auto json = from_hex(q.cursor);
     boost::system::error_code ec;
-    auto c = boost::json::parse(cursor_json(q.cursor), ec);
-    if (ec || !c.is_object()) {
+    boost::json::value c;
+    if (json) c = boost::json::parse(*json, ec);
+    if (!json || ec || !c.is_object()) {
       throw Error(ErrorCode::invalid_input, "parameter 'cursor' is not a cursor this service made",
                   {{"field", "cursor"}});
     }
