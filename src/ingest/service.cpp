@@ -48,7 +48,8 @@ IngestService::IngestService(catalog::CatalogRepo& catalog, bus::IngestBus& bus,
       options_(std::move(options)) {}
 
 void IngestService::forget_committed_keys() {
-  // Keys at or below the watermark are in the catalog's idempotency records.
+  // Keys at or below the watermark are settled: in the catalog's idempotency
+  // records, or free again (their event was dead-lettered).
   auto watermark = coordinator_.watermark();
   for (auto it = pending_keys_.begin(); it != pending_keys_.end();) {
     it = it->second <= watermark ? pending_keys_.erase(it) : std::next(it);
@@ -191,7 +192,10 @@ IngestOutcome IngestService::ingest(const IngestRequest& request) {
   }
   // The bus's unsettled records first (other nodes' publishes), the
   // catalog next: a key published anywhere before this request is in one of
-  // them (see IngestBus::unsettled_keys).
+  // them (see IngestBus::unsettled_keys). Every position up to `resolved`,
+  // read before both, is settled: committed (its key is in the catalog's
+  // answer) or dead-lettered (its key is free again, as on any other node).
+  const bus::Position resolved = coordinator_.watermark();
   const auto unsettled = keys.empty() ? std::map<std::string, bus::Position>{}
                                       : bus_.unsettled_keys(request.product, request.table, keys);
   auto committed = keys.empty() ? std::map<std::string, catalog::IdempotencyHit>{}
@@ -215,9 +219,14 @@ IngestOutcome IngestService::ingest(const IngestRequest& request) {
         }
         KeyId id{request.product, request.table, e.idempotency_key};
         if (auto pending = pending_keys_.find(id); pending != pending_keys_.end()) {
-          ++outcome.duplicates;
-          token_position = std::max(token_position, pending->second);
-          continue;
+          // 0: a concurrent request holds the key while it publishes.
+          if (pending->second == 0 || pending->second > resolved) {
+            ++outcome.duplicates;
+            token_position = std::max(token_position, pending->second);
+            continue;
+          }
+          // Settled and not in the catalog: its event was dead-lettered.
+          pending_keys_.erase(pending);
         }
         if (auto other = unsettled.find(e.idempotency_key); other != unsettled.end()) {
           ++outcome.duplicates;

@@ -211,6 +211,40 @@ TEST_F(DeadLetterApiTest, ReplayCommitsEachEventOnceAfterTheTableIsBack) {
   EXPECT_EQ(ids_in_orders(), (std::vector<std::string>{"a", "b", "c"}));
 }
 
+TEST_F(DeadLetterApiTest, AKeyedEventSentAgainAfterItsDeadLetterIsStoredOnceWithTheReplay) {
+  auto dead = strand_three_events();
+  ASSERT_EQ(dead.size(), 3u);
+  auto c = client();
+  ASSERT_EQ(c.post("/v1/products/shop/tables", kOrders).status, 201u);
+
+  // The client sends k-a again. Its first copy never reached the table, so
+  // this one is stored: the node that accepted the first copy answers as
+  // any other node (or itself after a restart) would, not "duplicate".
+  auto again =
+      c.post("/v1/products/shop/tables/orders/events?wait_for_visibility=true&timeout_ms=20000",
+             R"([{"id":"a","amount":1.5,"_idempotency_key":"k-a"}])");
+  ASSERT_EQ(again.status, 200u) << again.body;
+  EXPECT_EQ(again.json().at("accepted").as_int64(), 1) << again.body;
+  EXPECT_EQ(again.json().at("duplicates").as_int64(), 0) << again.body;
+  EXPECT_EQ(ids_in_orders(), (std::vector<std::string>{"a"}));
+
+  // Replaying the dead letters adds b and c; a's replay is a duplicate of
+  // the copy just stored and adds nothing.
+  auto replayed = c.post("/v1/products/shop/dead-letters/replay", R"({"table":"orders"})");
+  ASSERT_EQ(replayed.status, 200u) << replayed.body;
+  EXPECT_EQ(replayed.json().at("replayed").as_array().size(), 3u);
+  wait_visible(std::string(replayed.json().at("visibility_token").as_string()));
+  EXPECT_EQ(ids_in_orders(), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(c.get("/v1/products/shop/dead-letters").json().at("count").as_int64(), 0);
+
+  // From now on the key is taken.
+  auto retry = c.post("/v1/products/shop/tables/orders/events",
+                      R"([{"id":"a","amount":1.5,"_idempotency_key":"k-a"}])");
+  ASSERT_EQ(retry.status / 100, 2u) << retry.body;
+  EXPECT_EQ(retry.json().at("duplicates").as_int64(), 1) << retry.body;
+  EXPECT_EQ(retry.json().at("accepted").as_int64(), 0) << retry.body;
+}
+
 TEST_F(DeadLetterApiTest, ReplayedEventsSurviveARestart) {
   auto dead = strand_three_events();
   ASSERT_EQ(dead.size(), 3u);
