@@ -5,6 +5,7 @@
 #include "auth/access.hpp"
 #include "common/calendar.hpp"
 #include "common/error.hpp"
+#include "common/json_text.hpp"
 #include "schema/binary_payload.hpp"
 
 namespace duckmesh::api {
@@ -53,7 +54,7 @@ ingest::ReplayRequest replay_request(const std::string& product, const boost::js
         // Whole numbers parse as int64, or as uint64 past its range.
         if (!p.is_uint64() && !(p.is_int64() && p.as_int64() > 0)) {
           throw Error(ErrorCode::invalid_input,
-                      "field 'positions' holds " + boost::json::serialize(p) +
+                      "field 'positions' holds " + to_json_text(p) +
                           "; each position is a whole number above 0",
                       {{"field", "positions"}});
         }

@@ -4,6 +4,7 @@
 
 #include "auth/access.hpp"
 #include "common/error.hpp"
+#include "common/json_text.hpp"
 #include "http/openapi.hpp"
 
 namespace duckmesh::api {
@@ -124,7 +125,7 @@ void add_discovery_routes(http::Router& router, DiscoveryContext c) {
             {"dct:description", product.at("description")},
             {"dct:publisher", product.at("owner")},
             {"dcat:dataset", std::move(datasets)}};
-        return http::Response::text(200, boost::json::serialize(body), "application/ld+json");
+        return http::Response::text(200, to_json_text(body), "application/ld+json");
       },
       "The default data product as DCAT JSON-LD");
 }

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 #include <boost/json/value_from.hpp>
 #include <charconv>
 #include <cstdlib>
@@ -10,6 +9,7 @@
 #include <sstream>
 
 #include "common/error.hpp"
+#include "common/json_text.hpp"
 #include "pg/connection_pool.hpp"
 
 namespace duckmesh::app {
@@ -846,7 +846,7 @@ void apply(Config& config, const Setting& setting, const std::string& value,
 std::string file_value(const boost::json::value& v) {
   if (v.is_string()) return std::string(v.as_string());
   if (v.is_bool()) return v.as_bool() ? "true" : "false";
-  if (v.is_int64() || v.is_uint64() || v.is_double()) return boost::json::serialize(v);
+  if (v.is_int64() || v.is_uint64() || v.is_double()) return to_json_text(v);
   return "<" + std::string(v.is_null() ? "null" : "structured value") + ">";
 }
 

@@ -1,9 +1,10 @@
 #include "http/message.hpp"
 
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
 #include <charconv>
+
+#include "common/json_text.hpp"
 
 namespace duckmesh::http {
 
@@ -71,7 +72,7 @@ Response Response::json(unsigned status, const boost::json::value& body) {
   Response r;
   r.status = status;
   r.content_type = "application/json";
-  r.body = boost::json::serialize(body);
+  r.body = to_json_text(body);
   return r;
 }
 

@@ -6,13 +6,13 @@
 
 #include <algorithm>
 #include <atomic>
-#include <boost/json/serialize.hpp>
 #include <cctype>
 #include <chrono>
 #include <memory>
 #include <mutex>
 
 #include "common/calendar.hpp"
+#include "common/json_text.hpp"
 
 namespace duckmesh::log {
 
@@ -139,7 +139,7 @@ void write(Level lvl, std::string_view message, boost::json::object fields) {
       line[field.key()] = std::move(field.value());
     }
   }
-  std::string text = boost::json::serialize(line);
+  std::string text = to_json_text(line);
   current_logger()->log(to_spdlog(lvl), spdlog::string_view_t(text.data(), text.size()));
 }
 

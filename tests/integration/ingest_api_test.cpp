@@ -7,6 +7,7 @@
 #include <chrono>
 #include <csignal>
 #include <fstream>
+#include <regex>
 #include <thread>
 
 #include "support/http_client.hpp"
@@ -123,6 +124,24 @@ TEST_F(IngestApiTest, TableDefinitionsAreCheckedFieldByField) {
   EXPECT_EQ(keyed.json().at("primary_key").as_array().at(0).as_string(), "id");
   auto tables = c.get("/v1/products/shop/tables").json().at("tables").as_array();
   EXPECT_EQ(tables.size(), 2u);
+}
+
+TEST_F(IngestApiTest, NumbersComeBackAsTheyWereWritten) {
+  auto c = client();
+  auto created = c.post("/v1/products/shop/tables", R"J({"name":"readings","columns":[
+      {"name":"v","type":"double","constraints":{"minimum":0.5,"maximum":100}}]})J");
+  ASSERT_EQ(created.status, 201u) << created.body;
+  auto table = c.get("/v1/products/shop/tables/readings");
+  ASSERT_EQ(table.status, 200u) << table.body;
+  EXPECT_NE(table.body.find(R"("constraints":{"minimum":0.5,"maximum":100})"), std::string::npos)
+      << table.body;
+  // Fractions (percentages, seconds, milliseconds) in plain decimal form,
+  // not as 3.9E1.
+  const std::regex exponent_form(R"([:,\[]-?[0-9.]+[eE])");  // a number token, not a string
+  for (const char* path : {"/monitoring/health", "/monitoring/metrics/system"}) {
+    auto r = c.get(path);
+    EXPECT_FALSE(std::regex_search(r.body, exponent_form)) << path << ": " << r.body;
+  }
 }
 
 TEST_F(IngestApiTest, JsonArrayIsAcceptedAndBecomesVisible) {
