@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <set>
+#include <string_view>
 
 #include "common/error.hpp"
 #include "common/heap.hpp"
@@ -10,6 +13,17 @@
 
 namespace duckmesh::ingest {
 namespace {
+
+// What a request with an Idempotency-Key header asked for: its (inflated)
+// body, format and atomic setting. Equal for a retry of the same request;
+// a different batch under a reused key differs (but for a 64-bit hash
+// collision).
+std::uint64_t request_fingerprint(std::string_view body, BodyFormat format, bool atomic) {
+  std::uint64_t h = std::hash<std::string_view>{}(body);
+  h ^= (static_cast<std::uint64_t>(format) + 1) * 0x9E3779B97F4A7C15ull;
+  if (atomic) h ^= 0xC2B2AE3D27D4EB4Full;
+  return h;
+}
 
 struct Metrics {
   obs::Family<obs::Counter>& events;
@@ -125,21 +139,32 @@ IngestOutcome IngestService::ingest(const IngestRequest& request) {
     }
   }
 
-  if (!request.batch_key.empty()) {
-    std::lock_guard lock(mutex_);
-    auto it = responses_.find({request.product, request.table, request.batch_key});
-    if (it != responses_.end()) {
-      IngestOutcome replay = it->second;
-      replay.replayed = true;
-      return replay;
-    }
-  }
-
   std::string inflated;
   std::string_view body = request.body;
   if (request.gzip) {
     inflated = gunzip(body, options_.max_decompressed_bytes);
     body = inflated;
+  }
+
+  const std::uint64_t fingerprint =
+      request.batch_key.empty() ? 0 : request_fingerprint(body, request.format, request.atomic);
+  if (!request.batch_key.empty()) {
+    std::lock_guard lock(mutex_);
+    auto it = responses_.find({request.product, request.table, request.batch_key});
+    if (it != responses_.end()) {
+      if (it->second.fingerprint != fingerprint) {
+        // Answering with the first request's outcome would tell the client
+        // that events it never had accepted were.
+        throw Error(ErrorCode::unprocessable,
+                    "header 'Idempotency-Key' value '" + request.batch_key +
+                        "' was already used for a different request to this table (another "
+                        "body, format or atomic setting); send a new batch with a new key",
+                    {{"field", "Idempotency-Key"}, {"reason", "reused_for_another_request"}});
+      }
+      IngestOutcome replay = it->second.outcome;
+      replay.replayed = true;
+      return replay;
+    }
   }
 
   const auto parsed = parsed_table(table);
@@ -288,7 +313,9 @@ IngestOutcome IngestService::ingest(const IngestRequest& request) {
   if (!request.batch_key.empty()) {
     std::lock_guard lock(mutex_);
     KeyId id{request.product, request.table, request.batch_key};
-    if (responses_.emplace(id, outcome).second) response_order_.push_back(id);
+    if (responses_.emplace(id, RememberedResponse{outcome, fingerprint}).second) {
+      response_order_.push_back(id);
+    }
     while (responses_.size() > options_.remembered_responses) {
       responses_.erase(response_order_.front());
       response_order_.pop_front();

@@ -12,9 +12,11 @@
 // window) is reported as a duplicate and not published again; the token still
 // covers its original position. A request retried with the same
 // Idempotency-Key header gets the same answer back (marked replayed) while
-// this node remembers it; after a restart the per-event keys still make the
-// retry publish nothing twice, and the commit coordinator drops any duplicate
-// that races past this check.
+// this node remembers it; the same key with another body, format or atomic
+// setting is refused (unprocessable) instead of answered with the first
+// request's outcome. After a restart (or on another node) the per-event keys
+// still make the retry publish nothing twice, and the commit coordinator
+// drops any duplicate that races past this check.
 //
 // Backpressure: when the bus backlog passes max_bus_backlog, or the process's
 // resident memory passes max_memory_bytes (read at most every 100 ms), ingest
@@ -133,7 +135,11 @@ class IngestService {
 
   std::mutex mutex_;
   std::map<KeyId, bus::Position> pending_keys_;  // published, maybe not yet committed
-  std::map<KeyId, IngestOutcome> responses_;     // by Idempotency-Key header
+  struct RememberedResponse {
+    IngestOutcome outcome;
+    std::uint64_t fingerprint = 0;  // of the request (see request_fingerprint)
+  };
+  std::map<KeyId, RememberedResponse> responses_;  // by Idempotency-Key header
   std::list<KeyId> response_order_;
   std::mutex parsed_mutex_;
   // By schema JSON + '\0' + options JSON; cleared when kMaxParsed are kept.

@@ -231,6 +231,22 @@ TEST_F(IngestApiTest, RetriesWithTheSameKeysWriteNothingTwice) {
   EXPECT_EQ(again.json().at("visibility_token"), first.json().at("visibility_token"));
   EXPECT_EQ(again.json().at("accepted"), first.json().at("accepted"));
   EXPECT_TRUE(again.json().at("replayed").as_bool());
+  // The same request gzip-compressed is the same request.
+  auto zipped = c.post("/v1/products/shop/tables/orders/events", gzip(events(0, 20)),
+                       {{"Idempotency-Key", "batch-1"}, {"Content-Encoding", "gzip"}});
+  ASSERT_EQ(zipped.status, 202u) << zipped.body;
+  EXPECT_TRUE(zipped.json().at("replayed").as_bool());
+  // The key reused for another batch, or with another atomic setting, is
+  // refused: answering with the first batch's outcome would report events
+  // as accepted that never were.
+  for (const auto& [target, body] :
+       {std::pair<std::string, std::string>{"", events(100, 5)},
+        std::pair<std::string, std::string>{"?atomic=false", events(0, 20)}}) {
+    auto reused = c.post("/v1/products/shop/tables/orders/events" + target, body,
+                         {{"Idempotency-Key", "batch-1"}});
+    ASSERT_EQ(reused.status, 422u) << target << " -> " << reused.body;
+    EXPECT_EQ(reused.json().at("error").at("details").at("field").as_string(), "Idempotency-Key");
+  }
   // Per-event keys: two of these three were sent before.
   std::string keyed =
       R"([{"id":"k1","_idempotency_key":"k1"},{"id":"k2","_idempotency_key":"k2"}])";
