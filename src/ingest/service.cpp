@@ -14,15 +14,14 @@
 namespace duckmesh::ingest {
 namespace {
 
-// What a request with an Idempotency-Key header asked for: its (inflated)
-// body, format and atomic setting. Equal for a retry of the same request;
-// a different batch under a reused key differs (but for a 64-bit hash
-// collision).
-std::uint64_t request_fingerprint(std::string_view body, BodyFormat format, bool atomic) {
-  std::uint64_t h = std::hash<std::string_view>{}(body);
-  h ^= (static_cast<std::uint64_t>(format) + 1) * 0x9E3779B97F4A7C15ull;
-  if (atomic) h ^= 0xC2B2AE3D27D4EB4Full;
-  return h;
+// What a request with an Idempotency-Key header sent: its (inflated) body
+// and format. Equal for a retry of the same request; a different batch under
+// a reused key differs (but for a 64-bit hash collision). The atomic setting
+// is left out: a retry that changes it (a client re-run that now takes the
+// valid events of a batch) is answered with what became of those events.
+std::uint64_t request_fingerprint(std::string_view body, BodyFormat format) {
+  return std::hash<std::string_view>{}(body) ^
+         (static_cast<std::uint64_t>(format) + 1) * 0x9E3779B97F4A7C15ull;
 }
 
 struct Metrics {
@@ -147,7 +146,7 @@ IngestOutcome IngestService::ingest(const IngestRequest& request) {
   }
 
   const std::uint64_t fingerprint =
-      request.batch_key.empty() ? 0 : request_fingerprint(body, request.format, request.atomic);
+      request.batch_key.empty() ? 0 : request_fingerprint(body, request.format);
   if (!request.batch_key.empty()) {
     std::lock_guard lock(mutex_);
     auto it = responses_.find({request.product, request.table, request.batch_key});
@@ -157,8 +156,8 @@ IngestOutcome IngestService::ingest(const IngestRequest& request) {
         // that events it never had accepted were.
         throw Error(ErrorCode::unprocessable,
                     "header 'Idempotency-Key' value '" + request.batch_key +
-                        "' was already used for a different request to this table (another "
-                        "body, format or atomic setting); send a new batch with a new key",
+                        "' was already used for a different batch of this table (another "
+                        "body or format); send a new batch with a new key",
                     {{"field", "Idempotency-Key"}, {"reason", "reused_for_another_request"}});
       }
       IngestOutcome replay = it->second.outcome;

@@ -12,9 +12,10 @@
 // window) is reported as a duplicate and not published again; the token still
 // covers its original position. A request retried with the same
 // Idempotency-Key header gets the same answer back (marked replayed) while
-// this node remembers it; the same key with another body, format or atomic
-// setting is refused (unprocessable) instead of answered with the first
-// request's outcome. After a restart (or on another node) the per-event keys
+// this node remembers it (whatever its atomic setting: the answer is what
+// became of those events); the same key with another body or format is
+// refused (unprocessable) instead of answered with the first request's
+// outcome. After a restart (or on another node) the per-event keys
 // still make the retry publish nothing twice, and the commit coordinator
 // drops any duplicate that races past this check.
 //
@@ -137,7 +138,7 @@ class IngestService {
   std::map<KeyId, bus::Position> pending_keys_;  // published, maybe not yet committed
   struct RememberedResponse {
     IngestOutcome outcome;
-    std::uint64_t fingerprint = 0;  // of the request (see request_fingerprint)
+    std::uint64_t fingerprint = 0;  // of the body and format (see request_fingerprint)
   };
   std::map<KeyId, RememberedResponse> responses_;  // by Idempotency-Key header
   std::list<KeyId> response_order_;
