@@ -2,7 +2,9 @@
 // real server started by the test.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <fstream>
+#include <thread>
 
 #include "support/http_client.hpp"
 #include "support/service_process.hpp"
@@ -245,6 +247,31 @@ TEST_F(CliTest, AnInvalidEventStopsTheIngestNamingItsLineAndField) {
   EXPECT_NE(skip.out.find("accepted:   2\n"), std::string::npos) << skip.out;
   EXPECT_NE(skip.out.find("rejected:   1\n"), std::string::npos) << skip.out;
   EXPECT_EQ(count("events"), "n\n2\n");
+}
+
+TEST_F(CliTest, AReRunWithSkipInvalidTakesTheRestOfTheFile) {
+  auto file = write_file("half.ndjson",
+                         "{\"id\":1}\n"
+                         "{\"id\":2}\n"
+                         "{\"id\":3,\"amount\":\"not a number\"}\n"
+                         "{\"id\":4}\n");
+  // The first batch goes in, the second is refused whole.
+  auto r =
+      cli({"ingest", "--product", "shop", "--table", "events", "--batch-size", "2", file.string()});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  // It stopped without waiting for the first batch to become visible.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (count("events") != "n\n2\n" && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(count("events"), "n\n2\n");
+  // Run again taking the valid events: the first batch, sent again under its
+  // key (now with atomic=false), is answered as before and adds nothing.
+  auto again = cli({"ingest", "--product", "shop", "--table", "events", "--batch-size", "2",
+                    "--skip-invalid", file.string()});
+  EXPECT_EQ(again.exit_code, 3) << again.err;
+  EXPECT_NE(again.err.find("line 3, field 'amount'"), std::string::npos) << again.err;
+  EXPECT_EQ(count("events"), "n\n3\n");
 }
 
 TEST_F(CliTest, IngestRefusesAMissingTableAndUnreadableCsv) {
