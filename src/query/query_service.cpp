@@ -5,10 +5,10 @@
 
 #include "common/error.hpp"
 #include "ingest/token.hpp"
-#include "schema/value_text.hpp"
 #include "obs/metrics.hpp"
 #include "query/snapshot_binder.hpp"
 #include "schema/table_schema.hpp"
+#include "schema/value_text.hpp"
 
 namespace duckmesh::query {
 namespace {
@@ -65,8 +65,13 @@ std::int64_t parse_time(const std::string& text) {
   std::string canonical;
   const char* why = nullptr;
   if (!schema::append_utc_timestamp(text, false, canonical, why)) {
-    throw field_error("as_of", std::string("is not an RFC 3339 time (") + (why ? why : "invalid") +
-                                   "), e.g. 2026-11-25T10:00:00Z");
+    // The reason for text that is no timestamp at all gives examples itself.
+    const std::string_view reason = why ? why : "";
+    throw field_error(
+        "as_of",
+        "is not an RFC 3339 time: " +
+            (reason.empty() ? std::string("invalid") : std::string(reason)) +
+            (reason.starts_with("expected") ? "" : "; expected e.g. \"2026-11-25T10:00:00Z\""));
   }
   std::tm tm{};
   int micros = 0;
