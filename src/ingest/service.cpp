@@ -62,10 +62,12 @@ IngestService::IngestService(catalog::CatalogRepo& catalog, bus::IngestBus& bus,
 
 void IngestService::forget_committed_keys() {
   // Keys at or below the watermark are settled: in the catalog's idempotency
-  // records, or free again (their event was dead-lettered).
+  // records, or free again (their event was dead-lettered). Position 0 is a
+  // key held by a request still publishing: kept.
   auto watermark = coordinator_.watermark();
   for (auto it = pending_keys_.begin(); it != pending_keys_.end();) {
-    it = it->second <= watermark ? pending_keys_.erase(it) : std::next(it);
+    const bool settled = it->second != 0 && it->second <= watermark;
+    it = settled ? pending_keys_.erase(it) : std::next(it);
   }
 }
 
