@@ -24,6 +24,13 @@ std::uint64_t request_fingerprint(std::string_view body, BodyFormat format) {
          (static_cast<std::uint64_t>(format) + 1) * 0x9E3779B97F4A7C15ull;
 }
 
+// Whether a pending key's position is settled: committed (its key is then
+// in the catalog) or dead-lettered (its key free again). 0 is a key held by
+// a request still publishing.
+bool settled(bus::Position position, bus::Position watermark) {
+  return position != 0 && position <= watermark;
+}
+
 struct Metrics {
   obs::Family<obs::Counter>& events;
   obs::Family<obs::Counter>& rejections;
@@ -61,13 +68,9 @@ IngestService::IngestService(catalog::CatalogRepo& catalog, bus::IngestBus& bus,
       options_(std::move(options)) {}
 
 void IngestService::forget_committed_keys() {
-  // Keys at or below the watermark are settled: in the catalog's idempotency
-  // records, or free again (their event was dead-lettered). Position 0 is a
-  // key held by a request still publishing: kept.
   auto watermark = coordinator_.watermark();
   for (auto it = pending_keys_.begin(); it != pending_keys_.end();) {
-    const bool settled = it->second != 0 && it->second <= watermark;
-    it = settled ? pending_keys_.erase(it) : std::next(it);
+    it = settled(it->second, watermark) ? pending_keys_.erase(it) : std::next(it);
   }
 }
 
@@ -245,8 +248,7 @@ IngestOutcome IngestService::ingest(const IngestRequest& request) {
         }
         KeyId id{request.product, request.table, e.idempotency_key};
         if (auto pending = pending_keys_.find(id); pending != pending_keys_.end()) {
-          // 0: a concurrent request holds the key while it publishes.
-          if (pending->second == 0 || pending->second > resolved) {
+          if (!settled(pending->second, resolved)) {
             ++outcome.duplicates;
             token_position = std::max(token_position, pending->second);
             continue;
