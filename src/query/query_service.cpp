@@ -65,13 +65,10 @@ std::int64_t parse_time(const std::string& text) {
   std::string canonical;
   const char* why = nullptr;
   if (!schema::append_utc_timestamp(text, false, canonical, why)) {
-    // The reason for text that is no timestamp at all gives examples itself.
-    const std::string_view reason = why ? why : "";
-    throw field_error(
-        "as_of",
-        "is not an RFC 3339 time: " +
-            (reason.empty() ? std::string("invalid") : std::string(reason)) +
-            (reason.starts_with("expected") ? "" : "; expected e.g. \"2026-11-25T10:00:00Z\""));
+    // `why` says what is wrong, as ingest's timestamp checks do; for text
+    // that is no timestamp at all it gives examples.
+    throw field_error("as_of", std::string("is not an RFC 3339 time: ") + (why ? why : "invalid") +
+                                   "; got \"" + text + "\"");
   }
   std::tm tm{};
   int micros = 0;

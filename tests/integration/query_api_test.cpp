@@ -79,15 +79,22 @@ TEST_F(QueryApiTest, TimeTravelReturnsTheRowsOfEachSnapshot) {
   EXPECT_TRUE(missing.json().at("error").at("details").as_object().contains("latest_snapshot_id"));
   auto before_all = query("shop", {{"sql", "SELECT 1"}, {"as_of", "2001-01-01T00:00:00Z"}});
   EXPECT_EQ(before_all.status, 404u);
-  // A time that is not one says why, with an example, once.
-  for (const char* bad : {"yesterday", "2026-02-30T00:00:00Z", "2026-11-25T10:00:00+0200"}) {
+  // A time that is not one says why, quotes it, and gives an example at
+  // most once.
+  for (const auto& [bad, why] :
+       {std::pair<std::string, std::string>{"yesterday", "such as \"2026-11-25T10:00:00Z\""},
+        std::pair<std::string, std::string>{"2026-02-30T00:00:00Z", "not a calendar date"},
+        std::pair<std::string, std::string>{"2026-11-25T10:00:00+0200", "the offset must be"}}) {
     auto r = query("shop", {{"sql", "SELECT 1"}, {"as_of", bad}});
     EXPECT_EQ(r.status, 400u) << bad << " -> " << r.body;
     const std::string message(r.json().at("error").at("message").as_string());
     EXPECT_EQ(r.json().at("error").at("details").at("field").as_string(), "as_of");
-    const auto example = message.find("2026-11-25T10:00:00Z");
-    EXPECT_NE(example, std::string::npos) << message;
-    EXPECT_EQ(message.find("2026-11-25T10:00:00Z", example + 1), std::string::npos) << message;
+    EXPECT_NE(message.find(why), std::string::npos) << message;
+    EXPECT_NE(message.find("got \"" + bad + "\""), std::string::npos) << message;
+    const auto example = message.find("2026-11-25T10:00:00Z\"");
+    if (example != std::string::npos) {
+      EXPECT_EQ(message.find("2026-11-25T10:00:00Z\"", example + 1), std::string::npos) << message;
+    }
   }
   auto now =
       query("shop", {{"sql", "SELECT count(*) FROM orders"}, {"as_of", "2999-01-01T00:00:00Z"}});
