@@ -510,13 +510,37 @@ void Coordinator::finish_ack() {
   if (pending_ack_.valid()) pending_ack_.get();
 }
 
+std::vector<bus::Record> Coordinator::claim_records(std::size_t limit) {
+  std::vector<bus::Record> out;
+  {
+    std::lock_guard lock(spare_mutex_);
+    if (!spare_batches_.empty()) {
+      out = std::move(spare_batches_.back());
+      spare_batches_.pop_back();
+    }
+  }
+  bus_.claim_batch_into(options_.consumer, limit, options_.lease, out);
+  if (out.size() < options_.max_batch_events) {
+    // Batches no longer come full: their room goes back to the allocator.
+    std::lock_guard lock(spare_mutex_);
+    spare_batches_.clear();
+  }
+  return out;
+}
+
+void Coordinator::recycle_batch(std::vector<bus::Record> batch) {
+  const bool full = batch.size() >= options_.max_batch_events;
+  batch.clear();  // the payloads go now, whatever happens to the room
+  if (!full) return;
+  std::lock_guard lock(spare_mutex_);
+  if (spare_batches_.size() < 2) spare_batches_.push_back(std::move(batch));
+}
+
 CommitResult Coordinator::commit_cycle(bool defer_ack) {
   auto started = std::chrono::steady_clock::now();
   CommitResult result;
   const bool claimed_ahead = next_claim_.valid();
-  auto records = claimed_ahead ? next_claim_.get()
-                               : bus_.claim_batch(options_.consumer, options_.max_batch_events,
-                                                  options_.lease);
+  auto records = claimed_ahead ? next_claim_.get() : claim_records(options_.max_batch_events);
   if (claimed_ahead && records.size() < options_.max_batch_events) {
     // A batch claimed ahead holds what had arrived when the previous cycle
     // began: under steady load, often a few thousand events. Topped up with
@@ -554,9 +578,8 @@ CommitResult Coordinator::commit_cycle(bool defer_ack) {
     // A full batch: more is probably waiting. It is claimed while this one
     // is written (copying 100k records out of the log takes milliseconds
     // the commit's path need not wait for); the next cycle takes it.
-    next_claim_ = std::async(std::launch::async, [this] {
-      return bus_.claim_batch(options_.consumer, options_.max_batch_events, options_.lease);
-    });
+    next_claim_ =
+        std::async(std::launch::async, [this] { return claim_records(options_.max_batch_events); });
   }
 
   const std::vector<bus::Position> all_positions = positions_of(records);
@@ -749,7 +772,7 @@ CommitResult Coordinator::commit_cycle(bool defer_ack) {
           log::warn("acking a published batch failed; it is recognised when redelivered",
                     {{"error", e.what()}, {"events", to_ack.size()}});
         }
-        batch = {};
+        recycle_batch(std::move(batch));
       });
     } else if (!to_ack.empty()) {
       bus_.ack(options_.consumer, to_ack);

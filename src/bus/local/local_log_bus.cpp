@@ -736,12 +736,19 @@ std::uint32_t LocalLogBus::consumer_id_locked(const std::string& consumer) {
 
 std::vector<Record> LocalLogBus::claim_batch(const std::string& consumer, std::size_t limit,
                                              std::chrono::milliseconds lease) {
+  std::vector<Record> out;
+  claim_batch_into(consumer, limit, lease, out);
+  return out;
+}
+
+void LocalLogBus::claim_batch_into(const std::string& consumer, std::size_t limit,
+                                   std::chrono::milliseconds lease, std::vector<Record>& out) {
+  out.clear();
   if (consumer.empty()) throw Error(ErrorCode::invalid_input, "claim_batch: consumer is empty");
   if (lease.count() < 0) throw Error(ErrorCode::invalid_input, "claim_batch: negative lease");
   // Copying a large batch takes a while; the lock is let go between blocks
   // once kClaimChunk records are copied, so publishers can index meanwhile.
   constexpr std::size_t kClaimChunk = 8192;
-  std::vector<Record> out;
   std::vector<std::pair<Position, Position>> leased;  // ranges, for the lease entry
   std::unique_lock lock(mu_);
   const Clock::time_point now = Clock::now();
@@ -832,7 +839,6 @@ std::vector<Record> LocalLogBus::claim_batch(const std::string& consumer, std::s
   // What was claimed before the failed read is delivered; the next claim
   // meets the failure first and reports it.
   if (restore_error && out.empty()) std::rethrow_exception(restore_error);
-  return out;
 }
 
 LocalLogBus::Hold* LocalLogBus::hold_of_locked(const Record& record) {

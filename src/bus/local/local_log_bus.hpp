@@ -115,6 +115,8 @@ class LocalLogBus final : public IngestBus {
   std::vector<Position> publish(std::vector<Record> records) override;
   std::vector<Record> claim_batch(const std::string& consumer, std::size_t limit,
                                   std::chrono::milliseconds lease) override;
+  void claim_batch_into(const std::string& consumer, std::size_t limit,
+                        std::chrono::milliseconds lease, std::vector<Record>& out) override;
   void ack(const std::string& consumer, const std::vector<Position>& positions) override;
   void release(const std::string& consumer, const std::vector<Position>& positions) override;
   void nack(const std::string& consumer, const std::vector<Position>& positions,

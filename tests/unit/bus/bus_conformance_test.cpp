@@ -127,6 +127,21 @@ TEST_P(BusConformance, ClaimsLowestPositionsFirstUpToTheLimit) {
             (std::vector<Position>{4, 5}));
 }
 
+TEST_P(BusConformance, ClaimIntoAVectorInUseReplacesWhatItHeld) {
+  auto bus = store_.open();
+  for (int i = 0; i < 5; ++i) bus->publish(one("p" + std::to_string(i)));
+  std::vector<Record> batch;
+  bus->claim_batch_into("a", 3, milliseconds(60'000), batch);
+  EXPECT_EQ(positions_of(batch), (std::vector<Position>{1, 2, 3}));
+  // The same vector again, its old records still in it: only the new claim.
+  bus->claim_batch_into("a", 3, milliseconds(60'000), batch);
+  ASSERT_EQ(positions_of(batch), (std::vector<Position>{4, 5}));
+  EXPECT_EQ(batch[0].payload, "p3");
+  EXPECT_EQ(batch[1].payload, "p4");
+  bus->claim_batch_into("a", 3, milliseconds(60'000), batch);
+  EXPECT_TRUE(batch.empty());
+}
+
 TEST_P(BusConformance, OneConsumerAtATimeGetsATablesRecords) {
   auto bus = store_.open();
   bus->publish({make_record("o1", "orders"), make_record("r1", "refunds"),
