@@ -409,7 +409,8 @@ const std::vector<Setting>& settings() {
        }},
       {"maintenance_interval_ms",
        {"DUCKMESH_MAINTENANCE_INTERVAL_MS"},
-       "time between two background maintenance passes (compact, expire, gc)",
+       "time between two background maintenance passes (compact, expire, idempotency purge, "
+       "gc)",
        [](Config& c, const std::string& v) {
          c.maintenance_interval_ms =
              parse_int<std::int64_t>("maintenance_interval_ms", v, 100, 86'400'000);

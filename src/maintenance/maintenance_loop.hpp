@@ -1,10 +1,11 @@
-// MaintenanceLoop: runs compaction, snapshot expiry and garbage collection
-// in the background of a server, one pass every `interval`, and publishes
-// their figures as metrics:
+// MaintenanceLoop: runs compaction, snapshot expiry, the purge of expired
+// idempotency keys and garbage collection in the background of a server, one
+// pass every `interval`, and publishes their figures as metrics:
 //   duckmesh_table_files{product,table}, duckmesh_table_bytes{...},
 //   duckmesh_table_small_files{...}             live files of each table
 //   duckmesh_maintenance_last_run_timestamp_seconds{task}
-//   duckmesh_maintenance_runs_total{task,outcome}  task: compact|expire|gc
+//   duckmesh_maintenance_runs_total{task,outcome}
+//                                  task: compact|expire|idempotency|gc
 //   duckmesh_compaction_files_removed_total, duckmesh_gc_bytes_reclaimed_total
 // A pass that throws is logged and counted (outcome "error"); the next pass
 // runs as usual. run_once() runs one pass on the caller's thread.
@@ -26,8 +27,8 @@ namespace duckmesh::maintenance {
 
 struct MaintenanceOptions {
   std::chrono::milliseconds interval{60'000};
-  // Which tasks run: compaction, and snapshot expiry with garbage collection
-  // (a node's compactor and gc roles).
+  // Which tasks run: compaction, and snapshot expiry with the idempotency
+  // purge and garbage collection (a node's compactor and gc roles).
   bool compact = true;
   bool collect = true;
   CompactionOptions compaction;
@@ -50,7 +51,7 @@ class MaintenanceLoop {
   // Sets the per-table file gauges from the latest snapshot of every product.
   void refresh_table_metrics();
 
-  // The last run of each task ("compact", "expire", "gc"): when it ended and
+  // The last run of each task ("compact", "expire", "idempotency", "gc"): when it ended and
   // its outcome ("compacted", "nothing_to_do", "gave_up", "error", ...).
   struct TaskRun {
     std::int64_t finished_unix_us = 0;

@@ -114,13 +114,13 @@ TEST_F(MaintenanceHealthTest, HealthShowsTheLastRunOfEachTask) {
   for (int i = 0; i < 100; ++i) {
     auto r = c.get("/monitoring/health");
     maintenance = r.json().at("checks").at("maintenance").as_object();
-    if (maintenance.at("last_runs").as_object().size() == 3) break;
+    if (maintenance.at("last_runs").as_object().size() == 4) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  ASSERT_EQ(maintenance.at("last_runs").as_object().size(), 3u)
+  ASSERT_EQ(maintenance.at("last_runs").as_object().size(), 4u)
       << boost::json::serialize(maintenance);
   EXPECT_EQ(maintenance.at("status").as_string(), "healthy");
-  for (const char* task : {"compact", "expire", "gc"}) {
+  for (const char* task : {"compact", "expire", "idempotency", "gc"}) {
     auto& run = maintenance.at("last_runs").at(task);
     EXPECT_EQ(run.at("outcome").as_string(), "nothing_to_do") << task;
     EXPECT_GT(run.at("finished_unix_us").as_int64(), 0) << task;

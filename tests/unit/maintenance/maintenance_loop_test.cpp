@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
+#include "catalog/sqlite/sqlite_catalog.hpp"
 #include "maintenance_test_support.hpp"
 #include "obs/metrics.hpp"
 
@@ -43,6 +47,37 @@ TEST_F(MaintenanceLoopTest, OnePassCompactsExpiresCollectsAndReportsFigures) {
   EXPECT_NE(text.find("duckmesh_maintenance_last_run_timestamp_seconds{task=\"gc\"}"),
             std::string::npos);
   EXPECT_EQ(text.find("duckmesh_gc_bytes_reclaimed_total 0\n"), std::string::npos);
+}
+
+TEST_F(MaintenanceLoopTest, APassPurgesIdempotencyKeysPastTheWindow) {
+  // A catalog that remembers keys for 1 ms.
+  catalog::SqliteCatalogOptions catalog_options;
+  catalog_options.path = (dir_.path() / "short-window.sqlite").string();
+  catalog_options.idempotency_window_us = 1000;
+  catalog::SqliteCatalog catalog(catalog_options);
+  catalog.create_product({"shop", "", ""});
+  catalog::TableDef def{"keyed_events",
+                        catalog::TableKind::append,
+                        {},
+                        {},
+                        R"J([{"name":"id","type":"bigint"}])J",
+                        "{}"};
+  catalog.create_table("shop", def);
+  catalog::Publication publication;
+  publication.product = "shop";
+  publication.idempotency = {{"keyed_events", "k1", 1}, {"keyed_events", "k2", 2}};
+  catalog.publish({publication}, {});
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+
+  MaintenanceOptions options;
+  options.compact = false;
+  MaintenanceLoop loop(catalog, node_->store(), options);
+  loop.run_once();
+  EXPECT_EQ(loop.last_runs().at("idempotency").outcome, "purged");
+  // Nothing left for a purge to remove, however late.
+  EXPECT_EQ(catalog.purge_idempotency(std::int64_t{1} << 62), 0u);
+  loop.run_once();
+  EXPECT_EQ(loop.last_runs().at("idempotency").outcome, "nothing_to_do");
 }
 
 TEST_F(MaintenanceLoopTest, StartsAndStopsPromptly) {
