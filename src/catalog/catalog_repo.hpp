@@ -138,6 +138,12 @@ struct IdempotencyHit {
   std::int64_t snapshot_id = 0;
 };
 
+// What ingest answered a request sent with an Idempotency-Key header.
+struct RequestAnswer {
+  std::uint64_t fingerprint = 0;  // of the request's body and format
+  std::string answer_json;        // the answer, as ingest encodes it
+};
+
 // An inclusive range of bus positions.
 struct PositionRange {
   bus::Position first = 0;
@@ -250,7 +256,18 @@ class CatalogRepo {
   virtual std::map<std::string, IdempotencyHit> find_idempotency(
       const std::string& product, const std::string& table,
       const std::vector<std::string>& keys) const = 0;
-  // Forgets idempotency records older than the window; returns how many.
+  // Remembers, for the idempotency window, what ingest answered a request
+  // sent with the Idempotency-Key header `key` for `product`'s `table`, so a
+  // retry on any node, or after a restart, gets the same answer. The first
+  // answer recorded for a key stays until it expires.
+  virtual void remember_request(const std::string& product, const std::string& table,
+                                const std::string& key, const RequestAnswer& answer) = 0;
+  // The answer remembered for that header key, if it has not expired.
+  virtual std::optional<RequestAnswer> find_request(const std::string& product,
+                                                    const std::string& table,
+                                                    const std::string& key) const = 0;
+  // Forgets idempotency records and remembered request answers older than
+  // the window; returns how many.
   virtual std::size_t purge_idempotency(std::int64_t now_unix_us) = 0;
 
   // --- snapshots and files ---------------------------------------------

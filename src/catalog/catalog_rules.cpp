@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
+#include <charconv>
+#include <cstdio>
 #include <iterator>
 
 #include "catalog/names.hpp"
@@ -183,6 +185,29 @@ void validate_api_key(const ApiKeyRecord& key) {
     throw Error(ErrorCode::invalid_input, "an API key needs an id and a secret hash",
                 {{"field", "id"}});
   }
+}
+
+std::string fingerprint_text(std::uint64_t fingerprint) {
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(fingerprint));
+  return text;
+}
+
+std::uint64_t fingerprint_of_text(std::string_view text) {
+  std::uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, 16);
+  if (text.size() != 16 || ec != std::errc{} || end != text.data() + text.size()) {
+    throw Error(ErrorCode::internal,
+                "stored request fingerprint '" + std::string(text) + "' is not 16 hex digits");
+  }
+  return value;
+}
+
+void validate_request_answer(const std::string& table, const std::string& key,
+                             const RequestAnswer& answer) {
+  if (table.empty()) throw_invalid("a request answer needs its table", "table");
+  if (key.empty()) throw_invalid("a request answer needs its key", "key");
+  if (answer.answer_json.empty()) throw_invalid("a request answer is empty", "answer_json");
 }
 
 void validate_audit_entry(const AuditEntry& entry) {

@@ -58,4 +58,12 @@ void validate_api_key(const ApiKeyRecord& key);
 // An audit entry names an actor, an action and an outcome (invalid_input).
 void validate_audit_entry(const AuditEntry& entry);
 
+// A request answer's fingerprint as stored (16 lower-case hex digits) and
+// back; internal for stored text that is not such a fingerprint.
+std::string fingerprint_text(std::uint64_t fingerprint);
+std::uint64_t fingerprint_of_text(std::string_view text);
+// invalid_input: an empty table or key, or an empty answer.
+void validate_request_answer(const std::string& table, const std::string& key,
+                             const RequestAnswer& answer);
+
 }  // namespace duckmesh::catalog

@@ -163,6 +163,22 @@ CREATE INDEX audit_log_by_time ON audit_log (at);
 INSERT INTO catalog_sequences (name, next_value) VALUES ('audit_log', 1);
 )sql";
 
+// What ingest answered requests sent with an Idempotency-Key header, so that
+// a retry on any node or after a restart gets the same answer. The
+// fingerprint (of the body and format) is 16 hex digits.
+constexpr std::string_view kRequestAnswers = R"sql(
+CREATE TABLE request_answers (
+  product_id BIGINT NOT NULL REFERENCES products (id),
+  table_name TEXT NOT NULL,
+  request_key TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  answer_json TEXT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  PRIMARY KEY (product_id, table_name, request_key)
+);
+CREATE INDEX request_answers_by_expiry ON request_answers (expires_at);
+)sql";
+
 constexpr std::array kMigrations{
     Migration{1,
               "products, tables, schema versions, snapshots, data files, idempotency, "
@@ -172,6 +188,8 @@ constexpr std::array kMigrations{
               kUnreferencedFiles},
     Migration{3, "api_keys (salted secret hashes) and audit_log of administrative actions",
               kAuthAndAudit},
+    Migration{4, "request_answers: ingest's answers to requests with an Idempotency-Key header",
+              kRequestAnswers},
 };
 
 }  // namespace

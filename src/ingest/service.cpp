@@ -1,6 +1,7 @@
 #include "ingest/service.hpp"
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -9,6 +10,8 @@
 
 #include "common/error.hpp"
 #include "common/heap.hpp"
+#include "common/stable_hash.hpp"
+#include "obs/log.hpp"
 #include "obs/metrics.hpp"
 
 namespace duckmesh::ingest {
@@ -19,9 +22,46 @@ namespace {
 // a reused key differs (but for a 64-bit hash collision). The atomic setting
 // is left out: a retry that changes it (a client re-run that now takes the
 // valid events of a batch) is answered with what became of those events.
+// The hash is stored in the catalog and compared by other nodes: one every
+// build computes alike.
 std::uint64_t request_fingerprint(std::string_view body, BodyFormat format) {
-  return std::hash<std::string_view>{}(body) ^
-         (static_cast<std::uint64_t>(format) + 1) * 0x9E3779B97F4A7C15ull;
+  return stable_hash64(body, static_cast<std::uint64_t>(format) + 1);
+}
+
+// An answer as the catalog keeps it (RequestAnswer::answer_json), and back.
+std::string encode_answer(const IngestOutcome& outcome) {
+  boost::json::array rejected;
+  for (const auto& e : outcome.rejected) {
+    rejected.emplace_back(boost::json::object{
+        {"index", e.index}, {"field", e.field}, {"code", e.code}, {"message", e.message}});
+  }
+  return boost::json::serialize(boost::json::object{{"total", outcome.total},
+                                                    {"accepted", outcome.accepted},
+                                                    {"duplicates", outcome.duplicates},
+                                                    {"rejected", std::move(rejected)},
+                                                    {"token", outcome.token.encode()}});
+}
+
+IngestOutcome decode_answer(const std::string& text) {
+  try {
+    const auto answer = boost::json::parse(text).as_object();
+    IngestOutcome outcome;
+    outcome.total = boost::json::value_to<std::size_t>(answer.at("total"));
+    outcome.accepted = boost::json::value_to<std::size_t>(answer.at("accepted"));
+    outcome.duplicates = boost::json::value_to<std::size_t>(answer.at("duplicates"));
+    for (const auto& r : answer.at("rejected").as_array()) {
+      const auto& e = r.as_object();
+      outcome.rejected.push_back({boost::json::value_to<std::size_t>(e.at("index")),
+                                  std::string(e.at("field").as_string()),
+                                  std::string(e.at("code").as_string()),
+                                  std::string(e.at("message").as_string())});
+    }
+    outcome.token = VisibilityToken::decode(std::string(answer.at("token").as_string()));
+    return outcome;
+  } catch (const std::exception& e) {
+    throw Error(ErrorCode::internal,
+                std::string("a remembered Idempotency-Key answer does not read back: ") + e.what());
+  }
 }
 
 // Whether a pending key's position is settled: committed (its key is then
@@ -153,10 +193,22 @@ IngestOutcome IngestService::ingest(const IngestRequest& request) {
   const std::uint64_t fingerprint =
       request.batch_key.empty() ? 0 : request_fingerprint(body, request.format);
   if (!request.batch_key.empty()) {
-    std::lock_guard lock(mutex_);
-    auto it = responses_.find({request.product, request.table, request.batch_key});
-    if (it != responses_.end()) {
-      if (it->second.fingerprint != fingerprint) {
+    // This node's memory first, then the catalog (an answer another node
+    // gave, or this one before a restart).
+    std::optional<RememberedResponse> remembered;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = responses_.find({request.product, request.table, request.batch_key});
+      if (it != responses_.end()) remembered = it->second;
+    }
+    if (!remembered) {
+      if (auto stored = catalog_.find_request(request.product, request.table, request.batch_key)) {
+        remembered = RememberedResponse{decode_answer(stored->answer_json), stored->fingerprint};
+        remember_response(request, *remembered);
+      }
+    }
+    if (remembered) {
+      if (remembered->fingerprint != fingerprint) {
         // Answering with the first request's outcome would tell the client
         // that events it never had accepted were.
         throw Error(ErrorCode::unprocessable,
@@ -165,7 +217,7 @@ IngestOutcome IngestService::ingest(const IngestRequest& request) {
                         "body or format); send a new batch with a new key",
                     {{"field", "Idempotency-Key"}, {"reason", "reused_for_another_request"}});
       }
-      IngestOutcome replay = it->second.outcome;
+      IngestOutcome replay = std::move(remembered->outcome);
       replay.replayed = true;
       return replay;
     }
@@ -314,17 +366,31 @@ IngestOutcome IngestService::ingest(const IngestRequest& request) {
   metrics.events.with({"duplicate"}).inc(static_cast<double>(outcome.duplicates));
 
   if (!request.batch_key.empty()) {
-    std::lock_guard lock(mutex_);
-    KeyId id{request.product, request.table, request.batch_key};
-    if (responses_.emplace(id, RememberedResponse{outcome, fingerprint}).second) {
-      response_order_.push_back(id);
-    }
-    while (responses_.size() > options_.remembered_responses) {
-      responses_.erase(response_order_.front());
-      response_order_.pop_front();
+    remember_response(request, RememberedResponse{outcome, fingerprint});
+    // The events are published whatever happens here. If the catalog
+    // cannot take the answer now, a retry on another node or after a
+    // restart is answered from the per-event keys instead, which still
+    // keep it from publishing anything twice.
+    try {
+      catalog_.remember_request(request.product, request.table, request.batch_key,
+                                {fingerprint, encode_answer(outcome)});
+    } catch (const std::exception& e) {
+      log::warn("the answer to an Idempotency-Key request was not stored in the catalog",
+                {{"product", request.product}, {"table", request.table}, {"error", e.what()}});
     }
   }
   return outcome;
+}
+
+void IngestService::remember_response(const IngestRequest& request,
+                                      const RememberedResponse& response) {
+  std::lock_guard lock(mutex_);
+  KeyId id{request.product, request.table, request.batch_key};
+  if (responses_.emplace(id, response).second) response_order_.push_back(id);
+  while (responses_.size() > options_.remembered_responses) {
+    responses_.erase(response_order_.front());
+    response_order_.pop_front();
+  }
 }
 
 bool IngestService::wait_visible(const VisibilityToken& token, std::chrono::milliseconds timeout) {

@@ -11,13 +11,15 @@
 // already published (pending in the bus, or committed within the catalog's
 // window) is reported as a duplicate and not published again; the token still
 // covers its original position. A request retried with the same
-// Idempotency-Key header gets the same answer back (marked replayed) while
-// this node remembers it (whatever its atomic setting: the answer is what
-// became of those events); the same key with another body or format is
-// refused (unprocessable) instead of answered with the first request's
-// outcome. After a restart (or on another node) the per-event keys
-// still make the retry publish nothing twice, and the commit coordinator
-// drops any duplicate that races past this check.
+// Idempotency-Key header gets the same answer back (marked replayed),
+// whatever its atomic setting (the answer is what became of those events);
+// the same key with another body or format is refused (unprocessable)
+// instead of answered with the first request's outcome. The answer is kept
+// in this node's memory (the last remembered_responses) and in the catalog
+// for the idempotency window, so other nodes and this one after a restart
+// give it too. Should the catalog not have it (it failed to store it), the
+// per-event keys still make the retry publish nothing twice, and the
+// commit coordinator drops any duplicate that races past this check.
 //
 // Backpressure: when the bus backlog passes max_bus_backlog, or the process's
 // resident memory passes max_memory_bytes (read at most every 100 ms), ingest
@@ -112,6 +114,13 @@ class IngestService {
   };
   using KeyId = std::tuple<std::string, std::string, std::string>;  // product, table, key
 
+  struct RememberedResponse {
+    IngestOutcome outcome;
+    std::uint64_t fingerprint = 0;  // of the body and format (see request_fingerprint)
+  };
+  // Keeps the answer to a request with an Idempotency-Key header in this
+  // node's memory (the last options_.remembered_responses of them).
+  void remember_response(const IngestRequest& request, const RememberedResponse& response);
   void forget_committed_keys();
   // The process's resident memory, read again when the last reading is older
   // than 100 ms (reading /proc on every request would cost more than the
@@ -135,11 +144,7 @@ class IngestService {
   IngestOptions options_;
 
   std::mutex mutex_;
-  std::map<KeyId, bus::Position> pending_keys_;  // published, maybe not yet committed
-  struct RememberedResponse {
-    IngestOutcome outcome;
-    std::uint64_t fingerprint = 0;  // of the body and format (see request_fingerprint)
-  };
+  std::map<KeyId, bus::Position> pending_keys_;    // published, maybe not yet committed
   std::map<KeyId, RememberedResponse> responses_;  // by Idempotency-Key header
   std::list<KeyId> response_order_;
   std::mutex parsed_mutex_;

@@ -265,6 +265,38 @@ TEST_F(IngestApiTest, RetriesWithTheSameKeysWriteNothingTwice) {
   EXPECT_EQ(row_count(), 23);
 }
 
+// The answer to an Idempotency-Key request is kept in the catalog: after a
+// crash the retry still gets it (not "all duplicates"), and the key still
+// refuses another batch.
+TEST_F(IngestApiTest, AnIdempotencyKeyAnswerOutlivesACrash) {
+  const std::string batch = "[" + events(0, 3).substr(1, events(0, 3).size() - 2) +
+                            R"(,{"id":"bad","amount":"not a number"}])";
+  const std::string path = "/v1/products/shop/tables/orders/events?atomic=false";
+  auto first = client().post(path, batch, {{"Idempotency-Key", "batch-r"}});
+  ASSERT_EQ(first.status, 202u) << first.body;
+  ASSERT_EQ(first.json().at("accepted").as_int64(), 3) << first.body;
+  ASSERT_EQ(first.json().at("rejected").as_array().size(), 1u);
+
+  service_->signal(SIGKILL);
+  service_->wait();
+  service_ = std::make_unique<ServiceProcess>(dir_.path() / "data", extra_args());
+
+  auto again = client().post(path, batch, {{"Idempotency-Key", "batch-r"}});
+  ASSERT_EQ(again.status, 202u) << again.body;
+  EXPECT_TRUE(again.json().at("replayed").as_bool()) << again.body;
+  for (const char* field : {"total", "accepted", "duplicates", "rejected", "visibility_token"}) {
+    EXPECT_EQ(again.json().at(field), first.json().at(field)) << field;
+  }
+  auto reused = client().post(path, events(50, 2), {{"Idempotency-Key", "batch-r"}});
+  ASSERT_EQ(reused.status, 422u) << reused.body;
+  EXPECT_EQ(reused.json().at("error").at("details").at("field").as_string(), "Idempotency-Key");
+  auto last = client().post(
+      "/v1/products/shop/tables/orders/events?wait_for_visibility=true&timeout_ms=30000",
+      events(0, 1, "last-"));
+  ASSERT_EQ(last.status, 200u) << last.body;
+  EXPECT_EQ(row_count(), 4);
+}
+
 TEST_F(IngestApiTest, WaitTimeoutAnswers202WithAToken) {
   auto r = client().post(
       "/v1/products/shop/tables/orders/events?wait_for_visibility=true&timeout_ms=0", events(0, 3));

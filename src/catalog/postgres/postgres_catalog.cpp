@@ -742,11 +742,51 @@ std::map<std::string, IdempotencyHit> PostgresCatalog::find_idempotency(
   });
 }
 
+void PostgresCatalog::remember_request(const std::string& product, const std::string& table,
+                                       const std::string& key, const RequestAnswer& answer) {
+  validate_request_answer(table, key, answer);
+  const std::int64_t now = now_unix_us();
+  write([&](Tx& tx) {
+    const std::int64_t product_id = require_product_id(tx, product);
+    // An expired answer gives way; a live one stays.
+    tx.exec_params(
+        "INSERT INTO request_answers (product_id, table_name, request_key, fingerprint, "
+        "answer_json, expires_at) VALUES ($1, $2, $3, $4, $5, $6) "
+        "ON CONFLICT (product_id, table_name, request_key) DO UPDATE SET "
+        "fingerprint = excluded.fingerprint, answer_json = excluded.answer_json, "
+        "expires_at = excluded.expires_at WHERE request_answers.expires_at <= $7",
+        product_id, table, key, fingerprint_text(answer.fingerprint), answer.answer_json,
+        now + options_.idempotency_window_us, now);
+  });
+}
+
+std::optional<RequestAnswer> PostgresCatalog::find_request(const std::string& product,
+                                                           const std::string& table,
+                                                           const std::string& key) const {
+  const std::int64_t now = now_unix_us();
+  return read([&](Tx& tx) -> std::optional<RequestAnswer> {
+    const std::int64_t product_id = require_product_id(tx, product);
+    const auto rows = tx.exec_params(
+        "SELECT fingerprint, answer_json FROM request_answers "
+        "WHERE product_id = $1 AND table_name = $2 AND request_key = $3 AND expires_at > $4",
+        product_id, table, key, now);
+    if (rows.empty()) return std::nullopt;
+    RequestAnswer answer;
+    answer.fingerprint = fingerprint_of_text(rows[0][0].c_str());
+    answer.answer_json = rows[0][1].c_str();
+    return answer;
+  });
+}
+
 std::size_t PostgresCatalog::purge_idempotency(std::int64_t now_unix_us) {
   return write([&](Tx& tx) {
-    return static_cast<std::size_t>(
+    auto purged = static_cast<std::size_t>(
         tx.exec_params("DELETE FROM idempotency WHERE expires_at <= $1", now_unix_us)
             .affected_rows());
+    purged += static_cast<std::size_t>(
+        tx.exec_params("DELETE FROM request_answers WHERE expires_at <= $1", now_unix_us)
+            .affected_rows());
+    return purged;
   });
 }
 

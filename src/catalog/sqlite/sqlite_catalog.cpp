@@ -769,11 +769,11 @@ std::vector<bus::Position> SqliteCatalog::resolved_among(
       continue;
     }
     // The range that could hold it is the last one starting at or below it.
-    auto after = std::upper_bound(
-        ranges.begin(), ranges.end(), position,
-        [](bus::Position p, const std::pair<bus::Position, bus::Position>& r) {
-          return p < r.first;
-        });
+    auto after =
+        std::upper_bound(ranges.begin(), ranges.end(), position,
+                         [](bus::Position p, const std::pair<bus::Position, bus::Position>& r) {
+                           return p < r.first;
+                         });
     if (after != ranges.begin() && std::prev(after)->second >= position) {
       resolved.push_back(position);
     }
@@ -807,13 +807,65 @@ std::map<std::string, IdempotencyHit> SqliteCatalog::find_idempotency(
   return hits;
 }
 
+void SqliteCatalog::remember_request(const std::string& product, const std::string& table,
+                                     const std::string& key, const RequestAnswer& answer) {
+  validate_request_answer(table, key, answer);
+  const std::int64_t now = now_unix_us();
+  std::lock_guard lock(mutex_);
+  Transaction transaction(*connection_, Transaction::Mode::write);
+  const std::int64_t product_id = require_product_id(*connection_, product);
+  // An expired answer gives way; a live one stays.
+  connection_
+      ->prepare(
+          "INSERT INTO request_answers (product_id, table_name, request_key, fingerprint, "
+          "answer_json, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+          "ON CONFLICT (product_id, table_name, request_key) DO UPDATE SET "
+          "fingerprint = excluded.fingerprint, answer_json = excluded.answer_json, "
+          "expires_at = excluded.expires_at WHERE request_answers.expires_at <= ?7")
+      .bind_int64(1, product_id)
+      .bind_text(2, table)
+      .bind_text(3, key)
+      .bind_text(4, fingerprint_text(answer.fingerprint))
+      .bind_text(5, answer.answer_json)
+      .bind_int64(6, now + options_.idempotency_window_us)
+      .bind_int64(7, now)
+      .run();
+  transaction.commit();
+}
+
+std::optional<RequestAnswer> SqliteCatalog::find_request(const std::string& product,
+                                                         const std::string& table,
+                                                         const std::string& key) const {
+  const std::int64_t now = now_unix_us();
+  std::lock_guard lock(mutex_);
+  Transaction transaction(*connection_, Transaction::Mode::read);
+  const std::int64_t product_id = require_product_id(*connection_, product);
+  auto query = connection_->prepare(
+      "SELECT fingerprint, answer_json FROM request_answers "
+      "WHERE product_id = ?1 AND table_name = ?2 AND request_key = ?3 AND expires_at > ?4");
+  query.bind_int64(1, product_id).bind_text(2, table).bind_text(3, key).bind_int64(4, now);
+  std::optional<RequestAnswer> answer;
+  if (query.step()) {
+    answer.emplace();
+    answer->fingerprint = fingerprint_of_text(query.column_text(0));
+    answer->answer_json = query.column_text(1);
+  }
+  query.reset();
+  transaction.commit();
+  return answer;
+}
+
 std::size_t SqliteCatalog::purge_idempotency(std::int64_t now_unix_us) {
   std::lock_guard lock(mutex_);
   Transaction transaction(*connection_, Transaction::Mode::write);
   connection_->prepare("DELETE FROM idempotency WHERE expires_at <= ?1")
       .bind_int64(1, now_unix_us)
       .run();
-  const auto purged = static_cast<std::size_t>(connection_->changes());
+  auto purged = static_cast<std::size_t>(connection_->changes());
+  connection_->prepare("DELETE FROM request_answers WHERE expires_at <= ?1")
+      .bind_int64(1, now_unix_us)
+      .run();
+  purged += static_cast<std::size_t>(connection_->changes());
   transaction.commit();
   return purged;
 }
@@ -1075,7 +1127,6 @@ ApiKeyRecord read_api_key(const Statement& row) {
   key.revoked_unix_us = row.column_optional_int64(6);
   return key;
 }
-
 
 }  // namespace
 

@@ -573,7 +573,8 @@ TEST_P(CatalogConformance, PublishRefusesPositionsAlreadyResolved) {
       catalog_.publish({add_files("sales", {new_file("orders", "first")})}, {{1, 3}})[0].id;
   catalog_.resolve_positions({{6, 8}});
 
-  for (const PositionRange& taken : {PositionRange{2, 4}, PositionRange{5, 6}, PositionRange{8, 9}}) {
+  for (const PositionRange& taken :
+       {PositionRange{2, 4}, PositionRange{5, 6}, PositionRange{8, 9}}) {
     try {
       catalog_.publish({add_files("sales", {new_file("orders", "again")})}, {taken});
       ADD_FAILURE() << "publication of " << taken.first << ".." << taken.last << " accepted";
@@ -588,8 +589,9 @@ TEST_P(CatalogConformance, PublishRefusesPositionsAlreadyResolved) {
   EXPECT_TRUE(catalog_.resolved_among({4, 5, 9}).empty());
   // Positions nobody resolved yet still publish; dead letters and dropped
   // duplicates may be resolved again without harm.
-  EXPECT_EQ(catalog_.publish({add_files("sales", {new_file("orders", "next")})}, {{4, 5}})[0].watermark,
-            8u);
+  EXPECT_EQ(
+      catalog_.publish({add_files("sales", {new_file("orders", "next")})}, {{4, 5}})[0].watermark,
+      8u);
   catalog_.resolve_positions({{2, 9}});
   EXPECT_EQ(catalog_.watermark(), 9u);
 }
@@ -633,6 +635,43 @@ TEST_P(CatalogConformance, IdempotencyKeysExpireAndArePurged) {
   EXPECT_EQ(catalog.purge_idempotency(clock_.now() + 1000), 1u);  // "a"
   EXPECT_EQ(count_rows("idempotency"), 0);
   expect_error(ErrorCode::not_found, [&] { catalog.find_idempotency("nope", "orders", {"a"}); });
+}
+
+TEST_P(CatalogConformance, RequestAnswersAreKeptForTheWindowFirstOneWins) {
+  auto second = open(/*window_us=*/100);  // a second instance, tiny window
+  CatalogRepo& catalog = *second;
+  catalog.create_product({"sales", "", ""});
+  clock_.set(kStart);
+  EXPECT_FALSE(catalog.find_request("sales", "orders", "req-1").has_value());
+
+  RequestAnswer first{0xfedcba9876543210ULL, R"({"accepted":3})"};
+  catalog.remember_request("sales", "orders", "req-1", first);
+  // Another answer under a live key does not replace the first.
+  catalog.remember_request("sales", "orders", "req-1", {7, R"({"accepted":0})"});
+  auto found = catalog.find_request("sales", "orders", "req-1");
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->fingerprint, first.fingerprint);
+  EXPECT_EQ(found->answer_json, first.answer_json);
+  // Keys are per table.
+  EXPECT_FALSE(catalog.find_request("sales", "refunds", "req-1").has_value());
+
+  clock_.advance(100);  // expired: not found, and a new answer may take the key
+  EXPECT_FALSE(catalog.find_request("sales", "orders", "req-1").has_value());
+  catalog.remember_request("sales", "orders", "req-1", {7, R"({"accepted":0})"});
+  found = catalog.find_request("sales", "orders", "req-1");
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->fingerprint, 7u);
+  catalog.remember_request("sales", "orders", "req-2", {8, R"({"accepted":1})"});
+
+  EXPECT_EQ(count_rows("request_answers"), 2);
+  EXPECT_EQ(catalog.purge_idempotency(clock_.now() + 100), 2u);
+  EXPECT_EQ(count_rows("request_answers"), 0);
+
+  expect_error(ErrorCode::not_found,
+               [&] { catalog.remember_request("nope", "orders", "k", first); });
+  expect_error(ErrorCode::not_found, [&] { catalog.find_request("nope", "orders", "k"); });
+  expect_error(ErrorCode::invalid_input,
+               [&] { catalog.remember_request("sales", "orders", "", first); });
 }
 
 TEST_P(CatalogConformance, AKeyRepeatedInOnePublicationIsAConflict) {
