@@ -327,6 +327,33 @@ TEST(ScaleOut, ARetryOnAnotherNodeBeforeTheCommitIsADuplicate) {
   EXPECT_EQ(late.json().at("duplicates").to_number<int>(), 7) << late.body;
 }
 
+// A request with an Idempotency-Key header retried on another node gets
+// the first node's answer back, and that node refuses the key for another
+// batch.
+TEST(ScaleOut, AnIdempotencyKeyAnswerIsTheSameOnEveryNode) {
+  TwoApiNodes nodes("request_key", {});
+  HttpClient one("127.0.0.1", nodes.api1->port());
+  HttpClient two("127.0.0.1", nodes.api2->port());
+  const std::string path = "/v1/products/shop/tables/orders/events";
+  const std::string body = R"([{"id":1},{"id":2},{"id":3}])";
+  auto first = one.post(path, body, {{"Idempotency-Key", "request-1"}});
+  ASSERT_EQ(first.status, 202u) << first.body;
+  EXPECT_EQ(first.json().at("accepted").to_number<int>(), 3);
+  auto retry = two.post(path, body, {{"Idempotency-Key", "request-1"}});
+  ASSERT_EQ(retry.status, 202u) << retry.body;
+  EXPECT_TRUE(retry.json().at("replayed").as_bool()) << retry.body;
+  EXPECT_EQ(retry.json().at("accepted").to_number<int>(), 3) << retry.body;
+  EXPECT_EQ(retry.json().at("duplicates").to_number<int>(), 0) << retry.body;
+  EXPECT_EQ(retry.json().at("visibility_token"), first.json().at("visibility_token"));
+  auto reused = two.post(path, R"([{"id":9}])", {{"Idempotency-Key", "request-1"}});
+  ASSERT_EQ(reused.status, 422u) << reused.body;
+  EXPECT_EQ(reused.json().at("error").at("details").at("field").as_string(), "Idempotency-Key");
+
+  nodes.start_coordinator();
+  wait_visible(nodes.api2->port(), std::string(first.json().at("visibility_token").as_string()));
+  EXPECT_EQ(count(nodes.api1->port(), "orders").rows, 3);
+}
+
 TEST(ScaleOut, PartialRolesNeedTheSharedBus) {
   auto r = run_binary({"serve", "--roles", "api", "--listen", "127.0.0.1:0"});
   EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
