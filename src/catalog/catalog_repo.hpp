@@ -144,6 +144,14 @@ struct RequestAnswer {
   std::string answer_json;        // the answer, as ingest encodes it
 };
 
+// An answer with the request it answered: `key` of `product`'s `table`.
+struct RequestRecord {
+  std::string product;
+  std::string table;
+  std::string key;
+  RequestAnswer answer;
+};
+
 // An inclusive range of bus positions.
 struct PositionRange {
   bus::Position first = 0;
@@ -256,12 +264,14 @@ class CatalogRepo {
   virtual std::map<std::string, IdempotencyHit> find_idempotency(
       const std::string& product, const std::string& table,
       const std::vector<std::string>& keys) const = 0;
-  // Remembers, for the idempotency window, what ingest answered a request
-  // sent with the Idempotency-Key header `key` for `product`'s `table`, so a
-  // retry on any node, or after a restart, gets the same answer. The first
-  // answer recorded for a key stays until it expires.
-  virtual void remember_request(const std::string& product, const std::string& table,
-                                const std::string& key, const RequestAnswer& answer) = 0;
+  // Remembers, for the idempotency window, what ingest answered requests
+  // sent with an Idempotency-Key header, so a retry on any node, or after a
+  // restart, gets the same answer; one transaction for all of them
+  // (not_found for an unknown product, and none is stored). The first
+  // answer recorded for a key stays until it expires. Written without
+  // waiting for the storage's sync: an answer survives a crash of this
+  // process, and the next synced commit makes it durable.
+  virtual void remember_requests(const std::vector<RequestRecord>& requests) = 0;
   // The answer remembered for that header key, if it has not expired.
   virtual std::optional<RequestAnswer> find_request(const std::string& product,
                                                     const std::string& table,

@@ -203,11 +203,13 @@ std::uint64_t fingerprint_of_text(std::string_view text) {
   return value;
 }
 
-void validate_request_answer(const std::string& table, const std::string& key,
-                             const RequestAnswer& answer) {
-  if (table.empty()) throw_invalid("a request answer needs its table", "table");
-  if (key.empty()) throw_invalid("a request answer needs its key", "key");
-  if (answer.answer_json.empty()) throw_invalid("a request answer is empty", "answer_json");
+void validate_request_record(const RequestRecord& record) {
+  if (record.product.empty()) throw_invalid("a request answer needs its product", "product");
+  if (record.table.empty()) throw_invalid("a request answer needs its table", "table");
+  if (record.key.empty()) throw_invalid("a request answer needs its key", "key");
+  if (record.answer.answer_json.empty()) {
+    throw_invalid("a request answer is empty", "answer_json");
+  }
 }
 
 void validate_audit_entry(const AuditEntry& entry) {

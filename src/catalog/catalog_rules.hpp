@@ -62,8 +62,7 @@ void validate_audit_entry(const AuditEntry& entry);
 // back; internal for stored text that is not such a fingerprint.
 std::string fingerprint_text(std::uint64_t fingerprint);
 std::uint64_t fingerprint_of_text(std::string_view text);
-// invalid_input: an empty table or key, or an empty answer.
-void validate_request_answer(const std::string& table, const std::string& key,
-                             const RequestAnswer& answer);
+// invalid_input: an empty product, table or key, or an empty answer.
+void validate_request_record(const RequestRecord& record);
 
 }  // namespace duckmesh::catalog

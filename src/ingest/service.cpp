@@ -367,19 +367,44 @@ IngestOutcome IngestService::ingest(const IngestRequest& request) {
 
   if (!request.batch_key.empty()) {
     remember_response(request, RememberedResponse{outcome, fingerprint});
-    // The events are published whatever happens here. If the catalog
-    // cannot take the answer now, a retry on another node or after a
-    // restart is answered from the per-event keys instead, which still
-    // keep it from publishing anything twice.
-    try {
-      catalog_.remember_request(request.product, request.table, request.batch_key,
-                                {fingerprint, encode_answer(outcome)});
-    } catch (const std::exception& e) {
-      log::warn("the answer to an Idempotency-Key request was not stored in the catalog",
-                {{"product", request.product}, {"table", request.table}, {"error", e.what()}});
-    }
+    store_answer(
+        {request.product, request.table, request.batch_key, {fingerprint, encode_answer(outcome)}});
   }
   return outcome;
+}
+
+void IngestService::store_answer(catalog::RequestRecord record) {
+  // Group commit: the first request to find no write running writes what
+  // every request queued meanwhile, in one catalog transaction; the others
+  // wait for the write that holds theirs.
+  std::unique_lock lock(answers_mutex_);
+  answers_queue_.push_back(std::move(record));
+  const std::uint64_t mine = ++answers_queued_;
+  while (answers_written_ < mine) {
+    if (answers_writing_) {
+      answers_done_.wait(lock);
+      continue;
+    }
+    answers_writing_ = true;
+    std::vector<catalog::RequestRecord> batch;
+    batch.swap(answers_queue_);
+    const std::uint64_t upto = answers_queued_;
+    lock.unlock();
+    // The events are published whatever happens here. If the catalog
+    // cannot take the answers now, a retry on another node or after a
+    // restart is answered from the per-event keys instead, which still keep
+    // it from publishing anything twice.
+    try {
+      catalog_.remember_requests(batch);
+    } catch (const std::exception& e) {
+      log::warn("answers to Idempotency-Key requests were not stored in the catalog",
+                {{"requests", batch.size()}, {"error", e.what()}});
+    }
+    lock.lock();
+    answers_writing_ = false;
+    answers_written_ = upto;
+    answers_done_.notify_all();
+  }
 }
 
 void IngestService::remember_response(const IngestRequest& request,

@@ -34,6 +34,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <list>
 #include <map>
 #include <memory>
@@ -121,6 +122,9 @@ class IngestService {
   // Keeps the answer to a request with an Idempotency-Key header in this
   // node's memory (the last options_.remembered_responses of them).
   void remember_response(const IngestRequest& request, const RememberedResponse& response);
+  // Stores the answer in the catalog before the request returns, grouped
+  // with the answers of concurrent requests into one write.
+  void store_answer(catalog::RequestRecord record);
   void forget_committed_keys();
   // The process's resident memory, read again when the last reading is older
   // than 100 ms (reading /proc on every request would cost more than the
@@ -147,6 +151,14 @@ class IngestService {
   std::map<KeyId, bus::Position> pending_keys_;    // published, maybe not yet committed
   std::map<KeyId, RememberedResponse> responses_;  // by Idempotency-Key header
   std::list<KeyId> response_order_;
+  // Answers waiting for their catalog write (see store_answer); counts of
+  // answers queued and written so far.
+  std::mutex answers_mutex_;
+  std::condition_variable answers_done_;
+  std::vector<catalog::RequestRecord> answers_queue_;
+  std::uint64_t answers_queued_ = 0;
+  std::uint64_t answers_written_ = 0;
+  bool answers_writing_ = false;
   std::mutex parsed_mutex_;
   // By schema JSON + '\0' + options JSON; cleared when kMaxParsed are kept.
   std::map<std::string, std::shared_ptr<const ParsedTable>> parsed_;

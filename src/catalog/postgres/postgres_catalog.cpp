@@ -742,20 +742,41 @@ std::map<std::string, IdempotencyHit> PostgresCatalog::find_idempotency(
   });
 }
 
-void PostgresCatalog::remember_request(const std::string& product, const std::string& table,
-                                       const std::string& key, const RequestAnswer& answer) {
-  validate_request_answer(table, key, answer);
+void PostgresCatalog::remember_requests(const std::vector<RequestRecord>& requests) {
+  for (const auto& r : requests) validate_request_record(r);
+  if (requests.empty()) return;
   const std::int64_t now = now_unix_us();
   write([&](Tx& tx) {
-    const std::int64_t product_id = require_product_id(tx, product);
-    // An expired answer gives way; a live one stays.
+    // Not waiting for the server's WAL flush (see CatalogRepo).
+    tx.exec("SET LOCAL synchronous_commit = off");
+    std::map<std::string, std::int64_t> product_ids;
+    std::vector<std::int64_t> product_list;
+    std::vector<std::string> table_list, key_list, fingerprint_list, answer_list;
+    for (const auto& r : requests) {
+      auto id = product_ids.find(r.product);
+      if (id == product_ids.end()) {
+        id = product_ids.emplace(r.product, require_product_id(tx, r.product)).first;
+      }
+      product_list.push_back(id->second);
+      table_list.push_back(r.table);
+      key_list.push_back(r.key);
+      fingerprint_list.push_back(fingerprint_text(r.answer.fingerprint));
+      answer_list.push_back(r.answer.answer_json);
+    }
+    // An expired answer gives way; a live one stays. (A key twice in one
+    // call: the first answer is kept, as ON CONFLICT may not touch a row
+    // twice in one statement.)
     tx.exec_params(
         "INSERT INTO request_answers (product_id, table_name, request_key, fingerprint, "
-        "answer_json, expires_at) VALUES ($1, $2, $3, $4, $5, $6) "
+        "answer_json, expires_at) "
+        "SELECT DISTINCT ON (u.p, u.t, u.k) u.p, u.t, u.k, u.f, u.a, $6 "
+        "FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[]) "
+        "WITH ORDINALITY AS u(p, t, k, f, a, n) ORDER BY u.p, u.t, u.k, u.n "
         "ON CONFLICT (product_id, table_name, request_key) DO UPDATE SET "
         "fingerprint = excluded.fingerprint, answer_json = excluded.answer_json, "
         "expires_at = excluded.expires_at WHERE request_answers.expires_at <= $7",
-        product_id, table, key, fingerprint_text(answer.fingerprint), answer.answer_json,
+        pg::bigint_array(product_list), pg::text_array(table_list), pg::text_array(key_list),
+        pg::text_array(fingerprint_list), pg::text_array(answer_list),
         now + options_.idempotency_window_us, now);
   });
 }

@@ -107,8 +107,7 @@ class PostgresCatalog final : public CatalogRepo {
   std::map<std::string, IdempotencyHit> find_idempotency(
       const std::string& product, const std::string& table,
       const std::vector<std::string>& keys) const override;
-  void remember_request(const std::string& product, const std::string& table,
-                        const std::string& key, const RequestAnswer& answer) override;
+  void remember_requests(const std::vector<RequestRecord>& requests) override;
   std::optional<RequestAnswer> find_request(const std::string& product, const std::string& table,
                                             const std::string& key) const override;
   std::size_t purge_idempotency(std::int64_t now_unix_us) override;

@@ -4,7 +4,9 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <chrono>
+#include <exception>
 #include <limits>
+#include <map>
 #include <utility>
 
 #include "catalog/catalog_rules.hpp"
@@ -807,30 +809,47 @@ std::map<std::string, IdempotencyHit> SqliteCatalog::find_idempotency(
   return hits;
 }
 
-void SqliteCatalog::remember_request(const std::string& product, const std::string& table,
-                                     const std::string& key, const RequestAnswer& answer) {
-  validate_request_answer(table, key, answer);
+void SqliteCatalog::remember_requests(const std::vector<RequestRecord>& requests) {
+  for (const auto& r : requests) validate_request_record(r);
+  if (requests.empty()) return;
   const std::int64_t now = now_unix_us();
   std::lock_guard lock(mutex_);
-  Transaction transaction(*connection_, Transaction::Mode::write);
-  const std::int64_t product_id = require_product_id(*connection_, product);
-  // An expired answer gives way; a live one stays.
-  connection_
-      ->prepare(
-          "INSERT INTO request_answers (product_id, table_name, request_key, fingerprint, "
-          "answer_json, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
-          "ON CONFLICT (product_id, table_name, request_key) DO UPDATE SET "
-          "fingerprint = excluded.fingerprint, answer_json = excluded.answer_json, "
-          "expires_at = excluded.expires_at WHERE request_answers.expires_at <= ?7")
-      .bind_int64(1, product_id)
-      .bind_text(2, table)
-      .bind_text(3, key)
-      .bind_text(4, fingerprint_text(answer.fingerprint))
-      .bind_text(5, answer.answer_json)
-      .bind_int64(6, now + options_.idempotency_window_us)
-      .bind_int64(7, now)
-      .run();
-  transaction.commit();
+  // Without a sync of its own (see CatalogRepo): the answers ride on the
+  // next synced commit. (The pragma sets a flag of the connection: no I/O,
+  // no lock.)
+  connection_->execute_script("PRAGMA synchronous=NORMAL");
+  std::exception_ptr failure;
+  try {
+    Transaction transaction(*connection_, Transaction::Mode::write);
+    // An expired answer gives way; a live one stays.
+    auto insert = connection_->prepare(
+        "INSERT INTO request_answers (product_id, table_name, request_key, fingerprint, "
+        "answer_json, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+        "ON CONFLICT (product_id, table_name, request_key) DO UPDATE SET "
+        "fingerprint = excluded.fingerprint, answer_json = excluded.answer_json, "
+        "expires_at = excluded.expires_at WHERE request_answers.expires_at <= ?7");
+    std::map<std::string, std::int64_t> product_ids;
+    for (const auto& r : requests) {
+      auto id = product_ids.find(r.product);
+      if (id == product_ids.end()) {
+        id = product_ids.emplace(r.product, require_product_id(*connection_, r.product)).first;
+      }
+      insert.bind_int64(1, id->second)
+          .bind_text(2, r.table)
+          .bind_text(3, r.key)
+          .bind_text(4, fingerprint_text(r.answer.fingerprint))
+          .bind_text(5, r.answer.answer_json)
+          .bind_int64(6, now + options_.idempotency_window_us)
+          .bind_int64(7, now)
+          .run();
+      insert.reset();
+    }
+    transaction.commit();
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  connection_->execute_script("PRAGMA synchronous=FULL");
+  if (failure) std::rethrow_exception(failure);
 }
 
 std::optional<RequestAnswer> SqliteCatalog::find_request(const std::string& product,

@@ -641,37 +641,48 @@ TEST_P(CatalogConformance, RequestAnswersAreKeptForTheWindowFirstOneWins) {
   auto second = open(/*window_us=*/100);  // a second instance, tiny window
   CatalogRepo& catalog = *second;
   catalog.create_product({"sales", "", ""});
+  catalog.create_product({"hr", "", ""});
   clock_.set(kStart);
   EXPECT_FALSE(catalog.find_request("sales", "orders", "req-1").has_value());
 
-  RequestAnswer first{0xfedcba9876543210ULL, R"({"accepted":3})"};
-  catalog.remember_request("sales", "orders", "req-1", first);
-  // Another answer under a live key does not replace the first.
-  catalog.remember_request("sales", "orders", "req-1", {7, R"({"accepted":0})"});
+  const RequestAnswer first{0xfedcba9876543210ULL, R"({"accepted":3})"};
+  const RequestAnswer other{7, R"({"accepted":0})"};
+  // A key twice in one call, and in a later call: the first answer stays.
+  catalog.remember_requests({{"sales", "orders", "req-1", first},
+                             {"hr", "orders", "req-1", other},
+                             {"sales", "orders", "req-1", other}});
+  catalog.remember_requests({{"sales", "orders", "req-1", other}});
   auto found = catalog.find_request("sales", "orders", "req-1");
   ASSERT_TRUE(found.has_value());
   EXPECT_EQ(found->fingerprint, first.fingerprint);
   EXPECT_EQ(found->answer_json, first.answer_json);
-  // Keys are per table.
+  // Keys are per product and table.
+  EXPECT_EQ(catalog.find_request("hr", "orders", "req-1")->fingerprint, 7u);
   EXPECT_FALSE(catalog.find_request("sales", "refunds", "req-1").has_value());
 
-  clock_.advance(100);  // expired: not found, and a new answer may take the key
+  clock_.advance(50);
+  catalog.remember_requests({{"sales", "orders", "req-2", {8, R"({"accepted":1})"}}});
+  clock_.advance(50);  // the first ones expired: not found, and the key is free again
   EXPECT_FALSE(catalog.find_request("sales", "orders", "req-1").has_value());
-  catalog.remember_request("sales", "orders", "req-1", {7, R"({"accepted":0})"});
+  catalog.remember_requests({{"sales", "orders", "req-1", other}});
   found = catalog.find_request("sales", "orders", "req-1");
   ASSERT_TRUE(found.has_value());
   EXPECT_EQ(found->fingerprint, 7u);
-  catalog.remember_request("sales", "orders", "req-2", {8, R"({"accepted":1})"});
 
-  EXPECT_EQ(count_rows("request_answers"), 2);
+  EXPECT_EQ(count_rows("request_answers"), 3);
+  EXPECT_EQ(catalog.purge_idempotency(clock_.now()), 1u);  // hr's
   EXPECT_EQ(catalog.purge_idempotency(clock_.now() + 100), 2u);
   EXPECT_EQ(count_rows("request_answers"), 0);
 
-  expect_error(ErrorCode::not_found,
-               [&] { catalog.remember_request("nope", "orders", "k", first); });
+  // An unknown product fails the whole call.
+  expect_error(ErrorCode::not_found, [&] {
+    catalog.remember_requests({{"sales", "orders", "a", first}, {"nope", "orders", "b", first}});
+  });
+  EXPECT_FALSE(catalog.find_request("sales", "orders", "a").has_value());
   expect_error(ErrorCode::not_found, [&] { catalog.find_request("nope", "orders", "k"); });
-  expect_error(ErrorCode::invalid_input,
-               [&] { catalog.remember_request("sales", "orders", "", first); });
+  expect_error(ErrorCode::invalid_input, [&] {
+    catalog.remember_requests({{"sales", "orders", "", first}});
+  });
 }
 
 TEST_P(CatalogConformance, AKeyRepeatedInOnePublicationIsAConflict) {
