@@ -203,8 +203,17 @@ IngestOutcome IngestService::ingest(const IngestRequest& request) {
     }
     if (!remembered) {
       if (auto stored = catalog_.find_request(request.product, request.table, request.batch_key)) {
-        remembered = RememberedResponse{decode_answer(stored->answer_json), stored->fingerprint};
-        remember_response(request, *remembered);
+        try {
+          remembered = RememberedResponse{decode_answer(stored->answer_json), stored->fingerprint};
+          remember_response(request, *remembered);
+        } catch (const Error& e) {
+          // Not an answer this build reads: the request is taken as new, and
+          // its per-event keys still keep it from publishing anything twice.
+          log::error(
+              "a stored Idempotency-Key answer does not read back; the request is "
+              "processed again",
+              {{"product", request.product}, {"table", request.table}, {"error", e.what()}});
+        }
       }
     }
     if (remembered) {

@@ -10,6 +10,7 @@
 #include <regex>
 #include <thread>
 
+#include "catalog/sqlite/sqlite_catalog.hpp"
 #include "support/http_client.hpp"
 #include "support/service_process.hpp"
 
@@ -295,6 +296,29 @@ TEST_F(IngestApiTest, AnIdempotencyKeyAnswerOutlivesACrash) {
       events(0, 1, "last-"));
   ASSERT_EQ(last.status, 200u) << last.body;
   EXPECT_EQ(row_count(), 4);
+}
+
+// A stored answer this build cannot read (written by another version, say)
+// does not fail the request: it is processed as new, its events once.
+TEST_F(IngestApiTest, AnUnreadableStoredAnswerIsNotAnError) {
+  {
+    catalog::SqliteCatalogOptions options;
+    options.path = (dir_.path() / "data" / "catalog.sqlite").string();
+    catalog::SqliteCatalog catalog(options);
+    catalog.remember_requests({{"shop", "orders", "odd-key", {42, R"({"accepted":"many"})"}}});
+  }
+  const std::string path = "/v1/products/shop/tables/orders/events";
+  auto first = client().post(path, events(0, 2), {{"Idempotency-Key", "odd-key"}});
+  ASSERT_EQ(first.status, 202u) << first.body;
+  EXPECT_EQ(first.json().at("accepted").as_int64(), 2) << first.body;
+  EXPECT_FALSE(first.json().at("replayed").as_bool());
+  auto again = client().post(path, events(0, 2), {{"Idempotency-Key", "odd-key"}});
+  ASSERT_EQ(again.status, 202u) << again.body;
+  EXPECT_TRUE(again.json().at("replayed").as_bool()) << again.body;
+  auto last =
+      client().post(path + "?wait_for_visibility=true&timeout_ms=30000", events(0, 1, "last-"));
+  ASSERT_EQ(last.status, 200u) << last.body;
+  EXPECT_EQ(row_count(), 3);
 }
 
 TEST_F(IngestApiTest, WaitTimeoutAnswers202WithAToken) {
