@@ -59,8 +59,7 @@ IngestOutcome decode_answer(const std::string& text) {
     outcome.token = VisibilityToken::decode(std::string(answer.at("token").as_string()));
     return outcome;
   } catch (const std::exception& e) {
-    throw Error(ErrorCode::internal,
-                std::string("a remembered Idempotency-Key answer does not read back: ") + e.what());
+    throw Error(ErrorCode::internal, std::string("unreadable answer: ") + e.what());
   }
 }
 
