@@ -27,6 +27,7 @@ std::optional<catalog::PostgresCatalogOptions> postgres_catalog_options(const Co
   options.url = config.catalog_url;
   options.pool_size = config.catalog_pool_size;
   options.statement_timeout_ms = static_cast<int>(config.catalog_statement_timeout_ms);
+  options.idempotency_window_us = config.idempotency_window_s * 1'000'000;
   return options;
 }
 

@@ -450,6 +450,14 @@ const std::vector<Setting>& settings() {
          c.retention_max_age_s =
              parse_int<std::int64_t>("retention_max_age_s", v, 0, std::int64_t{100} * 365 * 86'400);
        }},
+      {"idempotency_window_s",
+       {"DUCKMESH_IDEMPOTENCY_WINDOW_S"},
+       "how long a committed idempotency key, and an Idempotency-Key request's answer, is "
+       "remembered (seconds)",
+       [](Config& c, const std::string& v) {
+         c.idempotency_window_s =
+             parse_int<std::int64_t>("idempotency_window_s", v, 1, std::int64_t{10} * 365 * 86'400);
+       }},
       {"retention_min_snapshots",
        {"DUCKMESH_RETENTION_MIN_SNAPSHOTS"},
        "the newest snapshots of each product that never expire, whatever their age",
@@ -778,6 +786,7 @@ boost::json::object Config::to_json() const {
       {"compact_small_file_bytes", compact_small_file_bytes},
       {"compact_small_file_rows", compact_small_file_rows},
       {"retention_max_age_s", retention_max_age_s},
+      {"idempotency_window_s", idempotency_window_s},
       {"retention_min_snapshots", retention_min_snapshots},
       {"gc_grace_s", gc_grace_s},
       {"onto_server_url", mask_url(onto_server_url)},

@@ -87,6 +87,7 @@ struct Config {
   std::int64_t compact_small_file_bytes = std::int64_t{32} << 20;
   std::int64_t compact_small_file_rows = 250'000;
   std::int64_t retention_max_age_s = 7 * 24 * 3600;
+  std::int64_t idempotency_window_s = 7 * 24 * 3600;
   std::size_t retention_min_snapshots = 10;
   std::int64_t gc_grace_s = 3600;
   std::string onto_server_url = "http://localhost:8001";

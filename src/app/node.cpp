@@ -27,17 +27,20 @@ std::unique_ptr<storage::ObjectStore> open_store(const std::filesystem::path& da
 
 std::unique_ptr<catalog::CatalogRepo> open_catalog(
     const std::filesystem::path& data_dir,
-    const std::optional<catalog::PostgresCatalogOptions>& postgres, int busy_timeout_ms) {
+    const std::optional<catalog::PostgresCatalogOptions>& postgres, int busy_timeout_ms,
+    std::int64_t idempotency_window_us) {
   if (postgres) return std::make_unique<catalog::PostgresCatalog>(*postgres);
   catalog::SqliteCatalogOptions catalog_options;
   catalog_options.path = (data_dir / "catalog.sqlite").string();
   catalog_options.busy_timeout_ms = busy_timeout_ms;
+  catalog_options.idempotency_window_us = idempotency_window_us;
   return std::make_unique<catalog::SqliteCatalog>(catalog_options);
 }
 
 Node::Node(NodeOptions options) : options_(std::move(options)) {
   std::filesystem::create_directories(options_.data_dir);
-  catalog_ = open_catalog(options_.data_dir, options_.postgres);
+  catalog_ =
+      open_catalog(options_.data_dir, options_.postgres, 5000, options_.idempotency_window_us);
   if (options_.postgres_bus) {
     bus_ = std::make_unique<bus::PostgresBus>(*options_.postgres_bus);
   } else {

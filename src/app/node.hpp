@@ -35,6 +35,9 @@ struct NodeOptions {
   // shared by every node that names the same database.
   std::optional<bus::PostgresBusOptions> postgres_bus;
   commit::CoordinatorOptions coordinator;
+  // How long the SQLite catalog remembers idempotency keys and request
+  // answers (the PostgreSQL catalog's options carry their own).
+  std::int64_t idempotency_window_us = std::int64_t{7} * 24 * 3600 * 1'000'000;
 };
 
 // The catalog of a node: PostgreSQL when `postgres` is set, else the SQLite
@@ -42,7 +45,8 @@ struct NodeOptions {
 // for another process's write lock.
 std::unique_ptr<catalog::CatalogRepo> open_catalog(
     const std::filesystem::path& data_dir,
-    const std::optional<catalog::PostgresCatalogOptions>& postgres, int busy_timeout_ms = 5000);
+    const std::optional<catalog::PostgresCatalogOptions>& postgres, int busy_timeout_ms = 5000,
+    std::int64_t idempotency_window_us = std::int64_t{7} * 24 * 3600 * 1'000'000);
 
 class Node {
  public:

@@ -193,6 +193,7 @@ int serve(const Config& config) {
     node_options.coordinator.watermark_poll = std::chrono::milliseconds(20);
   node_options.s3 = s3_store_options(config);
   node_options.postgres = postgres_catalog_options(config);
+  node_options.idempotency_window_us = config.idempotency_window_s * 1'000'000;
   node_options.postgres_bus = postgres_bus_options(config);
   Node node(node_options);
   node.coordinator().start();

@@ -339,6 +339,40 @@ TEST_F(IngestApiTest, UnknownTableAndDroppedTableAre404) {
   EXPECT_EQ(c.get("/v1/products/shop/tables/orders").status, 404u);
 }
 
+// Keys and Idempotency-Key answers are remembered for idempotency_window_s.
+class ShortIdempotencyWindowTest : public IngestApiTest {
+ protected:
+  std::vector<std::string> extra_args() override { return {"--idempotency-window-s", "1"}; }
+};
+
+TEST_F(ShortIdempotencyWindowTest, KeysAndAnswersAreForgottenAfterTheWindow) {
+  const std::string path =
+      "/v1/products/shop/tables/orders/events?wait_for_visibility=true&timeout_ms=30000";
+  const std::string keyed = R"([{"id":"w1","_idempotency_key":"w1"}])";
+  ASSERT_EQ(client().post(path, keyed).status, 200u);
+  auto first = client().post(path, events(0, 2), {{"Idempotency-Key", "window-1"}});
+  ASSERT_EQ(first.status, 200u) << first.body;
+  // Within the window: a duplicate, and a replay.
+  EXPECT_EQ(client().post(path, keyed).json().at("duplicates").as_int64(), 1);
+  // Restarted, so that the answer can only come from the catalog.
+  service_->signal(SIGKILL);
+  service_->wait();
+  service_ = std::make_unique<ServiceProcess>(dir_.path() / "data", extra_args());
+  auto replay = client().post(path, events(0, 2), {{"Idempotency-Key", "window-1"}});
+  EXPECT_TRUE(replay.json().at("replayed").as_bool()) << replay.body;
+
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  service_->signal(SIGKILL);
+  service_->wait();
+  service_ = std::make_unique<ServiceProcess>(dir_.path() / "data", extra_args());
+  auto again = client().post(path, keyed);
+  EXPECT_EQ(again.json().at("accepted").as_int64(), 1) << again.body;
+  auto later = client().post(path, events(0, 2), {{"Idempotency-Key", "window-1"}});
+  EXPECT_FALSE(later.json().at("replayed").as_bool()) << later.body;
+  EXPECT_EQ(later.json().at("accepted").as_int64(), 2) << later.body;
+  EXPECT_EQ(row_count(), 6);
+}
+
 class BackpressureTest : public IngestApiTest {
   std::vector<std::string> extra_args() override {
     return {"--ingest-max-backlog",      "10",      "--commit-max-batch-age-ms", "600000",
