@@ -70,16 +70,11 @@ void add_ingest_routes(http::Router& router, ingest::IngestService& service) {
           visible = service.wait_visible(outcome.token, std::chrono::milliseconds(timeout));
           if (visible) snapshot = service.visibility(outcome.token).snapshot_id;
         }
-        boost::json::array rejected;
-        for (const auto& e : outcome.rejected) {
-          rejected.emplace_back(boost::json::object{
-              {"index", e.index}, {"field", e.field}, {"code", e.code}, {"message", e.message}});
-        }
         boost::json::object body{
             {"total", outcome.total},
             {"accepted", outcome.accepted},
             {"duplicates", outcome.duplicates},
-            {"rejected", std::move(rejected)},
+            {"rejected", ingest::event_errors_json(outcome.rejected)},
             {"visibility_token", outcome.token.encode()},
             {"visible", visible},
             {"snapshot_id", snapshot ? boost::json::value(*snapshot) : boost::json::value(nullptr)},

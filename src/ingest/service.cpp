@@ -30,16 +30,12 @@ std::uint64_t request_fingerprint(std::string_view body, BodyFormat format) {
 
 // An answer as the catalog keeps it (RequestAnswer::answer_json), and back.
 std::string encode_answer(const IngestOutcome& outcome) {
-  boost::json::array rejected;
-  for (const auto& e : outcome.rejected) {
-    rejected.emplace_back(boost::json::object{
-        {"index", e.index}, {"field", e.field}, {"code", e.code}, {"message", e.message}});
-  }
-  return boost::json::serialize(boost::json::object{{"total", outcome.total},
-                                                    {"accepted", outcome.accepted},
-                                                    {"duplicates", outcome.duplicates},
-                                                    {"rejected", std::move(rejected)},
-                                                    {"token", outcome.token.encode()}});
+  return boost::json::serialize(
+      boost::json::object{{"total", outcome.total},
+                          {"accepted", outcome.accepted},
+                          {"duplicates", outcome.duplicates},
+                          {"rejected", event_errors_json(outcome.rejected)},
+                          {"token", outcome.token.encode()}});
 }
 
 IngestOutcome decode_answer(const std::string& text) {
@@ -250,13 +246,10 @@ IngestOutcome IngestService::ingest(const IngestRequest& request) {
   metrics.events.with({"rejected"}).inc(static_cast<double>(outcome.rejected.size()));
 
   auto reject_all = [&](const std::string& why) {
-    boost::json::array rejected;
-    for (const auto& r : outcome.rejected) {
-      rejected.emplace_back(boost::json::object{
-          {"index", r.index}, {"field", r.field}, {"code", r.code}, {"message", r.message}});
-    }
     throw Error(ErrorCode::unprocessable, why,
-                {{"accepted", 0}, {"total", outcome.total}, {"rejected", std::move(rejected)}});
+                {{"accepted", 0},
+                 {"total", outcome.total},
+                 {"rejected", event_errors_json(outcome.rejected)}});
   };
   if (!outcome.rejected.empty() && request.atomic) {
     reject_all(

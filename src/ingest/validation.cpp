@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <charconv>
 #include <cstdint>
@@ -785,6 +786,16 @@ ValidationResult validate_events(std::string_view body, BodyFormat format,
     result.valid[k].payload = bus::Payload(shared, slices[k].first, slices[k].second);
   }
   return result;
+}
+
+boost::json::array event_errors_json(const std::vector<EventError>& errors) {
+  boost::json::array out;
+  out.reserve(errors.size());
+  for (const auto& e : errors) {
+    out.emplace_back(boost::json::object{
+        {"index", e.index}, {"field", e.field}, {"code", e.code}, {"message", e.message}});
+  }
+  return out;
 }
 
 }  // namespace duckmesh::ingest

@@ -38,6 +38,7 @@
 // arguments and may run concurrently.
 #pragma once
 
+#include <boost/json/array.hpp>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -81,6 +82,10 @@ struct EventError {
   std::string code;
   std::string message;
 };
+
+// The errors as API answers list them:
+// [{"index", "field", "code", "message"}, ...].
+boost::json::array event_errors_json(const std::vector<EventError>& errors);
 
 // An accepted event: its position in the body (0-based, blank NDJSON lines
 // not counted), its payload (binary or canonical JSON, see above), and its
