@@ -39,8 +39,8 @@ std::unique_ptr<catalog::CatalogRepo> open_catalog(
 
 Node::Node(NodeOptions options) : options_(std::move(options)) {
   std::filesystem::create_directories(options_.data_dir);
-  catalog_ =
-      open_catalog(options_.data_dir, options_.postgres, 5000, options_.idempotency_window_us);
+  catalog_ = open_catalog(options_.data_dir, options_.postgres, kCatalogBusyTimeoutMs,
+                          options_.idempotency_window_us);
   if (options_.postgres_bus) {
     bus_ = std::make_unique<bus::PostgresBus>(*options_.postgres_bus);
   } else {

@@ -37,16 +37,20 @@ struct NodeOptions {
   commit::CoordinatorOptions coordinator;
   // How long the SQLite catalog remembers idempotency keys and request
   // answers (the PostgreSQL catalog's options carry their own).
-  std::int64_t idempotency_window_us = std::int64_t{7} * 24 * 3600 * 1'000'000;
+  std::int64_t idempotency_window_us = catalog::kDefaultIdempotencyWindowUs;
 };
+
+// How long a catalog writer waits for another process's SQLite write lock.
+inline constexpr int kCatalogBusyTimeoutMs = 5000;
 
 // The catalog of a node: PostgreSQL when `postgres` is set, else the SQLite
 // file <data_dir>/catalog.sqlite, whose writers wait up to `busy_timeout_ms`
 // for another process's write lock.
 std::unique_ptr<catalog::CatalogRepo> open_catalog(
     const std::filesystem::path& data_dir,
-    const std::optional<catalog::PostgresCatalogOptions>& postgres, int busy_timeout_ms = 5000,
-    std::int64_t idempotency_window_us = std::int64_t{7} * 24 * 3600 * 1'000'000);
+    const std::optional<catalog::PostgresCatalogOptions>& postgres,
+    int busy_timeout_ms = kCatalogBusyTimeoutMs,
+    std::int64_t idempotency_window_us = catalog::kDefaultIdempotencyWindowUs);
 
 class Node {
  public:

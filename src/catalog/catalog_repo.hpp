@@ -138,6 +138,10 @@ struct IdempotencyHit {
   std::int64_t snapshot_id = 0;
 };
 
+// How long idempotency keys and request answers are remembered unless a
+// catalog's options say otherwise: 7 days.
+inline constexpr std::int64_t kDefaultIdempotencyWindowUs = std::int64_t{7} * 24 * 3600 * 1'000'000;
+
 // What ingest answered a request sent with an Idempotency-Key header.
 struct RequestAnswer {
   std::uint64_t fingerprint = 0;  // of the request's body and format

@@ -66,7 +66,7 @@ struct PostgresCatalogOptions {
   int checkout_timeout_ms = 30'000;
   // A pooled connection idle this long is checked (SELECT 1) before use.
   int health_check_idle_ms = 1'000;
-  std::int64_t idempotency_window_us = std::int64_t{7} * 24 * 3600 * 1'000'000;
+  std::int64_t idempotency_window_us = kDefaultIdempotencyWindowUs;
   // As SqliteCatalogOptions::clock.
   std::function<std::int64_t()> clock;
 };

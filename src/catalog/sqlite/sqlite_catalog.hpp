@@ -62,7 +62,7 @@ struct SqliteCatalogOptions {
   // The database file; created when absent. Its directory must exist.
   std::string path;
   // How long an idempotency key is remembered after its publication.
-  std::int64_t idempotency_window_us = std::int64_t{7} * 24 * 3600 * 1'000'000;
+  std::int64_t idempotency_window_us = kDefaultIdempotencyWindowUs;
   // How long a writer waits for another connection's write lock.
   int busy_timeout_ms = 5000;
   // The current time in microseconds since the Unix epoch; empty means
